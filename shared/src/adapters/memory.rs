@@ -1,0 +1,142 @@
+//! In-memory fakes of the ports, for handler unit tests. They keep the contracts of the real adapters (conditional
+//! writes, upload lifecycles) and nothing else; the adapters themselves are tested against real servers.
+
+use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord};
+use crate::ports::{BlobStore, MetadataStore, PresignedUrl, StoreError};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Records in a map, replaced only when the version matches.
+#[derive(Default)]
+pub struct MemoryMetadata {
+    records: Mutex<HashMap<VideoId, VideoRecord>>,
+}
+
+#[async_trait]
+impl MetadataStore for MemoryMetadata {
+    async fn insert(&self, record: &VideoRecord) -> Result<(), StoreError> {
+        let mut map = self.records.lock().unwrap();
+        if map.contains_key(&record.id) {
+            return Err(StoreError::Conflict);
+        }
+        map.insert(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &VideoId) -> Result<Option<VideoRecord>, StoreError> {
+        Ok(self.records.lock().unwrap().get(id).cloned())
+    }
+
+    async fn replace(&self, next: &VideoRecord) -> Result<(), StoreError> {
+        let mut map = self.records.lock().unwrap();
+        let current = map.get(&next.id).ok_or(StoreError::NotFound)?;
+        if current.version + 1 != next.version {
+            return Err(StoreError::Conflict);
+        }
+        map.insert(next.id, next.clone());
+        Ok(())
+    }
+
+    async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError> {
+        let mut map = self.records.lock().unwrap();
+        match map.get(id) {
+            None => Err(StoreError::NotFound),
+            Some(r) if r.version != version => Err(StoreError::Conflict),
+            Some(_) => {
+                map.remove(id);
+                Ok(())
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Upload {
+    key: ObjectKey,
+    parts: BTreeMap<PartNumber, Vec<u8>>,
+}
+
+/// Multipart uploads held in memory. Its "presigned URLs" cannot be fetched; tests put parts with [`Self::put_part`].
+#[derive(Default)]
+pub struct MemoryBlobs {
+    uploads: Mutex<HashMap<String, Upload>>,
+    objects: Mutex<HashMap<ObjectKey, Vec<u8>>>,
+    next_id: AtomicU64,
+}
+
+fn etag_of(bytes: &[u8]) -> ETag {
+    // FNV-1a: a fake needs distinct tags for distinct bytes, not MD5.
+    let hash = bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3));
+    ETag::new(&format!("{hash:016x}"))
+}
+
+impl MemoryBlobs {
+    /// What a client's PUT to a part URL does: stores the bytes and answers with the ETag.
+    pub fn put_part(&self, upload: &UploadId, part: PartNumber, bytes: &[u8]) -> Result<ETag, StoreError> {
+        let mut uploads = self.uploads.lock().unwrap();
+        let up = uploads.get_mut(upload.as_str()).ok_or(StoreError::NotFound)?;
+        up.parts.insert(part, bytes.to_vec());
+        Ok(etag_of(bytes))
+    }
+
+    /// The assembled object, once an upload completed.
+    pub fn object(&self, key: &ObjectKey) -> Option<Vec<u8>> {
+        self.objects.lock().unwrap().get(key).cloned()
+    }
+
+    /// How many multipart uploads are open.
+    pub fn open_uploads(&self) -> usize {
+        self.uploads.lock().unwrap().len()
+    }
+}
+
+#[async_trait]
+impl BlobStore for MemoryBlobs {
+    async fn start_multipart(&self, key: &ObjectKey, _content_type: &str) -> Result<UploadId, StoreError> {
+        let id = format!("mem-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        self.uploads.lock().unwrap().insert(id.clone(), Upload { key: key.clone(), parts: BTreeMap::new() });
+        id.parse().map_err(StoreError::unavailable)
+    }
+
+    async fn presign_part(&self, key: &ObjectKey, upload: &UploadId, part: PartNumber, ttl: Duration) -> Result<PresignedUrl, StoreError> {
+        if !self.uploads.lock().unwrap().contains_key(upload.as_str()) {
+            return Err(StoreError::NotFound);
+        }
+        let expires_at = OffsetDateTime::now_utc() + ttl;
+        Ok(PresignedUrl { url: format!("memory://{key}?uploadId={upload}&partNumber={part}&expires={}", expires_at.unix_timestamp()), expires_at })
+    }
+
+    async fn list_parts(&self, _key: &ObjectKey, upload: &UploadId) -> Result<Vec<StoredPart>, StoreError> {
+        let uploads = self.uploads.lock().unwrap();
+        let up = uploads.get(upload.as_str()).ok_or(StoreError::NotFound)?;
+        Ok(up.parts.iter().map(|(n, b)| StoredPart { number: *n, etag: etag_of(b), size: b.len() as u64 }).collect())
+    }
+
+    async fn complete_multipart(&self, key: &ObjectKey, upload: &UploadId, parts: &[(PartNumber, ETag)]) -> Result<(), StoreError> {
+        let mut uploads = self.uploads.lock().unwrap();
+        let up = uploads.get(upload.as_str()).ok_or(StoreError::NotFound)?;
+        if &up.key != key {
+            return Err(StoreError::NotFound);
+        }
+        let mut object = Vec::new();
+        for (n, etag) in parts {
+            let bytes = up.parts.get(n).ok_or_else(|| StoreError::Rejected("InvalidPart".into()))?;
+            if &etag_of(bytes) != etag {
+                return Err(StoreError::Rejected("InvalidPart".into()));
+            }
+            object.extend_from_slice(bytes);
+        }
+        uploads.remove(upload.as_str());
+        self.objects.lock().unwrap().insert(key.clone(), object);
+        Ok(())
+    }
+
+    async fn abort_multipart(&self, _key: &ObjectKey, upload: &UploadId) -> Result<(), StoreError> {
+        self.uploads.lock().unwrap().remove(upload.as_str());
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! [`BlobStore`] on S3 (or any S3-compatible server): multipart uploads with presigned part URLs.
+
+use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId};
+use crate::ports::{BlobStore, PresignedUrl, StoreError};
+use async_trait::async_trait;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+pub struct S3Blobs {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3Blobs {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self { client, bucket: bucket.into() }
+    }
+
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+}
+
+/// Sorts an SDK error by what the caller can do: the upload is gone, the request was refused, or try later.
+fn classify<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match e.code() {
+        Some("NoSuchUpload" | "NoSuchKey") => StoreError::NotFound,
+        Some(code @ ("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" | "EntityTooLarge")) => StoreError::Rejected(code.to_owned()),
+        _ => StoreError::unavailable(e),
+    }
+}
+
+#[async_trait]
+impl BlobStore for S3Blobs {
+    async fn start_multipart(&self, key: &ObjectKey, content_type: &str) -> Result<UploadId, StoreError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(classify)?;
+        let id = out.upload_id().unwrap_or_default();
+        id.parse().map_err(StoreError::unavailable)
+    }
+
+    async fn presign_part(&self, key: &ObjectKey, upload: &UploadId, part: PartNumber, ttl: Duration) -> Result<PresignedUrl, StoreError> {
+        let presigning = PresigningConfig::expires_in(ttl).map_err(StoreError::unavailable)?;
+        let signed_at = OffsetDateTime::now_utc();
+        let req = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload.as_str())
+            .part_number(part.into())
+            .presigned(presigning)
+            .await
+            .map_err(classify)?;
+        Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: signed_at + ttl })
+    }
+
+    async fn list_parts(&self, key: &ObjectKey, upload: &UploadId) -> Result<Vec<StoredPart>, StoreError> {
+        let mut pages = self
+            .client
+            .list_parts()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload.as_str())
+            .into_paginator()
+            .send();
+        let mut parts = Vec::new();
+        while let Some(page) = pages.next().await {
+            for p in page.map_err(classify)?.parts() {
+                let (Some(n), Some(etag)) = (p.part_number(), p.e_tag()) else { continue };
+                let number = PartNumber::try_from(i64::from(n)).map_err(StoreError::unavailable)?;
+                parts.push(StoredPart { number, etag: ETag::new(etag), size: p.size().unwrap_or(0).max(0) as u64 });
+            }
+        }
+        parts.sort_by_key(|p| p.number);
+        Ok(parts)
+    }
+
+    async fn complete_multipart(&self, key: &ObjectKey, upload: &UploadId, parts: &[(PartNumber, ETag)]) -> Result<(), StoreError> {
+        let completed = parts
+            .iter()
+            .map(|(n, etag)| CompletedPart::builder().part_number((*n).into()).e_tag(etag.quoted()).build())
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload.as_str())
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn abort_multipart(&self, key: &ObjectKey, upload: &UploadId) -> Result<(), StoreError> {
+        match self.client.abort_multipart_upload().bucket(&self.bucket).key(key.as_str()).upload_id(upload.as_str()).send().await.map_err(classify) {
+            Ok(_) | Err(StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

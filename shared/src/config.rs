@@ -1,0 +1,140 @@
+//! Typed configuration, read once at cold start from the environment. A missing resource name fails the start with a
+//! message naming the variable; nothing on the request path reads the environment.
+
+use crate::auth::AuthConfig;
+use std::time::Duration;
+
+/// What the upload routes need to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadConfig {
+    /// `FRAMELIFT_MAX_UPLOAD_BYTES`: the largest declared size accepted (default 20 GiB).
+    pub max_upload_bytes: u64,
+    /// `FRAMELIFT_PART_SIZE_BYTES`: the preferred part size (default 8 MiB, never below S3's 5 MiB).
+    pub part_size: u64,
+    /// `FRAMELIFT_PART_URL_TTL_SECONDS`: how long a presigned part URL works (default 900).
+    pub part_url_ttl: Duration,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        Self { max_upload_bytes: 20 * 1024 * 1024 * 1024, part_size: 8 * 1024 * 1024, part_url_ttl: Duration::from_secs(900) }
+    }
+}
+
+/// Where the AWS resources are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsResources {
+    /// `FRAMELIFT_BUCKET`: the media bucket.
+    pub bucket: String,
+    /// `FRAMELIFT_TABLE`: the DynamoDB table of video records.
+    pub table: String,
+    /// `FRAMELIFT_S3_ENDPOINT`: an S3-compatible endpoint instead of AWS's (path-style), for local servers.
+    pub s3_endpoint: Option<String>,
+    /// `FRAMELIFT_DYNAMODB_ENDPOINT`: a DynamoDB-compatible endpoint instead of AWS's.
+    pub dynamodb_endpoint: Option<String>,
+}
+
+/// Everything a deployed function is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub upload: UploadConfig,
+    pub auth: AuthConfig,
+    pub aws: AwsResources,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is not set: it names {1}")]
+    Missing(&'static str, &'static str),
+    #[error("{0} is not valid: {1}")]
+    Invalid(&'static str, String),
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `get`, so that tests need not touch the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let required = |k: &'static str, what: &'static str| get(k).ok_or(ConfigError::Missing(k, what));
+        let upload = upload_config(&get)?;
+        let issuers = match get("FRAMELIFT_AUTH_ISSUERS") {
+            Some(list) => list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            None => AuthConfig::GOOGLE_ISSUERS.iter().map(|s| s.to_string()).collect(),
+        };
+        let auth = AuthConfig {
+            issuers,
+            audience: required("FRAMELIFT_AUTH_AUDIENCE", "the token audience: the Google OAuth client id")?,
+            jwks_url: get("FRAMELIFT_JWKS_URL").unwrap_or_else(|| AuthConfig::GOOGLE_JWKS_URL.to_owned()),
+        };
+        let aws = AwsResources {
+            bucket: required("FRAMELIFT_BUCKET", "the media bucket")?,
+            table: required("FRAMELIFT_TABLE", "the DynamoDB table of videos")?,
+            s3_endpoint: get("FRAMELIFT_S3_ENDPOINT"),
+            dynamodb_endpoint: get("FRAMELIFT_DYNAMODB_ENDPOINT"),
+        };
+        Ok(Self { upload, auth, aws })
+    }
+}
+
+/// The upload settings, shared by the deployed config and the dev server.
+pub fn upload_config(get: &impl Fn(&str) -> Option<String>) -> Result<UploadConfig, ConfigError> {
+    let d = UploadConfig::default();
+    let number = |k: &'static str, default: u64| -> Result<u64, ConfigError> {
+        get(k).map_or(Ok(default), |v| v.parse::<u64>().map_err(|_| ConfigError::Invalid(k, format!("'{v}' is not a whole number"))))
+    };
+    let max_upload_bytes = number("FRAMELIFT_MAX_UPLOAD_BYTES", d.max_upload_bytes)?;
+    let part_size = number("FRAMELIFT_PART_SIZE_BYTES", d.part_size)?;
+    let ttl = number("FRAMELIFT_PART_URL_TTL_SECONDS", d.part_url_ttl.as_secs())?;
+    if max_upload_bytes == 0 {
+        return Err(ConfigError::Invalid("FRAMELIFT_MAX_UPLOAD_BYTES", "must be above 0".into()));
+    }
+    if !(1..=7 * 24 * 3600).contains(&ttl) {
+        return Err(ConfigError::Invalid("FRAMELIFT_PART_URL_TTL_SECONDS", "must be 1 to 604800 (S3's limit of 7 days)".into()));
+    }
+    Ok(UploadConfig { max_upload_bytes, part_size, part_url_ttl: Duration::from_secs(ttl) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const MINIMAL: &[(&str, &str)] = &[("FRAMELIFT_AUTH_AUDIENCE", "client"), ("FRAMELIFT_BUCKET", "b"), ("FRAMELIFT_TABLE", "t")];
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = Config::from_lookup(env(MINIMAL)).unwrap();
+        assert_eq!(c.upload, UploadConfig::default());
+        assert_eq!(c.upload.max_upload_bytes, 21_474_836_480);
+        assert_eq!(c.auth.issuers, ["https://accounts.google.com", "accounts.google.com"]);
+        assert_eq!(c.auth.jwks_url, AuthConfig::GOOGLE_JWKS_URL);
+        assert_eq!(c.aws.s3_endpoint, None);
+    }
+
+    #[test]
+    fn resource_names_have_no_silent_default() {
+        for missing in ["FRAMELIFT_AUTH_AUDIENCE", "FRAMELIFT_BUCKET", "FRAMELIFT_TABLE"] {
+            let pairs: Vec<_> = MINIMAL.iter().copied().filter(|(k, _)| *k != missing).collect();
+            let e = Config::from_lookup(env(&pairs)).unwrap_err();
+            assert!(e.to_string().starts_with(missing), "{e}");
+        }
+    }
+
+    #[test]
+    fn bad_numbers_fail_loudly() {
+        let mut pairs = MINIMAL.to_vec();
+        pairs.push(("FRAMELIFT_MAX_UPLOAD_BYTES", "20GB"));
+        assert!(matches!(Config::from_lookup(env(&pairs)), Err(ConfigError::Invalid("FRAMELIFT_MAX_UPLOAD_BYTES", _))));
+        let mut pairs = MINIMAL.to_vec();
+        pairs.push(("FRAMELIFT_PART_URL_TTL_SECONDS", "0"));
+        assert!(Config::from_lookup(env(&pairs)).is_err());
+    }
+}

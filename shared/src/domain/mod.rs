@@ -1,0 +1,22 @@
+//! The domain: values that parse, the video record and the rules of its life.
+
+mod ids;
+mod text;
+mod upload;
+mod video;
+
+pub use ids::{ObjectKey, PartNumber, UploadId, UserId, VideoId};
+pub use text::{ContentType, ContentTypeError, Description, Title};
+pub use upload::{ETag, PartCheck, StoredPart, UploadPlan};
+pub use video::{Author, MediaInfo, Rendition, Transition, TransitionError, UploadState, Video, VideoAuthor, VideoRecord, VideoStatus};
+
+/// Why a value was refused by its parse constructor. The message is written for the person who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

@@ -1,0 +1,275 @@
+//! The video record and its status machine: uploading → processing → ready | failed. Nothing else moves.
+
+use super::{ContentType, Description, Title, UploadId, UploadPlan, UserId, VideoId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Where a video is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoStatus {
+    Uploading,
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl VideoStatus {
+    /// The only moves the machine allows.
+    pub fn can_become(self, next: VideoStatus) -> bool {
+        use VideoStatus::*;
+        matches!((self, next), (Uploading, Processing) | (Processing, Ready) | (Processing, Failed))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VideoStatus::Uploading => "uploading",
+            VideoStatus::Processing => "processing",
+            VideoStatus::Ready => "ready",
+            VideoStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Who made a video.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub id: UserId,
+    pub name: String,
+}
+
+/// The storage side of an upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadState {
+    pub upload_id: UploadId,
+    pub content_type: ContentType,
+    pub plan: UploadPlan,
+}
+
+/// One rung of the HLS ladder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rendition {
+    pub width: u32,
+    pub height: u32,
+    pub bandwidth: u64,
+}
+
+/// What the transcoder learnt and made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaInfo {
+    pub duration_seconds: f64,
+    pub width: u32,
+    pub height: u32,
+    pub renditions: Vec<Rendition>,
+    /// Key of the poster image in the bucket.
+    pub poster_key: Option<String>,
+}
+
+/// The stored record of a video: the public fields plus what the platform needs to run it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoRecord {
+    pub id: VideoId,
+    pub title: Title,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Description>,
+    pub author: Author,
+    pub status: VideoStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub upload: UploadState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaInfo>,
+    /// Bumped by every write; stores replace a record only if the version they hold is the one the writer read.
+    pub version: u64,
+}
+
+/// A move of the status machine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transition {
+    /// Every part is held and storage assembled the source.
+    BeginProcessing,
+    Ready(MediaInfo),
+    Failed(String),
+}
+
+impl Transition {
+    fn target(&self) -> VideoStatus {
+        match self {
+            Transition::BeginProcessing => VideoStatus::Processing,
+            Transition::Ready(_) => VideoStatus::Ready,
+            Transition::Failed(_) => VideoStatus::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a video that is {} cannot become {}", .from.as_str(), .to.as_str())]
+pub struct TransitionError {
+    pub from: VideoStatus,
+    pub to: VideoStatus,
+}
+
+impl VideoRecord {
+    /// A video whose bytes are about to be uploaded.
+    pub fn new_upload(id: VideoId, title: Title, description: Option<Description>, author: Author, upload: UploadState, now: OffsetDateTime) -> Self {
+        Self {
+            id,
+            title,
+            description,
+            author,
+            status: VideoStatus::Uploading,
+            failure_reason: None,
+            // Whole seconds: the API shows `2026-11-24T10:00:00Z`.
+            created_at: now.replace_nanosecond(0).expect("0 is a valid nanosecond"),
+            upload,
+            media: None,
+            version: 1,
+        }
+    }
+
+    pub fn is_owned_by(&self, user: &UserId) -> bool {
+        &self.author.id == user
+    }
+
+    /// The record after `t`, with its version bumped, or why the machine refuses it.
+    pub fn apply(&self, t: Transition) -> Result<VideoRecord, TransitionError> {
+        let to = t.target();
+        if !self.status.can_become(to) {
+            return Err(TransitionError { from: self.status, to });
+        }
+        let mut next = self.clone();
+        next.status = to;
+        next.version += 1;
+        match t {
+            Transition::BeginProcessing => {}
+            Transition::Ready(media) => next.media = Some(media),
+            Transition::Failed(reason) => next.failure_reason = Some(reason),
+        }
+        Ok(next)
+    }
+
+    /// How this upload is cut into parts.
+    pub fn plan(&self) -> &UploadPlan {
+        &self.upload.plan
+    }
+
+    /// The public view of the record (API.md's video object). Signed URLs are added by whoever can sign them.
+    pub fn to_video(&self) -> Video {
+        let media = self.media.as_ref();
+        Video {
+            id: self.id,
+            title: self.title.as_str().to_owned(),
+            description: self.description.as_ref().map(|d| d.as_str().to_owned()),
+            author: VideoAuthor { id: self.author.id.as_str().to_owned(), name: self.author.name.clone() },
+            status: self.status,
+            failure_reason: self.failure_reason.clone(),
+            created_at: self.created_at,
+            size_bytes: self.upload.plan.size,
+            duration_seconds: media.map(|m| m.duration_seconds),
+            width: media.map(|m| m.width),
+            height: media.map(|m| m.height),
+            renditions: media.map(|m| m.renditions.clone()),
+            poster_url: None,
+        }
+    }
+}
+
+/// The video object of API.md. Fields not known yet are absent, never null.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Video {
+    pub id: VideoId,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub author: VideoAuthor,
+    pub status: VideoStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub size_bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renditions: Option<Vec<Rendition>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poster_url: Option<String>,
+}
+
+/// The author as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoAuthor {
+    pub id: String,
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    pub(crate) fn sample() -> VideoRecord {
+        VideoRecord::new_upload(
+            "01JDX3W9K7Q4T2B8N6M5R0ZC1A".parse().unwrap(),
+            "Day 9".parse().unwrap(),
+            Some("Adaptive bitrate streaming".parse().unwrap()),
+            Author { id: "1234567890".parse().unwrap(), name: "Alice".into() },
+            UploadState {
+                upload_id: "up-1".parse().unwrap(),
+                content_type: ContentType::parse("video/mp4").unwrap(),
+                plan: UploadPlan::new(61_581_333, 8 * 1024 * 1024).unwrap(),
+            },
+            datetime!(2026-11-24 10:00:00.123 UTC),
+        )
+    }
+
+    #[test]
+    fn the_machine_allows_only_its_moves() {
+        use VideoStatus::*;
+        let all = [Uploading, Processing, Ready, Failed];
+        let allowed: Vec<_> = all.iter().flat_map(|a| all.iter().map(move |b| (*a, *b))).filter(|(a, b)| a.can_become(*b)).collect();
+        assert_eq!(allowed, [(Uploading, Processing), (Processing, Ready), (Processing, Failed)]);
+    }
+
+    #[test]
+    fn apply_moves_and_bumps_the_version() {
+        let rec = sample();
+        assert_eq!(rec.version, 1);
+        let processing = rec.apply(Transition::BeginProcessing).unwrap();
+        assert_eq!((processing.status, processing.version), (VideoStatus::Processing, 2));
+        assert_eq!(processing.apply(Transition::BeginProcessing), Err(TransitionError { from: VideoStatus::Processing, to: VideoStatus::Processing }));
+        let failed = processing.apply(Transition::Failed("not a video file".into())).unwrap();
+        assert_eq!(failed.failure_reason.as_deref(), Some("not a video file"));
+        assert!(failed.apply(Transition::Ready(MediaInfo { duration_seconds: 1.0, width: 2, height: 2, renditions: vec![], poster_key: None })).is_err());
+        assert!(rec.apply(Transition::Failed("x".into())).is_err(), "an upload cannot fail before it is processed");
+    }
+
+    #[test]
+    fn the_public_view_omits_what_is_not_known() {
+        let json = serde_json::to_value(sample().to_video()).unwrap();
+        assert_eq!(json["createdAt"], "2026-11-24T10:00:00Z");
+        assert_eq!(json["status"], "uploading");
+        assert_eq!(json["author"], serde_json::json!({"id": "1234567890", "name": "Alice"}));
+        assert_eq!(json["sizeBytes"], 61_581_333);
+        for absent in ["failureReason", "durationSeconds", "width", "height", "renditions", "posterUrl", "upload", "version"] {
+            assert!(json.get(absent).is_none(), "{absent} should be absent");
+        }
+    }
+
+    #[test]
+    fn records_round_trip_through_json() {
+        let rec = sample().apply(Transition::BeginProcessing).unwrap();
+        let text = serde_json::to_string(&rec).unwrap();
+        assert_eq!(serde_json::from_str::<VideoRecord>(&text).unwrap(), rec);
+    }
+}

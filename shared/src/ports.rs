@@ -1,0 +1,66 @@
+//! The ports: small traits between the handlers and whatever backs them. On AWS they are S3 and DynamoDB; in the local
+//! stack an in-process S3 server and an embedded store; in unit tests the in-memory fakes. Handlers never know which.
+
+use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord};
+use async_trait::async_trait;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A failure of a backend, sorted by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing is not there (no such record, no such multipart upload).
+    #[error("not found")]
+    NotFound,
+    /// A conditional write lost: the record exists already, or changed since it was read.
+    #[error("conditional write lost")]
+    Conflict,
+    /// Storage refused the request as given (for example a part it does not hold).
+    #[error("storage rejected the request: {0}")]
+    Rejected(String),
+    /// The backend failed or could not be reached; worth a retry later.
+    #[error("backend unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Unavailable(Box::new(e))
+    }
+}
+
+/// A presigned request a client can make without credentials until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedUrl {
+    pub url: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Multipart uploads straight from the client to the bucket.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Starts a multipart upload of `key`; the content type is what storage will serve it as.
+    async fn start_multipart(&self, key: &ObjectKey, content_type: &str) -> Result<UploadId, StoreError>;
+    /// A URL that lets whoever holds it PUT part `part` of the upload, until `ttl` has passed.
+    async fn presign_part(&self, key: &ObjectKey, upload: &UploadId, part: PartNumber, ttl: Duration) -> Result<PresignedUrl, StoreError>;
+    /// Every part storage holds for the upload, ordered by part number. `NotFound` if the upload is gone.
+    async fn list_parts(&self, key: &ObjectKey, upload: &UploadId) -> Result<Vec<StoredPart>, StoreError>;
+    /// Assembles the object from `parts` (in order). `NotFound` if the upload is gone (completed or aborted).
+    async fn complete_multipart(&self, key: &ObjectKey, upload: &UploadId, parts: &[(PartNumber, ETag)]) -> Result<(), StoreError>;
+    /// Drops the upload and every part. Aborting an upload that is gone is not an error.
+    async fn abort_multipart(&self, key: &ObjectKey, upload: &UploadId) -> Result<(), StoreError>;
+}
+
+/// The catalogue's records, written only by conditional writes so that concurrent writers cannot lose each other's work.
+#[async_trait]
+pub trait MetadataStore: Send + Sync {
+    /// Stores a new record. `Conflict` if one with the same id exists.
+    async fn insert(&self, record: &VideoRecord) -> Result<(), StoreError>;
+    /// The record, if there is one.
+    async fn get(&self, id: &VideoId) -> Result<Option<VideoRecord>, StoreError>;
+    /// Replaces the stored record with `next` only if the stored one has version `next.version - 1`; `Conflict`
+    /// otherwise (someone else wrote first), `NotFound` if there is none.
+    async fn replace(&self, next: &VideoRecord) -> Result<(), StoreError>;
+    /// Deletes the record only if the stored one has version `version`; `Conflict` otherwise, `NotFound` if none.
+    async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError>;
+}
