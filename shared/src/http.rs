@@ -3,10 +3,12 @@
 
 use crate::domain::VideoId;
 use crate::error::AppError;
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderValue, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+pub use http::StatusCode;
 
 pub type ApiResponse = Response<Body>;
 

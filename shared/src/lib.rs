@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod adapters;
+pub mod apigw;
 pub mod auth;
 pub mod config;
 pub mod domain;

@@ -1,0 +1,73 @@
+//! `POST /api/uploads`: starts an upload. Checks what the client declares (title, type, size), opens a multipart
+//! upload at a key made from a server-generated id, and records the video as `uploading`.
+
+use framelift_shared::domain::{Author, ContentType, ContentTypeError, Description, Title, UploadPlan, UploadState, Video, VideoId, VideoRecord};
+use framelift_shared::http::{self, ApiResponse};
+use framelift_shared::{AppError, AppState};
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeRequest {
+    filename: String,
+    content_type: String,
+    size: u64,
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeResponse {
+    video: Video,
+    upload_id: String,
+    part_size: u64,
+    part_count: u32,
+}
+
+pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
+    http::respond(initialize(state, req).await)
+}
+
+async fn initialize(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
+    let caller = state.authenticate(&req).await?;
+    let body: InitializeRequest = http::body_json(&req)?;
+    let title: Title = body.title.parse()?;
+    let description = Description::parse_optional(body.description.as_deref())?;
+    // The file name is checked for presence only: it never reaches a key, a header or a command line.
+    if body.filename.trim().is_empty() || body.filename.len() > 1024 {
+        return Err(AppError::BadRequest("filename must be 1 to 1024 bytes: send the name of the file".into()));
+    }
+    let content_type = ContentType::parse(&body.content_type).map_err(|e| match e {
+        ContentTypeError::Malformed(m) => AppError::BadRequest(m),
+        ContentTypeError::NotVideo(m) => AppError::UnsupportedMediaType(m),
+    })?;
+    let max = state.upload.max_upload_bytes;
+    if body.size > max {
+        return Err(AppError::TooLarge(format!("size {} bytes is above the limit of {max} bytes: upload a smaller file", body.size)));
+    }
+    let plan = UploadPlan::new(body.size, state.upload.part_size)?;
+
+    let id = VideoId::generate();
+    let key = id.source_key();
+    let upload_id = state.blobs.start_multipart(&key, content_type.as_str()).await?;
+    let author = Author { id: caller.id, name: caller.name };
+    let record = VideoRecord::new_upload(id, title, description, author, UploadState { upload_id: upload_id.clone(), content_type, plan }, time::OffsetDateTime::now_utc());
+    if let Err(e) = state.meta.insert(&record).await {
+        // Leave no orphan upload behind; the lifecycle rule would reap it, but sooner is cheaper.
+        if let Err(abort) = state.blobs.abort_multipart(&key, &upload_id).await {
+            tracing::warn!(error = %abort, "abort after a failed insert failed too");
+        }
+        return Err(e.into());
+    }
+    tracing::info!(video = %id, size = plan.size, parts = plan.part_count, "upload started");
+    http::json(
+        http::StatusCode::CREATED,
+        &InitializeResponse { video: record.to_video(), upload_id: upload_id.to_string(), part_size: plan.part_size, part_count: plan.part_count },
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,103 @@
+//! Test support for handler unit tests: a [`World`] of in-memory fakes with a real verifier and a real token issuer,
+//! and requests built as API Gateway events and parsed by lambda_http, as in Lambda.
+
+use framelift_dev_issuer::{AUDIENCE, DevIssuer, ISSUER};
+use framelift_shared::AppState;
+use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata};
+use framelift_shared::apigw::{self, RawRequest};
+use framelift_shared::auth::{JwksCache, StaticKeySource, Verifier};
+use framelift_shared::config::UploadConfig;
+use framelift_shared::routes::{Lookup, lookup};
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// One issuer per test process: RSA key generation is the slow part of a test.
+pub fn issuer() -> &'static DevIssuer {
+    static ISSUER_KEY: OnceLock<DevIssuer> = OnceLock::new();
+    ISSUER_KEY.get_or_init(|| DevIssuer::generate().expect("key generation"))
+}
+
+/// Handler state over in-memory fakes, with handles on the fakes for assertions.
+pub struct World {
+    pub state: AppState,
+    pub blobs: Arc<MemoryBlobs>,
+    pub meta: Arc<MemoryMetadata>,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::with_upload(UploadConfig::default())
+    }
+}
+
+impl World {
+    pub fn with_upload(upload: UploadConfig) -> Self {
+        let blobs = Arc::new(MemoryBlobs::default());
+        let meta = Arc::new(MemoryMetadata::default());
+        let keys = JwksCache::new(Arc::new(StaticKeySource(issuer().jwks().clone())), Duration::from_secs(30));
+        let auth = Arc::new(Verifier::new(&[ISSUER.to_owned()], AUDIENCE, keys));
+        let state = AppState { blobs: blobs.clone(), meta: meta.clone(), auth, upload };
+        Self { state, blobs, meta }
+    }
+
+    /// A valid token for `name`.
+    pub fn token(&self, name: &str) -> String {
+        issuer().token_for(name).expect("signing")
+    }
+}
+
+/// A request to `method path` as API Gateway would deliver it: routed through the route table, JSON body, optional
+/// bearer token.
+pub fn request(method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> Request {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut headers = vec![("host".to_owned(), "api.test".to_owned())];
+    if let Some(t) = token {
+        headers.push(("authorization".to_owned(), format!("Bearer {t}")));
+    }
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    if !body.is_empty() {
+        headers.push(("content-type".to_owned(), "application/json".to_owned()));
+    }
+    let raw = RawRequest { method: method.to_owned(), path: path.to_owned(), query: query.to_owned(), headers, body, source_ip: "127.0.0.1".into() };
+    let Lookup::Found(route, params) = lookup(&method.parse().expect("a method"), path) else { panic!("no route for {method} {path}") };
+    apigw::to_request(&apigw::event(route, &params, &raw)).expect("lambda_http parses the event")
+}
+
+/// A response's status and JSON body (`null` when empty).
+pub fn parts(res: Response<Body>) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let bytes: &[u8] = res.body().as_ref();
+    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(bytes).expect("a JSON body") };
+    (status, body)
+}
+
+use framelift_shared::domain::{Author, ContentType, PartNumber, UploadPlan, UploadState, VideoId, VideoRecord};
+use framelift_shared::ports::{BlobStore, MetadataStore};
+
+impl World {
+    /// What `initialize` leaves behind for `owner`: an open multipart upload and an `uploading` record.
+    pub async fn upload(&self, owner: &str, size: u64) -> VideoRecord {
+        let caller = self.state.auth.verify(&self.token(owner)).await.expect("own token verifies");
+        let id = VideoId::generate();
+        let upload_id = self.blobs.start_multipart(&id.source_key(), "video/mp4").await.expect("memory store");
+        let plan = UploadPlan::new(size, self.state.upload.part_size).expect("a valid size");
+        let upload = UploadState { upload_id, content_type: ContentType::parse("video/mp4").unwrap(), plan };
+        let record = VideoRecord::new_upload(id, "Test video".parse().unwrap(), None, Author { id: caller.id, name: caller.name }, upload, time::OffsetDateTime::now_utc());
+        self.meta.insert(&record).await.expect("memory store");
+        record
+    }
+
+    /// Puts every part of `record`'s upload, each of its planned size, and returns their ETags in order.
+    pub fn put_all_parts(&self, record: &VideoRecord) -> Vec<String> {
+        let plan = record.upload.plan;
+        (1..=plan.part_count)
+            .map(|n| {
+                let part = PartNumber::try_from(i64::from(n)).unwrap();
+                let bytes = vec![n as u8; plan.expected_size(part) as usize];
+                self.blobs.put_part(&record.upload.upload_id, part, &bytes).unwrap().quoted()
+            })
+            .collect()
+    }
+}
