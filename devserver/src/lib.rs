@@ -1,0 +1,19 @@
+//! The local stack: every Framelift handler on one port, over embedded backends.
+//!
+//! - `/api/...`: each request becomes the API Gateway event AWS would send, parsed by lambda_http, and goes to the
+//!   same `handle` the Lambda runs, chosen from the one route table ([`framelift_shared::routes`]).
+//! - `/{bucket}/...`: an S3-compatible server in-process ([`local_s3`]), reached by the same aws-sdk-s3 adapter as on
+//!   AWS, checking presigned signatures and their expiry, with CORS for browser PUTs and `ObjectCreated`
+//!   notifications ([`notifications`]) to the function the template triggers.
+//! - `/dev/token`, `/dev/jwks.json`: the dev token issuer (never deployed).
+//! - metadata: SQLite ([`sqlite_store`]), durable across `kill -9`.
+
+pub mod config;
+pub mod cors;
+pub mod local_s3;
+pub mod notifications;
+mod server;
+pub mod sqlite_store;
+
+pub use config::DevConfig;
+pub use server::{DevStack, RunningServer};

@@ -1,1 +1,22 @@
-fn main() {}
+//! `framelift-devserver`: the local stack on one port (`make dev`).
+
+use framelift_devserver::{DevConfig, DevStack};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,s3s=warn,s3s_fs=warn".into()))
+        .init();
+    let config = DevConfig::from_env()?;
+    let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
+    let addr = listener.local_addr()?;
+    let stack = DevStack::open(&config, addr).await?;
+    println!("Framelift is running at {} (state in {})", stack.public_url(), config.data_dir.display());
+    stack
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+            println!("stopping: letting open requests finish");
+        })
+        .await
+}

@@ -1,0 +1,307 @@
+//! The one HTTP server of the local stack: API, storage and dev issuer on one listener.
+
+use crate::config::{BUCKET, DevConfig};
+use crate::cors::Cors;
+use crate::local_s3::LocalS3;
+use crate::notifications::{self, EventRecorder, Trigger};
+use crate::sqlite_store::SqliteMetadata;
+use anyhow::Context;
+use bytes::Bytes;
+use framelift_dev_issuer::{AUDIENCE, DevIssuer, ISSUER};
+use framelift_shared::adapters::{s3::S3Blobs, s3_client, static_sdk_config};
+use framelift_shared::apigw::{self, RawRequest};
+use framelift_shared::auth::{JwksCache, KeySource, HttpKeySource, Verifier};
+use framelift_shared::domain::ObjectKey;
+use framelift_shared::routes::{Function, Lookup, lookup};
+use framelift_shared::{AppError, AppState};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type HttpResponse = Response<BoxBody<Bytes, BoxError>>;
+
+/// The largest request body the API accepts (API Gateway's limit).
+const MAX_API_BODY: usize = 10 * 1024 * 1024;
+
+/// Everything the server holds: handler state, the S3 service, the issuer.
+pub struct DevStack {
+    state: AppState,
+    s3: s3s::service::S3Service,
+    issuer: DevIssuer,
+    cors: Cors,
+    events: Arc<EventRecorder>,
+    public_url: String,
+}
+
+impl DevStack {
+    /// Opens (or creates) the state in `config.data_dir` for a server that will listen at `addr`.
+    pub async fn open(config: &DevConfig, addr: SocketAddr) -> anyhow::Result<Arc<Self>> {
+        let data = &config.data_dir;
+        std::fs::create_dir_all(data).with_context(|| format!("creating the state folder {}", data.display()))?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://localhost:{}", addr.port()));
+        let loopback = format!("http://127.0.0.1:{}", addr.port());
+
+        let (access_key, secret_key) = s3_credentials(data)?;
+        let s3_root = data.join("s3");
+        std::fs::create_dir_all(s3_root.join(BUCKET))?;
+        let (created_tx, created_rx) = tokio::sync::mpsc::unbounded_channel();
+        let local_s3 = LocalS3::new(&s3_root, created_tx).context("opening the local S3 folder")?;
+        let mut builder = s3s::service::S3ServiceBuilder::new(local_s3);
+        builder.set_auth(s3s::auth::SimpleAuth::from_single(access_key.clone(), secret_key.clone()));
+        let s3 = builder.build();
+
+        // The transcode function arrives with its issue; until then the uploads/ trigger records what it would get.
+        let events = Arc::new(EventRecorder::default());
+        let triggers = vec![Trigger { prefix: ObjectKey::UPLOADS_PREFIX, handler: events.clone() }];
+        tokio::spawn(notifications::deliver(created_rx, triggers));
+
+        let issuer = DevIssuer::load_or_create(data).context("loading the dev issuer's key")?;
+        let sdk = static_sdk_config(&access_key, &secret_key);
+        let blobs = S3Blobs::new(s3_client(&sdk, Some(&public_url)), BUCKET);
+        let meta = SqliteMetadata::open(&data.join("metadata.sqlite3")).context("opening the metadata database")?;
+        let jwks: Arc<dyn KeySource> = Arc::new(HttpKeySource::new(format!("{loopback}/dev/jwks.json")));
+        let auth = Verifier::new(&[ISSUER.to_owned()], AUDIENCE, JwksCache::new(jwks, Duration::from_secs(5)));
+        let state = AppState { blobs: Arc::new(blobs), meta: Arc::new(meta), auth: Arc::new(auth), upload: config.upload.clone() };
+        Ok(Arc::new(Self { state, s3, issuer, cors: Cors { allowed_origins: config.allowed_origins.clone() }, events, public_url }))
+    }
+
+    /// What the `uploads/` trigger has received.
+    pub fn events(&self) -> &EventRecorder {
+        &self.events
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then lets open requests finish (up to 10 s).
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let stack = self.clone();
+                    let service = hyper::service::service_fn(move |req| stack.clone().dispatch(req, peer));
+                    let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                    let watched = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        let _ = watched.await;
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+        if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+            tracing::warn!("requests still open after 10 s; stopping anyway");
+        }
+        Ok(())
+    }
+
+    async fn dispatch(self: Arc<Self>, req: Request<Incoming>, peer: SocketAddr) -> Result<HttpResponse, Infallible> {
+        let started = Instant::now();
+        let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        let is_s3 = path == format!("/{BUCKET}") || path.starts_with(&format!("/{BUCKET}/"));
+        let mut res = if Cors::is_preflight(&method, req.headers()) {
+            let methods = if is_s3 { "GET, PUT, HEAD" } else { "GET, POST, DELETE" };
+            self.cors.preflight::<Full<Bytes>>(req.headers(), methods).map(box_body)
+        } else if is_s3 {
+            self.storage(req).await
+        } else if path.starts_with("/api/") {
+            self.api(req, peer).await
+        } else if path == "/dev/token" && method == Method::POST {
+            self.dev_token(req).await
+        } else if path == "/dev/jwks.json" && method == Method::GET {
+            json_response(StatusCode::OK, self.issuer.jwks())
+        } else {
+            error_response(AppError::NotFound(format!("nothing is served at {path}")))
+        };
+        self.cors.decorate(origin.as_ref(), &mut res);
+        // Parts are logged at debug level: a large upload is thousands of them.
+        if is_s3 {
+            tracing::debug!(%method, path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "storage");
+        } else {
+            tracing::info!(%method, path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+        }
+        Ok(res)
+    }
+
+    async fn storage(&self, req: Request<Incoming>) -> HttpResponse {
+        match self.s3.call(req.map(s3s::Body::from)).await {
+            Ok(res) => res.map(|b| b.map_err(|e| -> BoxError { e }).boxed()),
+            Err(e) => {
+                tracing::error!(error = ?e, "the local S3 failed");
+                error_response(AppError::internal(anyhow::anyhow!("local S3: {e:?}")))
+            }
+        }
+    }
+
+    /// An API request: API Gateway's event, lambda_http's parser, the function's own handler.
+    async fn api(&self, req: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
+        let (parts, body) = req.into_parts();
+        let (route, params) = match lookup(&parts.method, parts.uri.path()) {
+            Lookup::Found(route, params) => (route, params),
+            Lookup::MethodNotAllowed(allowed) => {
+                let mut res = error_response(AppError::MethodNotAllowed(format!("{} is not allowed here: use {}", parts.method, allowed.join(" or "))));
+                if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+                    res.headers_mut().insert(header::ALLOW, v);
+                }
+                return res;
+            }
+            Lookup::NotFound => return error_response(AppError::NotFound(format!("there is no API route {} {}", parts.method, parts.uri.path()))),
+        };
+        let body = match Limited::new(body, MAX_API_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return error_response(AppError::TooLarge(format!("the request body is larger than {} MiB", MAX_API_BODY >> 20))),
+        };
+        let raw = RawRequest {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().unwrap_or("").to_owned(),
+            headers: parts.headers.iter().filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned()))).collect(),
+            body: body.to_vec(),
+            source_ip: peer.ip().to_string(),
+        };
+        let lambda_req = match apigw::to_request(&apigw::event(route, &params, &raw)) {
+            Ok(r) => r,
+            Err(e) => return error_response(AppError::BadRequest(format!("the request could not be read: {e}"))),
+        };
+        let res = self.call(route.function, lambda_req).await;
+        res.map(|b| Full::new(Bytes::from(b.to_vec())).map_err(|e| match e {}).boxed())
+    }
+
+    /// The function that serves a route, exactly as its Lambda's `main` calls it.
+    async fn call(&self, function: Function, req: lambda_http::Request) -> lambda_http::Response<lambda_http::Body> {
+        match function {
+            Function::Initialize => framelift_initialize::handle(&self.state, req).await,
+            Function::PartUrl => framelift_part_url::handle(&self.state, req).await,
+            Function::Complete => framelift_complete::handle(&self.state, req).await,
+            Function::Abort => framelift_abort::handle(&self.state, req).await,
+        }
+    }
+
+    async fn dev_token(&self, req: Request<Incoming>) -> HttpResponse {
+        #[derive(serde::Deserialize)]
+        struct TokenRequest {
+            name: String,
+        }
+        let body = match Limited::new(req.into_body(), 64 * 1024).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return error_response(AppError::TooLarge("the request body is too large".into())),
+        };
+        let name = match serde_json::from_slice::<TokenRequest>(&body) {
+            Ok(t) => t.name,
+            Err(_) => return error_response(AppError::BadRequest("send {\"name\": \"Your name\"}".into())),
+        };
+        match self.issuer.token_for(&name) {
+            Ok(token) => json_response(StatusCode::OK, &serde_json::json!({"token": token})),
+            Err(e) => error_response(AppError::BadRequest(format!("{e}: type a name"))),
+        }
+    }
+}
+
+fn box_body(b: Full<Bytes>) -> BoxBody<Bytes, BoxError> {
+    b.map_err(|e| match e {}).boxed()
+}
+
+fn json_response(status: StatusCode, value: &serde_json::Value) -> HttpResponse {
+    let mut res = Response::new(box_body(Full::new(Bytes::from(value.to_string()))));
+    *res.status_mut() = status;
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn error_response(e: AppError) -> HttpResponse {
+    e.log();
+    json_response(e.status(), &e.body())
+}
+
+/// The local S3's access key and secret: made at random on first start and kept, private, in the state folder.
+fn s3_credentials(data: &Path) -> anyhow::Result<(String, String)> {
+    use rand::Rng;
+    let path = data.join("s3-credentials.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is damaged; delete it", path.display()))?;
+        if let (Some(a), Some(s)) = (v["accessKeyId"].as_str(), v["secretAccessKey"].as_str()) {
+            return Ok((a.to_owned(), s.to_owned()));
+        }
+    }
+    let mut rng = rand::thread_rng();
+    let mut pick = |n: usize, alphabet: &[u8]| (0..n).map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char).collect::<String>();
+    let access = format!("FLLOCAL{}", pick(13, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"));
+    let secret = pick(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+    let text = serde_json::json!({"accessKeyId": access, "secretAccessKey": secret}).to_string();
+    write_private(&path, text.as_bytes())?;
+    Ok((access, secret))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(tmp, path)
+}
+
+/// A server running in the background, for tests and benchmarks.
+pub struct RunningServer {
+    pub stack: Arc<DevStack>,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl RunningServer {
+    /// Binds `127.0.0.1:0` and serves the state in `config.data_dir`; presigned URLs point at 127.0.0.1.
+    pub async fn start(mut config: DevConfig) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
+        let addr = listener.local_addr()?;
+        let url = format!("http://127.0.0.1:{}", addr.port());
+        config.public_url.get_or_insert_with(|| url.clone());
+        let stack = DevStack::open(&config, addr).await?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(stack.clone().serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self { stack, url, stop: Some(stop), task: Some(task) })
+    }
+
+    /// Stops accepting, lets open requests finish, and waits for the server to end.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await?,
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! [`MetadataStore`] embedded: SQLite in WAL mode with full sync, so a write that returned survives `kill -9` and a
+//! power cut. Conditional writes are `UPDATE ... WHERE version = ?`, the same contract as DynamoDB's conditions.
+
+use async_trait::async_trait;
+use framelift_shared::domain::{VideoId, VideoRecord};
+use framelift_shared::ports::{MetadataStore, StoreError};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub struct SqliteMetadata {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteMetadata {
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS videos (
+                id TEXT PRIMARY KEY,
+                version INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                record TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS videos_by_status ON videos (status, created_at, id);
+            CREATE INDEX IF NOT EXISTS videos_by_owner ON videos (owner, created_at, id);",
+        )?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` on the connection off the async threads.
+    async fn with<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = conn.lock().map_err(|_| StoreError::Unavailable("the store's lock was poisoned".into()))?;
+            f(&conn)
+        })
+        .await
+        .map_err(StoreError::unavailable)?
+    }
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::unavailable(e)
+}
+
+fn row_of(record: &VideoRecord) -> Result<(String, i64, String, String, String, String), StoreError> {
+    let text = serde_json::to_string(record).map_err(StoreError::unavailable)?;
+    let created = record.created_at.format(&time::format_description::well_known::Rfc3339).map_err(StoreError::unavailable)?;
+    Ok((record.id.to_string(), record.version as i64, record.status.as_str().to_owned(), record.author.id.to_string(), created, text))
+}
+
+/// After a conditional write touched no row: was there no record, or another version?
+fn explain(conn: &Connection, id: &str) -> StoreError {
+    match conn.query_row("SELECT 1 FROM videos WHERE id = ?1", [id], |_| Ok(())).optional() {
+        Ok(Some(())) => StoreError::Conflict,
+        Ok(None) => StoreError::NotFound,
+        Err(e) => db(e),
+    }
+}
+
+#[async_trait]
+impl MetadataStore for SqliteMetadata {
+    async fn insert(&self, record: &VideoRecord) -> Result<(), StoreError> {
+        let (id, version, status, owner, created, text) = row_of(record)?;
+        self.with(move |c| {
+            let n = c
+                .execute(
+                    "INSERT INTO videos (id, version, status, owner, created_at, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
+                    params![id, version, status, owner, created, text],
+                )
+                .map_err(db)?;
+            if n == 1 { Ok(()) } else { Err(StoreError::Conflict) }
+        })
+        .await
+    }
+
+    async fn get(&self, id: &VideoId) -> Result<Option<VideoRecord>, StoreError> {
+        let id = id.to_string();
+        let text: Option<String> = self.with(move |c| c.query_row("SELECT record FROM videos WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db)).await?;
+        text.map(|t| serde_json::from_str(&t).map_err(StoreError::unavailable)).transpose()
+    }
+
+    async fn replace(&self, next: &VideoRecord) -> Result<(), StoreError> {
+        let expected = next.version.checked_sub(1).ok_or(StoreError::Conflict)? as i64;
+        let (id, version, status, owner, created, text) = row_of(next)?;
+        self.with(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE videos SET version = ?2, status = ?3, owner = ?4, created_at = ?5, record = ?6 WHERE id = ?1 AND version = ?7",
+                    params![id, version, status, owner, created, text, expected],
+                )
+                .map_err(db)?;
+            if n == 1 { Ok(()) } else { Err(explain(c, &id)) }
+        })
+        .await
+    }
+
+    async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.with(move |c| {
+            let n = c.execute("DELETE FROM videos WHERE id = ?1 AND version = ?2", params![id, version as i64]).map_err(db)?;
+            if n == 1 { Ok(()) } else { Err(explain(c, &id)) }
+        })
+        .await
+    }
+}
