@@ -15,5 +15,5 @@ pub mod notifications;
 mod server;
 pub mod sqlite_store;
 
-pub use config::DevConfig;
+pub use config::{BUCKET, DevConfig};
 pub use server::{DevStack, RunningServer};

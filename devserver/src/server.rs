@@ -40,6 +40,7 @@ pub struct DevStack {
     cors: Cors,
     events: Arc<EventRecorder>,
     public_url: String,
+    s3_client: aws_sdk_s3::Client,
 }
 
 impl DevStack {
@@ -66,12 +67,13 @@ impl DevStack {
 
         let issuer = DevIssuer::load_or_create(data).context("loading the dev issuer's key")?;
         let sdk = static_sdk_config(&access_key, &secret_key);
-        let blobs = S3Blobs::new(s3_client(&sdk, Some(&public_url)), BUCKET);
+        let client = s3_client(&sdk, Some(&public_url));
+        let blobs = S3Blobs::new(client.clone(), BUCKET);
         let meta = SqliteMetadata::open(&data.join("metadata.sqlite3")).context("opening the metadata database")?;
         let jwks: Arc<dyn KeySource> = Arc::new(HttpKeySource::new(format!("{loopback}/dev/jwks.json")));
         let auth = Verifier::new(&[ISSUER.to_owned()], AUDIENCE, JwksCache::new(jwks, Duration::from_secs(5)));
         let state = AppState { blobs: Arc::new(blobs), meta: Arc::new(meta), auth: Arc::new(auth), upload: config.upload.clone() };
-        Ok(Arc::new(Self { state, s3, issuer, cors: Cors { allowed_origins: config.allowed_origins.clone() }, events, public_url }))
+        Ok(Arc::new(Self { state, s3, issuer, cors: Cors { allowed_origins: config.allowed_origins.clone() }, events, public_url, s3_client: client }))
     }
 
     /// What the `uploads/` trigger has received.
@@ -81,6 +83,11 @@ impl DevStack {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// A client of the in-process S3, signed with its credentials.
+    pub fn s3_client(&self) -> &aws_sdk_s3::Client {
+        &self.s3_client
     }
 
     pub fn public_url(&self) -> &str {

@@ -1,0 +1,57 @@
+//! Support for the tests that run against real servers on loopback: `moto_server` (S3 and DynamoDB wire protocols),
+//! the dev server with its in-process S3, and the contract suites every adapter of a port must pass.
+
+pub mod blob_contract;
+pub mod metadata_contract;
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The endpoint of a `moto_server` shared by the tests of this process, started on first use. A watchdog shell stops
+/// it when this process ends, however it ends.
+pub fn moto_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Ok(url) = std::env::var("FRAMELIFT_MOTO_URL") {
+            return url;
+        }
+        let port = free_port();
+        let python = std::env::var("FRAMELIFT_PYTHON").unwrap_or_else(|_| "python3".into());
+        let wrapper = concat!(env!("CARGO_MANIFEST_DIR"), "/support/moto_server.py");
+        let script = format!(
+            "'{python}' '{wrapper}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+             while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+            parent = std::process::id()
+        );
+        Command::new("sh").arg("-c").arg(script).stdin(Stdio::null()).spawn().expect("sh starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start within 30 s: is `moto[server]` installed? (`make test` installs it)");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// A name no other test uses, for tables and buckets on a shared server.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// SDK configuration for moto (any credentials do).
+pub fn moto_sdk() -> aws_config::SdkConfig {
+    framelift_shared::adapters::static_sdk_config("testing", "testing")
+}
+
+/// A fresh, empty state folder under the system temp dir.
+pub fn temp_dir(prefix: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique_name(prefix));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}

@@ -1,0 +1,88 @@
+//! The contract of [`MetadataStore`], run against every adapter: the in-memory fake, SQLite and DynamoDB.
+
+use framelift_shared::domain::{Author, ContentType, Transition, UploadPlan, UploadState, VideoId, VideoRecord, VideoStatus};
+use framelift_shared::ports::{MetadataStore, StoreError};
+use std::sync::Arc;
+
+pub fn record(owner: &str) -> VideoRecord {
+    VideoRecord::new_upload(
+        VideoId::generate(),
+        "Contract".parse().unwrap(),
+        Some("a description".parse().unwrap()),
+        Author { id: owner.parse().unwrap(), name: owner.to_owned() },
+        UploadState { upload_id: "upload-1".parse().unwrap(), content_type: ContentType::parse("video/mp4").unwrap(), plan: UploadPlan::new(12_345_678, 8 << 20).unwrap() },
+        time::OffsetDateTime::now_utc(),
+    )
+}
+
+/// Every case, in order.
+pub async fn run_all(store: Arc<dyn MetadataStore>) {
+    inserts_once(&*store).await;
+    replaces_only_the_version_read(&*store).await;
+    deletes_only_the_version_read(&*store).await;
+    round_trips_every_field(&*store).await;
+    one_of_many_concurrent_transitions_wins(store.clone(), 50).await;
+}
+
+pub async fn inserts_once(store: &dyn MetadataStore) {
+    let r = record("alice");
+    assert!(store.get(&r.id).await.unwrap().is_none());
+    store.insert(&r).await.unwrap();
+    assert_eq!(store.get(&r.id).await.unwrap(), Some(r.clone()));
+    assert!(matches!(store.insert(&r).await, Err(StoreError::Conflict)), "a second insert of the same id loses");
+}
+
+pub async fn replaces_only_the_version_read(store: &dyn MetadataStore) {
+    let r = record("alice");
+    store.insert(&r).await.unwrap();
+    let processing = r.apply(Transition::BeginProcessing).unwrap();
+    store.replace(&processing).await.unwrap();
+    assert_eq!(store.get(&r.id).await.unwrap().unwrap().status, VideoStatus::Processing);
+    assert!(matches!(store.replace(&processing).await, Err(StoreError::Conflict)), "a stale writer loses");
+    let mut skipping = processing.clone();
+    skipping.version += 5;
+    assert!(matches!(store.replace(&skipping).await, Err(StoreError::Conflict)));
+    let ghost = record("alice").apply(Transition::BeginProcessing).unwrap();
+    assert!(matches!(store.replace(&ghost).await, Err(StoreError::NotFound)));
+}
+
+pub async fn deletes_only_the_version_read(store: &dyn MetadataStore) {
+    let r = record("alice");
+    store.insert(&r).await.unwrap();
+    assert!(matches!(store.delete(&r.id, r.version + 1).await, Err(StoreError::Conflict)));
+    store.delete(&r.id, r.version).await.unwrap();
+    assert!(store.get(&r.id).await.unwrap().is_none());
+    assert!(matches!(store.delete(&r.id, r.version).await, Err(StoreError::NotFound)));
+}
+
+pub async fn round_trips_every_field(store: &dyn MetadataStore) {
+    let r = record("bob");
+    store.insert(&r).await.unwrap();
+    let failed = r.apply(Transition::BeginProcessing).unwrap().apply(Transition::Failed("not a video file".into())).unwrap();
+    store.replace(&r.apply(Transition::BeginProcessing).unwrap()).await.unwrap();
+    store.replace(&failed).await.unwrap();
+    assert_eq!(store.get(&r.id).await.unwrap(), Some(failed));
+}
+
+/// `n` writers read the same record and race to move it: exactly one wins, the rest lose cleanly.
+pub async fn one_of_many_concurrent_transitions_wins(store: Arc<dyn MetadataStore>, n: usize) {
+    let r = record("carol");
+    store.insert(&r).await.unwrap();
+    let next = r.apply(Transition::BeginProcessing).unwrap();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (store, next) = (store.clone(), next.clone());
+            tokio::spawn(async move { store.replace(&next).await })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("a racing writer failed with {e:?} instead of losing"),
+        }
+    }
+    assert_eq!(wins, 1, "{n} racing writers, {wins} won");
+    assert_eq!(store.get(&r.id).await.unwrap().unwrap().version, 2);
+}
