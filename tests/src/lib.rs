@@ -1,6 +1,7 @@
 //! Support for the tests that run against real servers on loopback: `moto_server` (S3 and DynamoDB wire protocols),
 //! the dev server with its in-process S3, and the contract suites every adapter of a port must pass.
 
+pub mod api;
 pub mod blob_contract;
 pub mod metadata_contract;
 

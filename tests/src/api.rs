@@ -1,0 +1,60 @@
+//! A plain HTTP client of the API, as any outside client would use it.
+
+use serde_json::Value;
+
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Self {
+        Self { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned() }
+    }
+
+    /// A dev token for `name`.
+    pub async fn token(&self, name: &str) -> String {
+        let res = self.http.post(format!("{}/dev/token", self.base)).json(&serde_json::json!({"name": name})).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Calls the API and returns the status and JSON body (`null` when empty).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.http.request(method.parse().unwrap(), format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("the server answers");
+        let status = res.status().as_u16();
+        let bytes = res.bytes().await.unwrap();
+        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))) };
+        if status >= 400 {
+            let message = value["error"]["message"].as_str().unwrap_or("");
+            assert!(!message.is_empty() && value["error"]["code"].is_string(), "{method} {path}: {status} without the error shape: {value}");
+        }
+        (status, value)
+    }
+
+    /// Presigned URLs for `parts` of upload `id`.
+    pub async fn part_urls(&self, id: &str, parts: &[u32], token: &str) -> Vec<String> {
+        let (status, res) = self.call("POST", &format!("/api/uploads/{id}/part-urls"), Some(serde_json::json!({"partNumbers": parts})), Some(token)).await;
+        assert_eq!(status, 200, "{res}");
+        parts.iter().map(|n| res["urls"][n.to_string()].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// PUTs a part's bytes to its URL; returns the status and the ETag header.
+    pub async fn put_part(&self, url: &str, bytes: Vec<u8>) -> (u16, Option<String>) {
+        let res = self.http.put(url).body(bytes).send().await.expect("storage answers");
+        let etag = res.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+        (res.status().as_u16(), etag)
+    }
+}
+
+/// `len` bytes that differ from part to part and file to file.
+pub fn test_bytes(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed).collect()
+}
