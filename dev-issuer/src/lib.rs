@@ -37,7 +37,8 @@ impl DevIssuer {
     pub fn load_or_create(dir: &Path) -> anyhow::Result<Self> {
         let path = dir.join("dev-issuer-key.pem");
         if let Ok(pem) = std::fs::read_to_string(&path) {
-            let key = rsa::RsaPrivateKey::from_pkcs8_pem(&pem).with_context(|| format!("{} is not a PKCS#8 RSA key; delete it to make a new one", path.display()))?;
+            let key = rsa::RsaPrivateKey::from_pkcs8_pem(&pem)
+                .with_context(|| format!("{} is not a PKCS#8 RSA key; delete it to make a new one", path.display()))?;
             return Self::from_key(&key);
         }
         let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).context("generating an RSA key")?;

@@ -35,13 +35,22 @@ impl DevConfig {
             port,
             bind: get("FRAMELIFT_BIND").unwrap_or_else(|| "127.0.0.1".into()),
             public_url: get("FRAMELIFT_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
-            allowed_origins: get("FRAMELIFT_ALLOWED_ORIGINS").map(|o| o.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default(),
+            allowed_origins: get("FRAMELIFT_ALLOWED_ORIGINS")
+                .map(|o| o.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default(),
             upload: upload_config(&get)?,
         })
     }
 
     /// Settings for a server in a test: state in `data_dir`, everything else default.
     pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
-        Self { data_dir: data_dir.into(), port: 0, bind: "127.0.0.1".into(), public_url: None, allowed_origins: vec![], upload: UploadConfig::default() }
+        Self {
+            data_dir: data_dir.into(),
+            port: 0,
+            bind: "127.0.0.1".into(),
+            public_url: None,
+            allowed_origins: vec![],
+            upload: UploadConfig::default(),
+        }
     }
 }

@@ -25,7 +25,10 @@ impl Cors {
             let h = res.headers_mut();
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
             h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
-            let asked = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned().unwrap_or(HeaderValue::from_static("authorization, content-type"));
+            let asked = headers
+                .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+                .cloned()
+                .unwrap_or(HeaderValue::from_static("authorization, content-type"));
             h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
             h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("ETag"));
             h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("3000"));

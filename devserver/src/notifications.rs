@@ -118,7 +118,12 @@ impl EventRecorder {
 impl ObjectCreatedHandler for EventRecorder {
     async fn handle(&self, event: S3Event) -> anyhow::Result<()> {
         for r in &event.records {
-            tracing::info!(event = r.event_name.as_deref().unwrap_or(""), key = r.s3.object.key.as_deref().unwrap_or(""), size = r.s3.object.size, "object created");
+            tracing::info!(
+                event = r.event_name.as_deref().unwrap_or(""),
+                key = r.s3.object.key.as_deref().unwrap_or(""),
+                size = r.s3.object.size,
+                "object created"
+            );
         }
         self.events.lock().unwrap().push(event);
         self.arrived.notify_waiters();

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use framelift_dev_issuer::{AUDIENCE, DevIssuer, ISSUER};
 use framelift_shared::adapters::{s3::S3Blobs, s3_client, static_sdk_config};
 use framelift_shared::apigw::{self, RawRequest};
-use framelift_shared::auth::{JwksCache, KeySource, HttpKeySource, Verifier};
+use framelift_shared::auth::{HttpKeySource, JwksCache, KeySource, Verifier};
 use framelift_shared::domain::ObjectKey;
 use framelift_shared::routes::{Function, Lookup, lookup};
 use framelift_shared::{AppError, AppState};
@@ -73,7 +73,15 @@ impl DevStack {
         let jwks: Arc<dyn KeySource> = Arc::new(HttpKeySource::new(format!("{loopback}/dev/jwks.json")));
         let auth = Verifier::new(&[ISSUER.to_owned()], AUDIENCE, JwksCache::new(jwks, Duration::from_secs(5)));
         let state = AppState { blobs: Arc::new(blobs), meta: Arc::new(meta), auth: Arc::new(auth), upload: config.upload.clone() };
-        Ok(Arc::new(Self { state, s3, issuer, cors: Cors { allowed_origins: config.allowed_origins.clone() }, events, public_url, s3_client: client }))
+        Ok(Arc::new(Self {
+            state,
+            s3,
+            issuer,
+            cors: Cors { allowed_origins: config.allowed_origins.clone() },
+            events,
+            public_url,
+            s3_client: client,
+        }))
     }
 
     /// What the `uploads/` trigger has received.
@@ -173,13 +181,19 @@ impl DevStack {
         let (route, params) = match lookup(&parts.method, parts.uri.path()) {
             Lookup::Found(route, params) => (route, params),
             Lookup::MethodNotAllowed(allowed) => {
-                let mut res = error_response(AppError::MethodNotAllowed(format!("{} is not allowed here: use {}", parts.method, allowed.join(" or "))));
+                let mut res = error_response(AppError::MethodNotAllowed(format!(
+                    "{} is not allowed here: use {}",
+                    parts.method,
+                    allowed.join(" or ")
+                )));
                 if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
                     res.headers_mut().insert(header::ALLOW, v);
                 }
                 return res;
             }
-            Lookup::NotFound => return error_response(AppError::NotFound(format!("there is no API route {} {}", parts.method, parts.uri.path()))),
+            Lookup::NotFound => {
+                return error_response(AppError::NotFound(format!("there is no API route {} {}", parts.method, parts.uri.path())));
+            }
         };
         let body = match Limited::new(body, MAX_API_BODY).collect().await {
             Ok(b) => b.to_bytes(),

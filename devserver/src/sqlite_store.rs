@@ -35,7 +35,10 @@ impl SqliteMetadata {
     }
 
     /// Runs `f` on the connection off the async threads.
-    async fn with<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             let conn = conn.lock().map_err(|_| StoreError::Unavailable("the store's lock was poisoned".into()))?;
@@ -83,7 +86,8 @@ impl MetadataStore for SqliteMetadata {
 
     async fn get(&self, id: &VideoId) -> Result<Option<VideoRecord>, StoreError> {
         let id = id.to_string();
-        let text: Option<String> = self.with(move |c| c.query_row("SELECT record FROM videos WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db)).await?;
+        let text: Option<String> =
+            self.with(move |c| c.query_row("SELECT record FROM videos WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db)).await?;
         text.map(|t| serde_json::from_str(&t).map_err(StoreError::unavailable)).transpose()
     }
 

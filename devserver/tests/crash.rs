@@ -52,15 +52,37 @@ async fn kill_9_mid_upload_loses_nothing_acknowledged() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let http = reqwest::Client::new();
     let server = spawn(&data, port);
-    let token = http.post(format!("{}/dev/token", server.base)).json(&json!({"name": "Alice"})).send().await.unwrap().json::<Value>().await.unwrap()["token"]
+    let token = http
+        .post(format!("{}/dev/token", server.base))
+        .json(&json!({"name": "Alice"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
         .as_str()
         .unwrap()
         .to_owned();
     let size = 8 * 1024 * 1024 + 100;
-    let (status, init) = call(&http, reqwest::Method::POST, format!("{}/api/uploads", server.base), &token, Some(json!({"filename": "a.mp4", "contentType": "video/mp4", "size": size, "title": "Crash"}))).await;
+    let (status, init) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/uploads", server.base),
+        &token,
+        Some(json!({"filename": "a.mp4", "contentType": "video/mp4", "size": size, "title": "Crash"})),
+    )
+    .await;
     assert_eq!(status, 201);
     let id = init["video"]["id"].as_str().unwrap().to_owned();
-    let (_, urls) = call(&http, reqwest::Method::POST, format!("{}/api/uploads/{id}/part-urls", server.base), &token, Some(json!({"partNumbers": [1, 2]}))).await;
+    let (_, urls) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/uploads/{id}/part-urls", server.base),
+        &token,
+        Some(json!({"partNumbers": [1, 2]})),
+    )
+    .await;
     let part1 = vec![1u8; 8 * 1024 * 1024];
     let res = http.put(urls["urls"]["1"].as_str().unwrap()).body(part1).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -88,15 +110,24 @@ async fn kill_9_mid_upload_loses_nothing_acknowledged() {
     assert_eq!(held[0]["etag"].as_str(), Some(etag1.as_str()));
 
     // Resume: sign part 2 again, send it, complete.
-    let (_, urls) = call(&http, reqwest::Method::POST, format!("{}/api/uploads/{id}/part-urls", server.base), &token, Some(json!({"partNumbers": [2]}))).await;
+    let (_, urls) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/uploads/{id}/part-urls", server.base),
+        &token,
+        Some(json!({"partNumbers": [2]})),
+    )
+    .await;
     assert_eq!(http.put(urls["urls"]["2"].as_str().unwrap()).body(vec![2u8; 100]).send().await.unwrap().status(), 200);
-    let (status, done) = call(&http, reqwest::Method::POST, format!("{}/api/uploads/{id}/complete", server.base), &token, Some(json!({}))).await;
+    let (status, done) =
+        call(&http, reqwest::Method::POST, format!("{}/api/uploads/{id}/complete", server.base), &token, Some(json!({}))).await;
     assert_eq!(status, 200, "{done}");
     server.kill_9();
 
     // The completed state survives a second kill.
     let server = spawn(&data, port);
-    let (status, again) = call(&http, reqwest::Method::POST, format!("{}/api/uploads/{id}/complete", server.base), &token, Some(json!({}))).await;
+    let (status, again) =
+        call(&http, reqwest::Method::POST, format!("{}/api/uploads/{id}/complete", server.base), &token, Some(json!({}))).await;
     assert_eq!((status, again["video"]["status"].as_str()), (200, Some("processing")));
     server.kill_9();
     std::fs::remove_dir_all(&data).unwrap();

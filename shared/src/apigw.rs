@@ -118,7 +118,12 @@ mod tests {
             method: "POST".into(),
             path: "/api/uploads/01JDX3W9K7Q4T2B8N6M5R0ZC1A/part-urls".into(),
             query: "a=1&b=x%20y&a=2".into(),
-            headers: vec![("Host".into(), "localhost:8080".into()), ("Authorization".into(), "Bearer t".into()), ("X-Two".into(), "1".into()), ("x-two".into(), "2".into())],
+            headers: vec![
+                ("Host".into(), "localhost:8080".into()),
+                ("Authorization".into(), "Bearer t".into()),
+                ("X-Two".into(), "1".into()),
+                ("x-two".into(), "2".into()),
+            ],
             body: br#"{"partNumbers":[1]}"#.to_vec(),
             source_ip: "127.0.0.1".into(),
         };

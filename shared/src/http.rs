@@ -67,7 +67,8 @@ fn strip_position(s: &str) -> &str {
 /// The `{id}` path parameter as a video id. An id that cannot exist is simply not found.
 pub fn path_video_id(req: &Request) -> Result<VideoId, AppError> {
     let raw = req.path_parameters_ref().and_then(|p| p.first("id").map(str::to_owned)).unwrap_or_default();
-    raw.parse().map_err(|_| AppError::NotFound(format!("there is no video or upload with id '{}'", raw.chars().take(40).collect::<String>())))
+    raw.parse()
+        .map_err(|_| AppError::NotFound(format!("there is no video or upload with id '{}'", raw.chars().take(40).collect::<String>())))
 }
 
 /// A query string parameter, if given.

@@ -24,5 +24,10 @@ pub async fn aws_state() -> Result<AppState, Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let blobs = S3Blobs::new(crate::adapters::s3_client(&sdk, config.aws.s3_endpoint.as_deref()), &config.aws.bucket);
     let meta = DynamoMetadata::new(crate::adapters::dynamodb_client(&sdk, config.aws.dynamodb_endpoint.as_deref()), &config.aws.table);
-    Ok(AppState { blobs: Arc::new(blobs), meta: Arc::new(meta), auth: Arc::new(Verifier::from_config(&config.auth)), upload: config.upload })
+    Ok(AppState {
+        blobs: Arc::new(blobs),
+        meta: Arc::new(meta),
+        auth: Arc::new(Verifier::from_config(&config.auth)),
+        upload: config.upload,
+    })
 }

@@ -60,7 +60,14 @@ pub fn request(method: &str, path: &str, body: Option<Value>, token: Option<&str
     if !body.is_empty() {
         headers.push(("content-type".to_owned(), "application/json".to_owned()));
     }
-    let raw = RawRequest { method: method.to_owned(), path: path.to_owned(), query: query.to_owned(), headers, body, source_ip: "127.0.0.1".into() };
+    let raw = RawRequest {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        headers,
+        body,
+        source_ip: "127.0.0.1".into(),
+    };
     let Lookup::Found(route, params) = lookup(&method.parse().expect("a method"), path) else { panic!("no route for {method} {path}") };
     apigw::to_request(&apigw::event(route, &params, &raw)).expect("lambda_http parses the event")
 }
@@ -84,7 +91,14 @@ impl World {
         let upload_id = self.blobs.start_multipart(&id.source_key(), "video/mp4").await.expect("memory store");
         let plan = UploadPlan::new(size, self.state.upload.part_size).expect("a valid size");
         let upload = UploadState { upload_id, content_type: ContentType::parse("video/mp4").unwrap(), plan };
-        let record = VideoRecord::new_upload(id, "Test video".parse().unwrap(), None, Author { id: caller.id, name: caller.name }, upload, time::OffsetDateTime::now_utc());
+        let record = VideoRecord::new_upload(
+            id,
+            "Test video".parse().unwrap(),
+            None,
+            Author { id: caller.id, name: caller.name },
+            upload,
+            time::OffsetDateTime::now_utc(),
+        );
         self.meta.insert(&record).await.expect("memory store");
         record
     }

@@ -31,17 +31,25 @@ impl Api {
         let res = req.send().await.expect("the server answers");
         let status = res.status().as_u16();
         let bytes = res.bytes().await.unwrap();
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))) };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
         if status >= 400 {
             let message = value["error"]["message"].as_str().unwrap_or("");
-            assert!(!message.is_empty() && value["error"]["code"].is_string(), "{method} {path}: {status} without the error shape: {value}");
+            assert!(
+                !message.is_empty() && value["error"]["code"].is_string(),
+                "{method} {path}: {status} without the error shape: {value}"
+            );
         }
         (status, value)
     }
 
     /// Presigned URLs for `parts` of upload `id`.
     pub async fn part_urls(&self, id: &str, parts: &[u32], token: &str) -> Vec<String> {
-        let (status, res) = self.call("POST", &format!("/api/uploads/{id}/part-urls"), Some(serde_json::json!({"partNumbers": parts})), Some(token)).await;
+        let (status, res) =
+            self.call("POST", &format!("/api/uploads/{id}/part-urls"), Some(serde_json::json!({"partNumbers": parts})), Some(token)).await;
         assert_eq!(status, 200, "{res}");
         parts.iter().map(|n| res["urls"][n.to_string()].as_str().unwrap().to_owned()).collect()
     }

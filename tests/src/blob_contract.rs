@@ -16,11 +16,11 @@ pub async fn put(url: &str, bytes: Vec<u8>) -> reqwest::Response {
     reqwest::Client::new().put(url).body(bytes).send().await.expect("the storage server answers")
 }
 
-/// Every case, in order. `read_object` fetches an assembled object's bytes from the same storage.
+/// Every case, in order. `read_object` fetches an assembled object's bytes and content type from the same storage.
 pub async fn run_all<F, Fut>(blobs: &dyn BlobStore, read_object: F)
 where
     F: Fn(ObjectKey) -> Fut,
-    Fut: std::future::Future<Output = Vec<u8>>,
+    Fut: std::future::Future<Output = (Vec<u8>, Option<String>)>,
 {
     let key = VideoId::generate().source_key();
     let upload = blobs.start_multipart(&key, "video/mp4").await.unwrap();
@@ -38,17 +38,23 @@ where
     let etag1 = ETag::new(put(&url1.url, first.clone()).await.headers()["etag"].to_str().unwrap());
 
     let parts = blobs.list_parts(&key, &upload).await.unwrap();
-    assert_eq!(parts.iter().map(|p| (p.number.get(), p.size)).collect::<Vec<_>>(), [(1, first.len() as u64), (2, second.len() as u64)], "ordered, with sizes");
+    assert_eq!(
+        parts.iter().map(|p| (p.number.get(), p.size)).collect::<Vec<_>>(),
+        [(1, first.len() as u64), (2, second.len() as u64)],
+        "ordered, with sizes"
+    );
     assert_eq!(parts[0].etag, etag1, "the ETag a client read is the one listed");
     assert_eq!(parts[1].etag, etag2);
 
     // A wrong ETag is refused and loses nothing.
-    let wrong = blobs.complete_multipart(&key, &upload, &[(n(1), etag1.clone()), (n(2), ETag::new("\"00000000000000000000000000000000\""))]).await;
+    let wrong =
+        blobs.complete_multipart(&key, &upload, &[(n(1), etag1.clone()), (n(2), ETag::new("\"00000000000000000000000000000000\""))]).await;
     assert!(matches!(wrong, Err(StoreError::Rejected(_))), "{wrong:?}");
     assert_eq!(blobs.list_parts(&key, &upload).await.unwrap().len(), 2, "a refused complete keeps the parts");
 
     blobs.complete_multipart(&key, &upload, &[(n(1), etag1), (n(2), etag2)]).await.unwrap();
-    let object = read_object(key.clone()).await;
+    let (object, content_type) = read_object(key.clone()).await;
+    assert_eq!(content_type.as_deref(), Some("video/mp4"), "the type given at start is the object's");
     assert_eq!(object.len(), first.len() + second.len());
     assert!(object[..first.len()] == first[..] && object[first.len()..] == second[..], "parts assembled in order");
     assert!(matches!(blobs.list_parts(&key, &upload).await, Err(StoreError::NotFound)), "a completed upload is gone");

@@ -26,10 +26,14 @@ pub fn moto_endpoint() -> &'static str {
              while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
             parent = std::process::id()
         );
-        Command::new("sh").arg("-c").arg(script).stdin(Stdio::null()).spawn().expect("sh starts");
+        let mut watchdog = Command::new("sh").arg("-c").arg(script).stdin(Stdio::null()).spawn().expect("sh starts");
+        std::thread::spawn(move || watchdog.wait());
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start within 30 s: is `moto[server]` installed? (`make test` installs it)");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start within 30 s: is `moto[server]` installed? (`make test` installs it)"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         format!("http://127.0.0.1:{port}")

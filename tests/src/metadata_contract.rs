@@ -10,7 +10,11 @@ pub fn record(owner: &str) -> VideoRecord {
         "Contract".parse().unwrap(),
         Some("a description".parse().unwrap()),
         Author { id: owner.parse().unwrap(), name: owner.to_owned() },
-        UploadState { upload_id: "upload-1".parse().unwrap(), content_type: ContentType::parse("video/mp4").unwrap(), plan: UploadPlan::new(12_345_678, 8 << 20).unwrap() },
+        UploadState {
+            upload_id: "upload-1".parse().unwrap(),
+            content_type: ContentType::parse("video/mp4").unwrap(),
+            plan: UploadPlan::new(12_345_678, 8 << 20).unwrap(),
+        },
         time::OffsetDateTime::now_utc(),
     )
 }

@@ -5,9 +5,10 @@ use framelift_shared::adapters::{s3::S3Blobs, s3_client};
 use framelift_shared::domain::ObjectKey;
 use framelift_tests::{blob_contract, moto_endpoint, moto_sdk, temp_dir, unique_name};
 
-async fn read(client: &aws_sdk_s3::Client, bucket: &str, key: ObjectKey) -> Vec<u8> {
+async fn read(client: &aws_sdk_s3::Client, bucket: &str, key: ObjectKey) -> (Vec<u8>, Option<String>) {
     let out = client.get_object().bucket(bucket).key(key.as_str()).send().await.expect("the object exists");
-    out.body.collect().await.unwrap().into_bytes().to_vec()
+    let content_type = out.content_type.clone();
+    (out.body.collect().await.unwrap().into_bytes().to_vec(), content_type)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,10 +42,13 @@ async fn an_upload_goes_from_initialize_to_processing() {
     let urls = api.part_urls(&id, &numbers, &alice).await;
     let puts = urls.iter().zip(file.chunks(part_size)).map(|(url, chunk)| api.put_part(url, chunk.to_vec()));
     let results = futures::future::join_all(puts).await;
-    let etags: Vec<String> = results.into_iter().map(|(s, e)| {
-        assert_eq!(s, 200);
-        e.expect("the ETag header is readable")
-    }).collect();
+    let etags: Vec<String> = results
+        .into_iter()
+        .map(|(s, e)| {
+            assert_eq!(s, 200);
+            e.expect("the ETag header is readable")
+        })
+        .collect();
 
     let (status, listed) = api.call("GET", &format!("/api/uploads/{id}/parts"), None, Some(&alice)).await;
     assert_eq!(status, 200);
@@ -57,13 +60,18 @@ async fn an_upload_goes_from_initialize_to_processing() {
     let (status, done) = api.call("POST", &format!("/api/uploads/{id}/complete"), Some(json!({"parts": parts})), Some(&alice)).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["video"]["status"], "processing");
-    assert_eq!(api.call("POST", &format!("/api/uploads/{id}/complete"), Some(json!({})), Some(&alice)).await, (200, done.clone()), "complete is idempotent");
+    assert_eq!(
+        api.call("POST", &format!("/api/uploads/{id}/complete"), Some(json!({})), Some(&alice)).await,
+        (200, done.clone()),
+        "complete is idempotent"
+    );
 
     // The record, the bytes and the event that will start the transcode.
     let video_id: VideoId = id.parse().unwrap();
     let record = server.stack.state().meta.get(&video_id).await.unwrap().unwrap();
     assert_eq!((record.status, record.upload.plan.size), (VideoStatus::Processing, size as u64));
-    let object = server.stack.s3_client().get_object().bucket(framelift_devserver::BUCKET).key(video_id.source_key().as_str()).send().await.unwrap();
+    let object =
+        server.stack.s3_client().get_object().bucket(framelift_devserver::BUCKET).key(video_id.source_key().as_str()).send().await.unwrap();
     assert!(object.body.collect().await.unwrap().into_bytes() == file, "storage holds exactly the uploaded bytes");
     let key = format!("uploads/{id}/source");
     let event = server.stack.events().wait_for_key(&key, Duration::from_secs(5)).await.expect("an ObjectCreated event for the source");
@@ -175,7 +183,14 @@ async fn presigned_urls_work_only_as_signed_and_only_until_they_expire() {
         assert_eq!(status, 403, "{url}");
     }
     // A browser may PUT from another origin and read the ETag.
-    let preflight = api.http.request(reqwest::Method::OPTIONS, &urls[0]).header("origin", "http://localhost:5173").header("access-control-request-method", "PUT").send().await.unwrap();
+    let preflight = api
+        .http
+        .request(reqwest::Method::OPTIONS, &urls[0])
+        .header("origin", "http://localhost:5173")
+        .header("access-control-request-method", "PUT")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(preflight.headers()["access-control-expose-headers"], "ETag");
     assert_eq!(preflight.headers()["access-control-allow-origin"], "http://localhost:5173");
     let (status, _) = api.put_part(&urls[0], test_bytes(8 * MIB, 1)).await;

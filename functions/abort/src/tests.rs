@@ -2,7 +2,6 @@ use super::*;
 use framelift_shared::ports::MetadataStore;
 use framelift_testkit::{World, parts, request};
 
-
 const MIB: u64 = 1024 * 1024;
 
 async fn abort(w: &World, id: &str, token: Option<&str>) -> (u16, serde_json::Value) {

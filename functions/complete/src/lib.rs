@@ -51,7 +51,8 @@ async fn complete(state: &AppState, req: Request) -> Result<ApiResponse, AppErro
         Err(StoreError::NotFound) => return settled(state, &record).await,
         Err(e) => return Err(e.into()),
     };
-    let requested: Option<Vec<(PartNumber, ETag)>> = body.parts.map(|ps| ps.into_iter().map(|p| (p.part_number, ETag::new(&p.etag))).collect());
+    let requested: Option<Vec<(PartNumber, ETag)>> =
+        body.parts.map(|ps| ps.into_iter().map(|p| (p.part_number, ETag::new(&p.etag))).collect());
     let chosen = match record.plan().check_completion(&stored, requested.as_deref()) {
         Ok(chosen) => chosen,
         Err(e @ PartCheck::TooManyBytes { .. }) => {
@@ -69,7 +70,9 @@ async fn complete(state: &AppState, req: Request) -> Result<ApiResponse, AppErro
         Ok(()) => {}
         Err(StoreError::NotFound) => return settled(state, &record).await,
         Err(StoreError::Rejected(code)) => {
-            return Err(AppError::BadRequest(format!("storage refused the parts ({code}): list the parts, upload any that are missing, and complete again")));
+            return Err(AppError::BadRequest(format!(
+                "storage refused the parts ({code}): list the parts, upload any that are missing, and complete again"
+            )));
         }
         Err(e) => return Err(e.into()),
     }

@@ -1,7 +1,9 @@
 //! `POST /api/uploads`: starts an upload. Checks what the client declares (title, type, size), opens a multipart
 //! upload at a key made from a server-generated id, and records the video as `uploading`.
 
-use framelift_shared::domain::{Author, ContentType, ContentTypeError, Description, Title, UploadPlan, UploadState, Video, VideoId, VideoRecord};
+use framelift_shared::domain::{
+    Author, ContentType, ContentTypeError, Description, Title, UploadPlan, UploadState, Video, VideoId, VideoRecord,
+};
 use framelift_shared::http::{self, ApiResponse};
 use framelift_shared::{AppError, AppState};
 use lambda_http::Request;
@@ -54,7 +56,14 @@ async fn initialize(state: &AppState, req: Request) -> Result<ApiResponse, AppEr
     let key = id.source_key();
     let upload_id = state.blobs.start_multipart(&key, content_type.as_str()).await?;
     let author = Author { id: caller.id, name: caller.name };
-    let record = VideoRecord::new_upload(id, title, description, author, UploadState { upload_id: upload_id.clone(), content_type, plan }, time::OffsetDateTime::now_utc());
+    let record = VideoRecord::new_upload(
+        id,
+        title,
+        description,
+        author,
+        UploadState { upload_id: upload_id.clone(), content_type, plan },
+        time::OffsetDateTime::now_utc(),
+    );
     if let Err(e) = state.meta.insert(&record).await {
         // Leave no orphan upload behind; the lifecycle rule would reap it, but sooner is cheaper.
         if let Err(abort) = state.blobs.abort_multipart(&key, &upload_id).await {
@@ -65,7 +74,12 @@ async fn initialize(state: &AppState, req: Request) -> Result<ApiResponse, AppEr
     tracing::info!(video = %id, size = plan.size, parts = plan.part_count, "upload started");
     http::json(
         http::StatusCode::CREATED,
-        &InitializeResponse { video: record.to_video(), upload_id: upload_id.to_string(), part_size: plan.part_size, part_count: plan.part_count },
+        &InitializeResponse {
+            video: record.to_video(),
+            upload_id: upload_id.to_string(),
+            part_size: plan.part_size,
+            part_count: plan.part_count,
+        },
     )
 }
 

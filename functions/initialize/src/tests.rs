@@ -52,7 +52,11 @@ async fn every_refusal_says_what_to_fix() {
         (json!({"filename": "a", "contentType": "video/mp4", "size": 5, "title": "   "}), 400, "title is empty"),
         (json!({"filename": "", "contentType": "video/mp4", "size": 5, "title": "t"}), 400, "filename"),
         (json!({"contentType": "video/mp4", "size": 5, "title": "t"}), 400, "missing field `filename`"),
-        (json!({"filename": "a", "contentType": "video/mp4", "size": 5, "title": "t", "description": "x".repeat(5001)}), 400, "description is longer"),
+        (
+            json!({"filename": "a", "contentType": "video/mp4", "size": 5, "title": "t", "description": "x".repeat(5001)}),
+            400,
+            "description is longer",
+        ),
         (json!([1, 2]), 400, "invalid type"),
     ];
     for (body, want, says) in cases {

@@ -80,7 +80,9 @@ async fn list_parts(state: &AppState, req: Request) -> Result<ApiResponse, AppEr
 /// Storage no longer knows an upload the record still calls open: it was aborted underneath us (by the lifecycle rule).
 fn gone(e: StoreError) -> AppError {
     match e {
-        StoreError::NotFound => AppError::Conflict("storage no longer holds this upload (it expired or was aborted): start a new upload".into()),
+        StoreError::NotFound => {
+            AppError::Conflict("storage no longer holds this upload (it expired or was aborted): start a new upload".into())
+        }
         other => other.into(),
     }
 }

@@ -25,7 +25,13 @@ impl DynamoMetadata {
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(AttributeDefinition::builder().attribute_name(KEY).attribute_type(ScalarAttributeType::S).build().map_err(StoreError::unavailable)?)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(KEY)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(StoreError::unavailable)?,
+            )
             .key_schema(KeySchemaElement::builder().attribute_name(KEY).key_type(KeyType::Hash).build().map_err(StoreError::unavailable)?)
             .send()
             .await

@@ -107,7 +107,10 @@ impl BlobStore for MemoryBlobs {
             return Err(StoreError::NotFound);
         }
         let expires_at = OffsetDateTime::now_utc() + ttl;
-        Ok(PresignedUrl { url: format!("memory://{key}?uploadId={upload}&partNumber={part}&expires={}", expires_at.unix_timestamp()), expires_at })
+        Ok(PresignedUrl {
+            url: format!("memory://{key}?uploadId={upload}&partNumber={part}&expires={}", expires_at.unix_timestamp()),
+            expires_at,
+        })
     }
 
     async fn list_parts(&self, _key: &ObjectKey, upload: &UploadId) -> Result<Vec<StoredPart>, StoreError> {

@@ -74,14 +74,7 @@ impl BlobStore for S3Blobs {
     }
 
     async fn list_parts(&self, key: &ObjectKey, upload: &UploadId) -> Result<Vec<StoredPart>, StoreError> {
-        let mut pages = self
-            .client
-            .list_parts()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .upload_id(upload.as_str())
-            .into_paginator()
-            .send();
+        let mut pages = self.client.list_parts().bucket(&self.bucket).key(key.as_str()).upload_id(upload.as_str()).into_paginator().send();
         let mut parts = Vec::new();
         while let Some(page) = pages.next().await {
             for p in page.map_err(classify)?.parts() {
@@ -95,10 +88,8 @@ impl BlobStore for S3Blobs {
     }
 
     async fn complete_multipart(&self, key: &ObjectKey, upload: &UploadId, parts: &[(PartNumber, ETag)]) -> Result<(), StoreError> {
-        let completed = parts
-            .iter()
-            .map(|(n, etag)| CompletedPart::builder().part_number((*n).into()).e_tag(etag.quoted()).build())
-            .collect();
+        let completed =
+            parts.iter().map(|(n, etag)| CompletedPart::builder().part_number((*n).into()).e_tag(etag.quoted()).build()).collect();
         self.client
             .complete_multipart_upload()
             .bucket(&self.bucket)
@@ -112,7 +103,16 @@ impl BlobStore for S3Blobs {
     }
 
     async fn abort_multipart(&self, key: &ObjectKey, upload: &UploadId) -> Result<(), StoreError> {
-        match self.client.abort_multipart_upload().bucket(&self.bucket).key(key.as_str()).upload_id(upload.as_str()).send().await.map_err(classify) {
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload.as_str())
+            .send()
+            .await
+            .map_err(classify)
+        {
             Ok(_) | Err(StoreError::NotFound) => Ok(()),
             Err(e) => Err(e),
         }

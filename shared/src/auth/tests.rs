@@ -172,47 +172,83 @@ fn forged_corpus() -> Vec<(String, String)> {
     flipped[10] ^= 1;
     add("signature bit flipped", format!("{}.{}.{}", parts[0], parts[1], B64.encode(flipped)));
     // 8. Expiry and not-before games.
-    add("expired", sign(&with_claims(|c| {
-        c.insert("exp".into(), json!(now() - 3600));
-    })));
-    add("not yet valid", sign(&with_claims(|c| {
-        c.insert("nbf".into(), json!(now() + 3600));
-    })));
-    add("exp as string", sign(&with_claims(|c| {
-        c.insert("exp".into(), json!((now() + 3600).to_string()));
-    })));
-    add("exp as float far future string", sign(&with_claims(|c| {
-        c.insert("exp".into(), json!("9999999999"));
-    })));
+    add(
+        "expired",
+        sign(&with_claims(|c| {
+            c.insert("exp".into(), json!(now() - 3600));
+        })),
+    );
+    add(
+        "not yet valid",
+        sign(&with_claims(|c| {
+            c.insert("nbf".into(), json!(now() + 3600));
+        })),
+    );
+    add(
+        "exp as string",
+        sign(&with_claims(|c| {
+            c.insert("exp".into(), json!((now() + 3600).to_string()));
+        })),
+    );
+    add(
+        "exp as float far future string",
+        sign(&with_claims(|c| {
+            c.insert("exp".into(), json!("9999999999"));
+        })),
+    );
     // 9. Issuer and audience mismatches.
-    add("wrong iss", sign(&with_claims(|c| {
-        c.insert("iss".into(), json!("https://evil.example.com"));
-    })));
-    add("iss with trailing slash", sign(&with_claims(|c| {
-        c.insert("iss".into(), json!("https://accounts.google.com/"));
-    })));
-    add("wrong aud", sign(&with_claims(|c| {
-        c.insert("aud".into(), json!("someone-else.apps.googleusercontent.com"));
-    })));
-    add("aud list without ours", sign(&with_claims(|c| {
-        c.insert("aud".into(), json!(["a", "b"]));
-    })));
+    add(
+        "wrong iss",
+        sign(&with_claims(|c| {
+            c.insert("iss".into(), json!("https://evil.example.com"));
+        })),
+    );
+    add(
+        "iss with trailing slash",
+        sign(&with_claims(|c| {
+            c.insert("iss".into(), json!("https://accounts.google.com/"));
+        })),
+    );
+    add(
+        "wrong aud",
+        sign(&with_claims(|c| {
+            c.insert("aud".into(), json!("someone-else.apps.googleusercontent.com"));
+        })),
+    );
+    add(
+        "aud list without ours",
+        sign(&with_claims(|c| {
+            c.insert("aud".into(), json!(["a", "b"]));
+        })),
+    );
     // 10. Missing claims.
     for claim in ["exp", "iss", "aud", "sub"] {
-        add(&format!("missing {claim}"), sign(&with_claims(|c| {
-            c.remove(claim);
-        })));
+        add(
+            &format!("missing {claim}"),
+            sign(&with_claims(|c| {
+                c.remove(claim);
+            })),
+        );
     }
     // 11. Claims of the wrong JSON type.
-    add("sub as number", sign(&with_claims(|c| {
-        c.insert("sub".into(), json!(1234567890));
-    })));
-    add("sub empty", sign(&with_claims(|c| {
-        c.insert("sub".into(), json!(""));
-    })));
-    add("name as object", sign(&with_claims(|c| {
-        c.insert("name".into(), json!({"first": "A"}));
-    })));
+    add(
+        "sub as number",
+        sign(&with_claims(|c| {
+            c.insert("sub".into(), json!(1234567890));
+        })),
+    );
+    add(
+        "sub empty",
+        sign(&with_claims(|c| {
+            c.insert("sub".into(), json!(""));
+        })),
+    );
+    add(
+        "name as object",
+        sign(&with_claims(|c| {
+            c.insert("name".into(), json!({"first": "A"}));
+        })),
+    );
     add("claims as array", sign_with(trusted(), rs256(), &json!([1, 2, 3])));
     // 12. Key ids: unknown, absent.
     let mut other_kid = rs256();
@@ -232,9 +268,12 @@ fn forged_corpus() -> Vec<(String, String)> {
     jwk.jwk = Some(serde_json::from_value(foreign().jwk.clone()).unwrap());
     add("embedded jwk header", sign_with(foreign(), jwk, &good_claims()));
     // 14. Oversized tokens.
-    add("oversized", sign(&with_claims(|c| {
-        c.insert("pad".into(), json!("x".repeat(20_000)));
-    })));
+    add(
+        "oversized",
+        sign(&with_claims(|c| {
+            c.insert("pad".into(), json!("x".repeat(20_000)));
+        })),
+    );
     // 15. Garbage.
     for (i, g) in ["", ".", "..", "a.b.c", "not a token", "eyJhbGciOiJSUzI1NiJ9", "eyJ.eyJ.eyJ", "\u{0}\u{1}"].iter().enumerate() {
         add(&format!("garbage {i}"), g.to_string());

@@ -232,8 +232,16 @@ mod tests {
 
     #[test]
     fn video_ids_refuse_everything_else() {
-        for bad in ["", "abc", "01JDX3W9K7Q4T2B8N6M5R0ZC1", "01JDX3W9K7Q4T2B8N6M5R0ZC1AA", "01jdx3w9k7q4t2b8n6m5r0zc1a",
-            "../../../../etc/passwd00000", "01JDX3W9K7Q4T2B8N6M5R0ZC1!", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ"] {
+        for bad in [
+            "",
+            "abc",
+            "01JDX3W9K7Q4T2B8N6M5R0ZC1",
+            "01JDX3W9K7Q4T2B8N6M5R0ZC1AA",
+            "01jdx3w9k7q4t2b8n6m5r0zc1a",
+            "../../../../etc/passwd00000",
+            "01JDX3W9K7Q4T2B8N6M5R0ZC1!",
+            "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
+        ] {
             assert!(bad.parse::<VideoId>().is_err(), "{bad:?} parsed");
         }
     }

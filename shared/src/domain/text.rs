@@ -125,14 +125,22 @@ impl ContentType {
     pub fn parse(s: &str) -> Result<Self, ContentTypeError> {
         let essence = s.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         let Some((kind, sub)) = essence.split_once('/') else {
-            return Err(ContentTypeError::Malformed(format!("contentType '{}' is not a media type such as video/mp4", super::ids::truncate(s, 60))));
+            return Err(ContentTypeError::Malformed(format!(
+                "contentType '{}' is not a media type such as video/mp4",
+                super::ids::truncate(s, 60)
+            )));
         };
         let token = |t: &str| !t.is_empty() && t.len() <= 100 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
         if !token(kind) || !token(sub) {
-            return Err(ContentTypeError::Malformed(format!("contentType '{}' is not a media type such as video/mp4", super::ids::truncate(s, 60))));
+            return Err(ContentTypeError::Malformed(format!(
+                "contentType '{}' is not a media type such as video/mp4",
+                super::ids::truncate(s, 60)
+            )));
         }
         if kind != "video" {
-            return Err(ContentTypeError::NotVideo(format!("contentType '{essence}' is not a video type: upload a video file (video/mp4, video/webm, video/quicktime, ...)")));
+            return Err(ContentTypeError::NotVideo(format!(
+                "contentType '{essence}' is not a video type: upload a video file (video/mp4, video/webm, video/quicktime, ...)"
+            )));
         }
         Ok(Self(essence))
     }

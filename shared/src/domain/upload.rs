@@ -237,6 +237,9 @@ mod tests {
     #[test]
     fn missing_lists_are_readable() {
         let parts: Vec<_> = (1..=12).map(|n| PartNumber::try_from(n).unwrap()).collect();
-        assert_eq!(PartCheck::Missing(parts).to_string(), "parts 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more are missing: upload them, then complete again");
+        assert_eq!(
+            PartCheck::Missing(parts).to_string(),
+            "parts 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more are missing: upload them, then complete again"
+        );
     }
 }

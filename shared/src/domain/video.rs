@@ -116,7 +116,14 @@ pub struct TransitionError {
 
 impl VideoRecord {
     /// A video whose bytes are about to be uploaded.
-    pub fn new_upload(id: VideoId, title: Title, description: Option<Description>, author: Author, upload: UploadState, now: OffsetDateTime) -> Self {
+    pub fn new_upload(
+        id: VideoId,
+        title: Title,
+        description: Option<Description>,
+        author: Author,
+        upload: UploadState,
+        now: OffsetDateTime,
+    ) -> Self {
         Self {
             id,
             title,
@@ -247,10 +254,17 @@ mod tests {
         assert_eq!(rec.version, 1);
         let processing = rec.apply(Transition::BeginProcessing).unwrap();
         assert_eq!((processing.status, processing.version), (VideoStatus::Processing, 2));
-        assert_eq!(processing.apply(Transition::BeginProcessing), Err(TransitionError { from: VideoStatus::Processing, to: VideoStatus::Processing }));
+        assert_eq!(
+            processing.apply(Transition::BeginProcessing),
+            Err(TransitionError { from: VideoStatus::Processing, to: VideoStatus::Processing })
+        );
         let failed = processing.apply(Transition::Failed("not a video file".into())).unwrap();
         assert_eq!(failed.failure_reason.as_deref(), Some("not a video file"));
-        assert!(failed.apply(Transition::Ready(MediaInfo { duration_seconds: 1.0, width: 2, height: 2, renditions: vec![], poster_key: None })).is_err());
+        assert!(
+            failed
+                .apply(Transition::Ready(MediaInfo { duration_seconds: 1.0, width: 2, height: 2, renditions: vec![], poster_key: None }))
+                .is_err()
+        );
         assert!(rec.apply(Transition::Failed("x".into())).is_err(), "an upload cannot fail before it is processed");
     }
 
