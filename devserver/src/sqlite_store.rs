@@ -2,7 +2,7 @@
 //! power cut. Conditional writes are `UPDATE ... WHERE version = ?`, the same contract as DynamoDB's conditions.
 
 use async_trait::async_trait;
-use framelift_shared::domain::{VideoId, VideoRecord};
+use framelift_shared::domain::{VideoId, VideoRecord, VideoStatus};
 use framelift_shared::ports::{MetadataStore, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
@@ -104,6 +104,20 @@ impl MetadataStore for SqliteMetadata {
             if n == 1 { Ok(()) } else { Err(explain(c, &id)) }
         })
         .await
+    }
+
+    async fn list_by_status(&self, status: VideoStatus, limit: usize) -> Result<Vec<VideoRecord>, StoreError> {
+        let status = status.as_str();
+        let texts: Vec<String> = self
+            .with(move |c| {
+                let mut stmt = c
+                    .prepare_cached("SELECT record FROM videos WHERE status = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2")
+                    .map_err(db)?;
+                let rows = stmt.query_map(params![status, limit as i64], |r| r.get(0)).map_err(db)?;
+                rows.collect::<Result<Vec<String>, _>>().map_err(db)
+            })
+            .await?;
+        texts.iter().map(|t| serde_json::from_str(t).map_err(StoreError::unavailable)).collect()
     }
 
     async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError> {

@@ -69,13 +69,25 @@ impl Config {
             audience: required("FRAMELIFT_AUTH_AUDIENCE", "the token audience: the Google OAuth client id")?,
             jwks_url: get("FRAMELIFT_JWKS_URL").unwrap_or_else(|| AuthConfig::GOOGLE_JWKS_URL.to_owned()),
         };
-        let aws = AwsResources {
+        let aws = AwsResources::from_lookup(&get)?;
+        Ok(Self { upload, auth, aws })
+    }
+}
+
+impl AwsResources {
+    /// The resources alone, for functions that serve no HTTP route (the transcoder).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|k: &str| std::env::var(k).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+    }
+
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |k: &'static str, what: &'static str| get(k).ok_or(ConfigError::Missing(k, what));
+        Ok(Self {
             bucket: required("FRAMELIFT_BUCKET", "the media bucket")?,
             table: required("FRAMELIFT_TABLE", "the DynamoDB table of videos")?,
             s3_endpoint: get("FRAMELIFT_S3_ENDPOINT"),
             dynamodb_endpoint: get("FRAMELIFT_DYNAMODB_ENDPOINT"),
-        };
-        Ok(Self { upload, auth, aws })
+        })
     }
 }
 

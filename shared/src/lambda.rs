@@ -2,7 +2,7 @@
 
 use crate::adapters::{dynamodb::DynamoMetadata, s3::S3Blobs};
 use crate::auth::Verifier;
-use crate::config::Config;
+use crate::config::{AwsResources, Config};
 use crate::state::AppState;
 use std::sync::Arc;
 
@@ -21,13 +21,19 @@ pub fn init_tracing() {
 /// The state of a deployed HTTP function: configuration from the environment, the AWS SDK's default credentials.
 pub async fn aws_state() -> Result<AppState, Error> {
     let config = Config::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let blobs = S3Blobs::new(crate::adapters::s3_client(&sdk, config.aws.s3_endpoint.as_deref()), &config.aws.bucket);
-    let meta = DynamoMetadata::new(crate::adapters::dynamodb_client(&sdk, config.aws.dynamodb_endpoint.as_deref()), &config.aws.table);
+    let (blobs, meta) = aws_backends(&config.aws).await;
     Ok(AppState {
         blobs: Arc::new(blobs),
         meta: Arc::new(meta),
         auth: Arc::new(Verifier::from_config(&config.auth)),
         upload: config.upload,
     })
+}
+
+/// The S3 and DynamoDB adapters for `aws`, with the SDK's default credentials chain.
+pub async fn aws_backends(aws: &AwsResources) -> (S3Blobs, DynamoMetadata) {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let blobs = S3Blobs::new(crate::adapters::s3_client(&sdk, aws.s3_endpoint.as_deref()), &aws.bucket);
+    let meta = DynamoMetadata::new(crate::adapters::dynamodb_client(&sdk, aws.dynamodb_endpoint.as_deref()), &aws.table);
+    (blobs, meta)
 }

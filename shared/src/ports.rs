@@ -1,8 +1,9 @@
 //! The ports: small traits between the handlers and whatever backs them. On AWS they are S3 and DynamoDB; in the local
 //! stack an in-process S3 server and an embedded store; in unit tests the in-memory fakes. Handlers never know which.
 
-use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord};
+use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord, VideoStatus};
 use async_trait::async_trait;
+use std::path::Path;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -51,6 +52,15 @@ pub trait BlobStore: Send + Sync {
     async fn abort_multipart(&self, key: &ObjectKey, upload: &UploadId) -> Result<(), StoreError>;
 }
 
+/// Whole objects: what the transcoder reads and writes.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Streams the object at `key` into the file `dest`. `NotFound` if there is none.
+    async fn download(&self, key: &str, dest: &Path) -> Result<u64, StoreError>;
+    /// Uploads the file `src` to `key` with the headers storage will serve it with.
+    async fn upload(&self, key: &str, src: &Path, content_type: &str, cache_control: &str) -> Result<(), StoreError>;
+}
+
 /// The catalogue's records, written only by conditional writes so that concurrent writers cannot lose each other's work.
 #[async_trait]
 pub trait MetadataStore: Send + Sync {
@@ -63,4 +73,6 @@ pub trait MetadataStore: Send + Sync {
     async fn replace(&self, next: &VideoRecord) -> Result<(), StoreError>;
     /// Deletes the record only if the stored one has version `version`; `Conflict` otherwise, `NotFound` if none.
     async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError>;
+    /// Up to `limit` records in `status`, newest first (an index query, never a scan).
+    async fn list_by_status(&self, status: VideoStatus, limit: usize) -> Result<Vec<VideoRecord>, StoreError>;
 }

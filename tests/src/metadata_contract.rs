@@ -25,6 +25,7 @@ pub async fn run_all(store: Arc<dyn MetadataStore>) {
     replaces_only_the_version_read(&*store).await;
     deletes_only_the_version_read(&*store).await;
     round_trips_every_field(&*store).await;
+    lists_by_status_newest_first(&*store).await;
     one_of_many_concurrent_transitions_wins(store.clone(), 50).await;
 }
 
@@ -66,6 +67,24 @@ pub async fn round_trips_every_field(store: &dyn MetadataStore) {
     store.replace(&r.apply(Transition::BeginProcessing).unwrap()).await.unwrap();
     store.replace(&failed).await.unwrap();
     assert_eq!(store.get(&r.id).await.unwrap(), Some(failed));
+}
+
+pub async fn lists_by_status_newest_first(store: &dyn MetadataStore) {
+    let owner = format!("lister-{}", VideoId::generate());
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let mut r = record(&owner);
+        r.created_at = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(30_000 + i);
+        store.insert(&r).await.unwrap();
+        let processing = r.apply(Transition::BeginProcessing).unwrap();
+        store.replace(&processing).await.unwrap();
+        ids.push(r.id);
+    }
+    let listed = store.list_by_status(VideoStatus::Processing, 1000).await.unwrap();
+    let mine: Vec<VideoId> = listed.iter().filter(|r| r.author.name == owner).map(|r| r.id).collect();
+    assert_eq!(mine, [ids[2], ids[1], ids[0]], "newest first");
+    assert!(listed.iter().all(|r| r.status == VideoStatus::Processing));
+    assert_eq!(store.list_by_status(VideoStatus::Processing, 2).await.unwrap().len(), 2, "the limit holds");
 }
 
 /// `n` writers read the same record and race to move it: exactly one wins, the rest lose cleanly.

@@ -18,7 +18,7 @@ async fn completes_with_the_parts_storage_holds() {
     let (status, res) = complete(&w, &rec.id.to_string(), json!({}), &w.token("Alice")).await;
     assert_eq!(status, 200, "{res}");
     assert_eq!(res["video"]["status"], "processing");
-    assert_eq!(w.blobs.object(&rec.id.source_key()).unwrap().len() as u64, 20 * MIB + 7);
+    assert_eq!(w.blobs.object(rec.id.source_key().as_str()).unwrap().len() as u64, 20 * MIB + 7);
     assert_eq!(w.meta.get(&rec.id).await.unwrap().unwrap().status, VideoStatus::Processing);
 }
 

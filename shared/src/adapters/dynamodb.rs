@@ -1,10 +1,13 @@
 //! [`MetadataStore`] on DynamoDB: one item per video, keyed by `id`, every write conditional on the version read.
 
-use crate::domain::{VideoId, VideoRecord};
+use crate::domain::{VideoId, VideoRecord, VideoStatus};
 use crate::ports::{MetadataStore, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType,
+};
 
 pub struct DynamoMetadata {
     client: aws_sdk_dynamodb::Client,
@@ -13,6 +16,9 @@ pub struct DynamoMetadata {
 
 /// The partition key of the table (the template declares the same).
 pub const KEY: &str = "id";
+/// The index of videos by status, newest first: partition `status`, sort `createdAt` (RFC 3339, so text order is time
+/// order).
+pub const BY_STATUS: &str = "by-status";
 
 impl DynamoMetadata {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
@@ -21,18 +27,32 @@ impl DynamoMetadata {
 
     /// Creates the table as the template does, for tests against a local DynamoDB.
     pub async fn create_table(&self) -> Result<(), StoreError> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(StoreError::unavailable)
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(StoreError::unavailable)
+        };
+        let by_status = GlobalSecondaryIndex::builder()
+            .index_name(BY_STATUS)
+            .key_schema(key("status", KeyType::Hash)?)
+            .key_schema(key("createdAt", KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .map_err(StoreError::unavailable)?;
         self.client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(KEY)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(StoreError::unavailable)?,
-            )
-            .key_schema(KeySchemaElement::builder().attribute_name(KEY).key_type(KeyType::Hash).build().map_err(StoreError::unavailable)?)
+            .attribute_definitions(attr(KEY)?)
+            .attribute_definitions(attr("status")?)
+            .attribute_definitions(attr("createdAt")?)
+            .key_schema(key(KEY, KeyType::Hash)?)
+            .global_secondary_indexes(by_status)
             .send()
             .await
             .map_err(classify)?;
@@ -106,6 +126,31 @@ impl MetadataStore for DynamoMetadata {
             Err(StoreError::Conflict) => Err(self.explain_lost_condition(&next.id).await),
             Err(e) => Err(e),
         }
+    }
+
+    async fn list_by_status(&self, status: VideoStatus, limit: usize) -> Result<Vec<VideoRecord>, StoreError> {
+        let mut found = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_STATUS)
+            .key_condition_expression("#s = :s")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":s", AttributeValue::S(status.as_str().to_owned()))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for item in page.map_err(classify)?.items.unwrap_or_default() {
+                found.push(serde_dynamo::from_item(item).map_err(StoreError::unavailable)?);
+                if found.len() >= limit {
+                    return Ok(found);
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError> {

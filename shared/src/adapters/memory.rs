@@ -1,10 +1,11 @@
 //! In-memory fakes of the ports, for handler unit tests. They keep the contracts of the real adapters (conditional
 //! writes, upload lifecycles) and nothing else; the adapters themselves are tested against real servers.
 
-use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord};
-use crate::ports::{BlobStore, MetadataStore, PresignedUrl, StoreError};
+use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord, VideoStatus};
+use crate::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, StoreError};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -52,6 +53,13 @@ impl MetadataStore for MemoryMetadata {
             }
         }
     }
+
+    async fn list_by_status(&self, status: VideoStatus, limit: usize) -> Result<Vec<VideoRecord>, StoreError> {
+        let mut found: Vec<VideoRecord> = self.records.lock().unwrap().values().filter(|r| r.status == status).cloned().collect();
+        found.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        found.truncate(limit);
+        Ok(found)
+    }
 }
 
 #[derive(Debug)]
@@ -64,7 +72,7 @@ struct Upload {
 #[derive(Default)]
 pub struct MemoryBlobs {
     uploads: Mutex<HashMap<String, Upload>>,
-    objects: Mutex<HashMap<ObjectKey, Vec<u8>>>,
+    objects: Mutex<HashMap<String, (Vec<u8>, String)>>,
     next_id: AtomicU64,
 }
 
@@ -84,8 +92,20 @@ impl MemoryBlobs {
     }
 
     /// The assembled object, once an upload completed.
-    pub fn object(&self, key: &ObjectKey) -> Option<Vec<u8>> {
-        self.objects.lock().unwrap().get(key).cloned()
+    pub fn object(&self, key: &str) -> Option<Vec<u8>> {
+        self.objects.lock().unwrap().get(key).map(|(b, _)| b.clone())
+    }
+
+    /// The content type an object was stored with.
+    pub fn content_type(&self, key: &str) -> Option<String> {
+        self.objects.lock().unwrap().get(key).map(|(_, t)| t.clone())
+    }
+
+    /// Every object key, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.objects.lock().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
     }
 
     /// How many multipart uploads are open.
@@ -134,12 +154,34 @@ impl BlobStore for MemoryBlobs {
             object.extend_from_slice(bytes);
         }
         uploads.remove(upload.as_str());
-        self.objects.lock().unwrap().insert(key.clone(), object);
+        self.objects.lock().unwrap().insert(key.as_str().to_owned(), (object, "video/mp4".to_owned()));
         Ok(())
     }
 
     async fn abort_multipart(&self, _key: &ObjectKey, upload: &UploadId) -> Result<(), StoreError> {
         self.uploads.lock().unwrap().remove(upload.as_str());
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ObjectStore for MemoryBlobs {
+    async fn download(&self, key: &str, dest: &Path) -> Result<u64, StoreError> {
+        let bytes = self.object(key).ok_or(StoreError::NotFound)?;
+        std::fs::write(dest, &bytes).map_err(StoreError::unavailable)?;
+        Ok(bytes.len() as u64)
+    }
+
+    async fn upload(&self, key: &str, src: &Path, content_type: &str, _cache_control: &str) -> Result<(), StoreError> {
+        let bytes = std::fs::read(src).map_err(StoreError::unavailable)?;
+        self.objects.lock().unwrap().insert(key.to_owned(), (bytes, content_type.to_owned()));
+        Ok(())
+    }
+}
+
+impl MemoryBlobs {
+    /// Puts an object directly, as a finished upload would leave it.
+    pub fn put_object(&self, key: &str, bytes: Vec<u8>) {
+        self.objects.lock().unwrap().insert(key.to_owned(), (bytes, "video/mp4".to_owned()));
     }
 }

@@ -1,7 +1,7 @@
 //! [`BlobStore`] on S3 (or any S3-compatible server): multipart uploads with presigned part URLs.
 
 use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId};
-use crate::ports::{BlobStore, PresignedUrl, StoreError};
+use crate::ports::{BlobStore, ObjectStore, PresignedUrl, StoreError};
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -116,5 +116,37 @@ impl BlobStore for S3Blobs {
             Ok(_) | Err(StoreError::NotFound) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3Blobs {
+    async fn download(&self, key: &str, dest: &std::path::Path) -> Result<u64, StoreError> {
+        use tokio::io::AsyncWriteExt;
+        let out = self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(classify)?;
+        let mut file = tokio::fs::File::create(dest).await.map_err(StoreError::unavailable)?;
+        let mut body = out.body;
+        let mut written = 0u64;
+        while let Some(chunk) = body.try_next().await.map_err(StoreError::unavailable)? {
+            file.write_all(&chunk).await.map_err(StoreError::unavailable)?;
+            written += chunk.len() as u64;
+        }
+        file.flush().await.map_err(StoreError::unavailable)?;
+        Ok(written)
+    }
+
+    async fn upload(&self, key: &str, src: &std::path::Path, content_type: &str, cache_control: &str) -> Result<(), StoreError> {
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(src).await.map_err(StoreError::unavailable)?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .cache_control(cache_control)
+            .body(body)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 }

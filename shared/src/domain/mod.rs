@@ -8,7 +8,9 @@ mod video;
 pub use ids::{ObjectKey, PartNumber, UploadId, UserId, VideoId};
 pub use text::{ContentType, ContentTypeError, Description, Title};
 pub use upload::{ETag, PartCheck, StoredPart, UploadPlan};
-pub use video::{Author, MediaInfo, Rendition, Transition, TransitionError, UploadState, Video, VideoAuthor, VideoRecord, VideoStatus};
+pub use video::{
+    Author, Claim, MediaInfo, Rendition, Transition, TransitionError, UploadState, Video, VideoAuthor, VideoRecord, VideoStatus,
+};
 
 /// Why a value was refused by its parse constructor. The message is written for the person who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

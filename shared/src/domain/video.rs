@@ -84,6 +84,12 @@ pub struct VideoRecord {
     pub upload: UploadState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<MediaInfo>,
+    /// While processing: until when the current transcode attempt owns the video. Past it, another may take over.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub lease_until: Option<OffsetDateTime>,
+    /// How many transcode attempts have claimed the video.
+    #[serde(default)]
+    pub attempts: u32,
     /// Bumped by every write; stores replace a record only if the version they hold is the one the writer read.
     pub version: u64,
 }
@@ -105,6 +111,17 @@ impl Transition {
             Transition::Failed(_) => VideoStatus::Failed,
         }
     }
+}
+
+/// The answer to [`VideoRecord::claim`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// Write this record (conditionally) and the attempt owns the video.
+    Claimed(VideoRecord),
+    /// Another attempt holds a live lease.
+    Busy,
+    /// The video is ready or failed already.
+    Done,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,6 +152,8 @@ impl VideoRecord {
             created_at: now.replace_nanosecond(0).expect("0 is a valid nanosecond"),
             upload,
             media: None,
+            lease_until: None,
+            attempts: 0,
             version: 1,
         }
     }
@@ -157,7 +176,39 @@ impl VideoRecord {
             Transition::Ready(media) => next.media = Some(media),
             Transition::Failed(reason) => next.failure_reason = Some(reason),
         }
+        if next.status != VideoStatus::Processing {
+            next.lease_until = None;
+        }
         Ok(next)
+    }
+
+    /// A transcode attempt's claim on the video at `now`, holding it for `lease`.
+    ///
+    /// An upload whose processing has not been recorded yet (the storage event can overtake `complete`'s write) is
+    /// moved to processing; a video in processing whose lease has lapsed (a crashed attempt) is taken over; one whose
+    /// lease is live belongs to another attempt; a finished one is left alone.
+    pub fn claim(&self, now: OffsetDateTime, lease: std::time::Duration) -> Claim {
+        let mut next = match self.status {
+            VideoStatus::Uploading => self.apply(Transition::BeginProcessing).expect("uploading may begin processing"),
+            VideoStatus::Processing if self.lease_until.is_some_and(|t| t > now) => return Claim::Busy,
+            VideoStatus::Processing => {
+                let mut n = self.clone();
+                n.version += 1;
+                n
+            }
+            VideoStatus::Ready | VideoStatus::Failed => return Claim::Done,
+        };
+        next.lease_until = Some(now + lease);
+        next.attempts += 1;
+        Claim::Claimed(next)
+    }
+
+    /// The record with its lease given up (after a transient failure), so that a retry may claim it at once.
+    pub fn release(&self) -> VideoRecord {
+        let mut next = self.clone();
+        next.lease_until = None;
+        next.version += 1;
+        next
     }
 
     /// How this upload is cut into parts.
@@ -269,13 +320,43 @@ mod tests {
     }
 
     #[test]
+    fn claims_take_over_only_lapsed_leases() {
+        let now = datetime!(2026-11-24 10:00:00 UTC);
+        let lease = std::time::Duration::from_secs(900);
+        let Claim::Claimed(first) = sample().claim(now, lease) else { panic!("an upload can be claimed") };
+        assert_eq!((first.status, first.attempts, first.version), (VideoStatus::Processing, 1, 2));
+        assert_eq!(first.lease_until, Some(now + lease));
+        assert_eq!(first.claim(now + std::time::Duration::from_secs(60), lease), Claim::Busy);
+        let Claim::Claimed(second) = first.claim(now + lease, lease) else { panic!("a lapsed lease is taken over") };
+        assert_eq!((second.attempts, second.version), (2, 3));
+        let ready = second
+            .apply(Transition::Ready(MediaInfo { duration_seconds: 1.0, width: 2, height: 2, renditions: vec![], poster_key: None }))
+            .unwrap();
+        assert_eq!(ready.lease_until, None);
+        assert_eq!(ready.claim(now, lease), Claim::Done);
+        let released = second.release();
+        assert!(matches!(released.claim(now, lease), Claim::Claimed(_)), "a released video is claimed at once");
+    }
+
+    #[test]
     fn the_public_view_omits_what_is_not_known() {
         let json = serde_json::to_value(sample().to_video()).unwrap();
         assert_eq!(json["createdAt"], "2026-11-24T10:00:00Z");
         assert_eq!(json["status"], "uploading");
         assert_eq!(json["author"], serde_json::json!({"id": "1234567890", "name": "Alice"}));
         assert_eq!(json["sizeBytes"], 61_581_333);
-        for absent in ["failureReason", "durationSeconds", "width", "height", "renditions", "posterUrl", "upload", "version"] {
+        for absent in [
+            "failureReason",
+            "durationSeconds",
+            "width",
+            "height",
+            "renditions",
+            "posterUrl",
+            "upload",
+            "version",
+            "leaseUntil",
+            "attempts",
+        ] {
             assert!(json.get(absent).is_none(), "{absent} should be absent");
         }
     }

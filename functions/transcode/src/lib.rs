@@ -1,0 +1,200 @@
+//! The transcode function: an S3 `ObjectCreated` event under `uploads/` turns the video's source into an HLS ladder
+//! under `media/{id}/` and the video into `ready`, or into `failed` with a reason a person understands.
+//!
+//! S3 delivers events at least once and out of order, and Lambda retries failures, so every step is safe to repeat:
+//! an attempt claims the video with a conditional write and a lease ([`VideoRecord::claim`]); a duplicate event finds
+//! the video claimed (and does nothing) or finished (and does nothing); a crashed attempt's lease lapses and the next
+//! event, retry or sweep takes over. A bad file is the uploader's problem: the video fails with the reason and the
+//! function succeeds, so nothing retries it. A fault of ours (storage or database unreachable) releases the lease and
+//! returns an error, so Lambda retries.
+
+use aws_lambda_events::event::s3::S3Event;
+use framelift_media::{Options, Tools, TranscodeError};
+use framelift_shared::domain::{Claim, MediaInfo, ObjectKey, Rendition, Transition, VideoId, VideoRecord, VideoStatus};
+use framelift_shared::ports::{MetadataStore, ObjectStore, StoreError};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// After this many attempts a video fails rather than being tried again.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// What the transcoder needs.
+pub struct TranscodeState {
+    pub meta: Arc<dyn MetadataStore>,
+    pub objects: Arc<dyn ObjectStore>,
+    pub tools: Tools,
+    /// Where sources are downloaded and outputs made (`/tmp` on Lambda).
+    pub work_root: PathBuf,
+    pub options: Options,
+    /// How long an attempt owns a video: longer than the function may run.
+    pub lease: Duration,
+}
+
+/// What became of one video.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ready,
+    Failed(String),
+    /// Nothing to do: finished already, claimed by another attempt, or no longer there.
+    Skipped(&'static str),
+}
+
+/// Handles an S3 event: every `ObjectCreated` record under `uploads/`. An error means "retry me".
+pub async fn handle(state: &TranscodeState, event: S3Event) -> anyhow::Result<()> {
+    let mut failure = None;
+    for record in event.records {
+        let name = record.event_name.as_deref().unwrap_or("");
+        let key = record.s3.object.key.as_deref().map(decode_key).unwrap_or_default();
+        let Some(id) = name.starts_with("ObjectCreated:").then(|| ObjectKey::source_of(&key)).flatten() else {
+            tracing::info!(event = name, key, "not a source upload; ignored");
+            continue;
+        };
+        match process(state, id).await {
+            Ok(outcome) => tracing::info!(video = %id, ?outcome, "transcode finished"),
+            Err(e) => {
+                tracing::error!(video = %id, error = format!("{e:#}"), "transcode will be retried");
+                failure = Some(e);
+            }
+        }
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// Re-drives videos stuck in processing: lapsed leases (crashed attempts) or, with `takeover`, any lease (a local
+/// stack that just restarted knows no attempt of its own is alive).
+pub async fn sweep(state: &TranscodeState, takeover: bool) -> anyhow::Result<Vec<(VideoId, Outcome)>> {
+    let now = time::OffsetDateTime::now_utc();
+    let mut done = Vec::new();
+    for record in state.meta.list_by_status(VideoStatus::Processing, 100).await? {
+        let lapsed = record.lease_until.is_none_or(|t| t <= now);
+        if lapsed || takeover {
+            if takeover && !lapsed {
+                state.meta.replace(&record.release()).await.ok();
+            }
+            let outcome = process(state, record.id).await?;
+            done.push((record.id, outcome));
+        }
+    }
+    Ok(done)
+}
+
+/// Transcodes one video, once, whatever happened before.
+pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outcome> {
+    let Some(record) = state.meta.get(&id).await? else {
+        return Ok(Outcome::Skipped("no record: the upload was aborted or the video deleted"));
+    };
+    let claimed = match record.claim(time::OffsetDateTime::now_utc(), state.lease) {
+        Claim::Claimed(next) => next,
+        Claim::Busy => return Ok(Outcome::Skipped("another attempt holds the video")),
+        Claim::Done => return Ok(Outcome::Skipped("already finished")),
+    };
+    match state.meta.replace(&claimed).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict | StoreError::NotFound) => return Ok(Outcome::Skipped("another attempt claimed the video first")),
+        Err(e) => return Err(e.into()),
+    }
+    if claimed.attempts > MAX_ATTEMPTS {
+        return finish(state, &claimed, Err(format!("processing failed {MAX_ATTEMPTS} times; upload the video again"))).await;
+    }
+    let work = state.work_root.join(format!("framelift-{id}"));
+    let result = run(state, &claimed, &work).await;
+    let _ = tokio::fs::remove_dir_all(&work).await;
+    match result {
+        Ok(media) => finish(state, &claimed, Ok(media)).await,
+        Err(Attempt::Rejected(reason)) => finish(state, &claimed, Err(reason)).await,
+        Err(Attempt::Transient(e)) => {
+            // Give the video back at once so Lambda's retry can claim it; if even that fails, the lease lapses.
+            if let Err(release) = state.meta.replace(&claimed.release()).await {
+                tracing::warn!(video = %id, error = %release, "could not release the lease");
+            }
+            Err(e)
+        }
+    }
+}
+
+enum Attempt {
+    Rejected(String),
+    Transient(anyhow::Error),
+}
+
+impl From<StoreError> for Attempt {
+    fn from(e: StoreError) -> Self {
+        Attempt::Transient(e.into())
+    }
+}
+
+/// Download, transcode, publish.
+async fn run(state: &TranscodeState, record: &VideoRecord, work: &std::path::Path) -> Result<MediaInfo, Attempt> {
+    let _ = tokio::fs::remove_dir_all(work).await;
+    tokio::fs::create_dir_all(work).await.map_err(|e| Attempt::Transient(e.into()))?;
+    // Named by us, without an extension: ffmpeg must not pick a demuxer from a name the client chose.
+    let input = work.join("source");
+    match state.objects.download(record.id.source_key().as_str(), &input).await {
+        Ok(_) => {}
+        Err(StoreError::NotFound) => return Err(Attempt::Rejected("the uploaded file is missing from storage".into())),
+        Err(e) => return Err(e.into()),
+    }
+    let out = work.join("out");
+    let output = match framelift_media::transcode(&state.tools, &input, &out, &state.options).await {
+        Ok(output) => output,
+        Err(TranscodeError::Rejected(reason)) => return Err(Attempt::Rejected(reason)),
+        Err(TranscodeError::Failed(e)) => return Err(Attempt::Transient(e)),
+    };
+    let prefix = record.id.media_prefix();
+    for (path, content_type) in &output.files {
+        let key = format!("{prefix}{}", path.to_string_lossy());
+        state.objects.upload(&key, &out.join(path), content_type, cache_control(content_type)).await?;
+    }
+    Ok(MediaInfo {
+        duration_seconds: (output.source.duration * 1000.0).round() / 1000.0,
+        width: output.source.width,
+        height: output.source.height,
+        renditions: output.rungs.iter().map(|(r, m)| Rendition { width: r.width, height: r.height, bandwidth: m.peak_bps }).collect(),
+        poster_key: output.poster.map(|p| format!("{prefix}{}", p.to_string_lossy())),
+    })
+}
+
+/// Segments and posters never change under their key; playlists are cached for less in case a signer rewrites them.
+fn cache_control(content_type: &str) -> &'static str {
+    if content_type == "application/vnd.apple.mpegurl" { "public, max-age=300" } else { "public, max-age=31536000, immutable" }
+}
+
+/// Records the result on the claimed record; a record that changed meanwhile (deleted) keeps its new state.
+async fn finish(state: &TranscodeState, claimed: &VideoRecord, result: Result<MediaInfo, String>) -> anyhow::Result<Outcome> {
+    let (transition, outcome) = match result {
+        Ok(media) => (Transition::Ready(media), Outcome::Ready),
+        Err(reason) => (Transition::Failed(reason.clone()), Outcome::Failed(reason)),
+    };
+    let next = claimed.apply(transition)?;
+    match state.meta.replace(&next).await {
+        Ok(()) => Ok(outcome),
+        Err(StoreError::Conflict | StoreError::NotFound) => Ok(Outcome::Skipped("the video changed while it was processed")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// S3 event keys are URL-encoded, with `+` for a space.
+fn decode_key(key: &str) -> String {
+    let bytes = key.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests;

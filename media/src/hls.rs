@@ -1,0 +1,216 @@
+//! HLS packaging: the one ffmpeg command that decodes the source once and encodes every rung, and the master playlist
+//! written from what was actually made.
+//!
+//! Every rung gets keyframes at the same instants (every 2 s, forced by time, no scene-cut keyframes) and 6 s
+//! segments, so segment boundaries are identical across rungs and players can switch cleanly.
+
+use crate::ladder::Rung;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Seconds between keyframes.
+pub const GOP_SECONDS: u32 = 2;
+/// Target segment length (a multiple of the GOP).
+pub const SEGMENT_SECONDS: u32 = 6;
+/// The master playlist's name.
+pub const MASTER: &str = "master.m3u8";
+/// Each rendition's playlist name, inside the rung's folder.
+pub const VARIANT: &str = "index.m3u8";
+
+/// ffmpeg's arguments after the input: the scaling graph and one HLS output per rung, written under `out`.
+pub fn ladder_args(rungs: &[Rung], has_audio: bool, out: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["-filter_complex".into(), filter_graph(rungs).into()];
+    for (i, r) in rungs.iter().enumerate() {
+        let dir = out.join(&r.name);
+        let gop = (r.fps * f64::from(GOP_SECONDS)).round().max(1.0) as u32;
+        let s = |v: &str| OsString::from(v);
+        args.extend([s("-map"), format!("[v{i}]").into()]);
+        if has_audio {
+            args.extend([s("-map"), s("0:a:0")]);
+        }
+        args.extend([
+            s("-c:v"),
+            s("libx264"),
+            s("-preset"),
+            s(r.preset),
+            s("-profile:v"),
+            s("high"),
+            s("-level:v"),
+            format!("{}.{}", r.level / 10, r.level % 10).into(),
+            s("-pix_fmt"),
+            s("yuv420p"),
+            s("-b:v"),
+            format!("{}k", r.video_kbps).into(),
+            s("-maxrate"),
+            format!("{}k", r.video_kbps * 3 / 2).into(),
+            s("-bufsize"),
+            format!("{}k", r.video_kbps * 2).into(),
+            s("-g"),
+            gop.to_string().into(),
+            s("-keyint_min"),
+            gop.to_string().into(),
+            s("-sc_threshold"),
+            s("0"),
+            s("-force_key_frames"),
+            format!("expr:gte(t,n_forced*{GOP_SECONDS})").into(),
+        ]);
+        if has_audio {
+            args.extend([s("-c:a"), s("aac"), s("-b:a"), format!("{}k", r.audio_kbps).into(), s("-ac"), s("2")]);
+        }
+        args.extend([
+            s("-f"),
+            s("hls"),
+            s("-hls_time"),
+            SEGMENT_SECONDS.to_string().into(),
+            s("-hls_playlist_type"),
+            s("vod"),
+            s("-hls_list_size"),
+            s("0"),
+            s("-hls_flags"),
+            s("independent_segments"),
+            s("-hls_segment_type"),
+            s("mpegts"),
+            s("-hls_segment_filename"),
+            dir.join("seg_%04d.ts").into_os_string(),
+            dir.join(VARIANT).into_os_string(),
+        ]);
+    }
+    args
+}
+
+/// Decode once; scale in a cascade (each rung from the next larger one, which costs far less than scaling every rung
+/// from the source), with a sharp filter (lanczos) that keeps detail a plain bicubic loses.
+fn filter_graph(rungs: &[Rung]) -> String {
+    let mut order: Vec<usize> = (0..rungs.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(rungs[*i].width * rungs[*i].height));
+    let mut graph = String::new();
+    let mut input = "[0:v]".to_owned();
+    for (k, &i) in order.iter().enumerate() {
+        let r = &rungs[i];
+        let fps = if r.fps_capped { format!(",fps={}", r.fps) } else { String::new() };
+        let _ = write!(graph, "{input}scale={}:{}:flags=lanczos,setsar=1,format=yuv420p{fps}", r.width, r.height);
+        if k + 1 < order.len() {
+            let _ = write!(graph, ",split=2[v{i}][c{i}];");
+            input = format!("[c{i}]");
+        } else {
+            let _ = write!(graph, "[v{i}]");
+        }
+    }
+    graph
+}
+
+/// What one rendition turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    /// Peak bits per second over its segments.
+    pub peak_bps: u64,
+    /// Average bits per second over the whole stream.
+    pub average_bps: u64,
+    /// Segment durations in seconds, in order.
+    pub segments: Vec<f64>,
+}
+
+/// Measures a rendition from its playlist and the sizes of its segments on disk.
+pub fn measure(dir: &Path) -> anyhow::Result<Measured> {
+    use anyhow::Context;
+    let text = std::fs::read(dir.join(VARIANT)).with_context(|| format!("reading {}", dir.join(VARIANT).display()))?;
+    let playlist = match m3u8_rs::parse_playlist_res(&text) {
+        Ok(m3u8_rs::Playlist::MediaPlaylist(p)) => p,
+        Ok(_) => anyhow::bail!("{} is a master playlist", dir.display()),
+        Err(e) => anyhow::bail!("{} does not parse: {e:?}", dir.display()),
+    };
+    let (mut peak, mut bits, mut seconds) = (0f64, 0f64, 0f64);
+    let mut segments = Vec::new();
+    for seg in &playlist.segments {
+        let size = std::fs::metadata(dir.join(&seg.uri)).with_context(|| format!("segment {}", seg.uri))?.len() as f64 * 8.0;
+        let d = f64::from(seg.duration).max(0.001);
+        peak = peak.max(size / d);
+        bits += size;
+        seconds += d;
+        segments.push(f64::from(seg.duration));
+    }
+    anyhow::ensure!(!segments.is_empty(), "{} has no segments", dir.display());
+    Ok(Measured { peak_bps: peak.ceil() as u64, average_bps: (bits / seconds).ceil() as u64, segments })
+}
+
+/// The master playlist: one variant per rung, with measured BANDWIDTH and AVERAGE-BANDWIDTH, RESOLUTION, CODECS and
+/// FRAME-RATE, lowest rung first.
+pub fn master_playlist(rungs: &[(Rung, Measured)], has_audio: bool) -> String {
+    let mut m = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    for (r, measured) in rungs {
+        let codecs = if has_audio { format!("avc1.6400{:02x},mp4a.40.2", r.level) } else { format!("avc1.6400{:02x}", r.level) };
+        let _ = writeln!(
+            m,
+            "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},CODECS=\"{codecs}\",FRAME-RATE={:.3}",
+            measured.peak_bps, measured.average_bps, r.width, r.height, r.fps
+        );
+        let _ = writeln!(m, "{}/{VARIANT}", r.name);
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ladder::ladder;
+    use crate::probe::SourceInfo;
+
+    fn rungs() -> Vec<Rung> {
+        ladder(
+            &SourceInfo {
+                demuxer: "mov".into(),
+                width: 1920,
+                height: 1080,
+                fps: 60.0,
+                duration: 10.0,
+                has_audio: true,
+                video_codec: "h264".into(),
+            },
+            None,
+        )
+    }
+
+    #[test]
+    fn the_graph_decodes_once_and_cascades() {
+        let g = filter_graph(&rungs());
+        assert_eq!(g.matches("[0:v]").count(), 1, "{g}");
+        assert_eq!(
+            g,
+            "[0:v]scale=1920:1080:flags=lanczos,setsar=1,format=yuv420p,split=2[v3][c3];\
+             [c3]scale=1280:720:flags=lanczos,setsar=1,format=yuv420p,split=2[v2][c2];\
+             [c2]scale=854:480:flags=lanczos,setsar=1,format=yuv420p,fps=30,split=2[v1][c1];\
+             [c1]scale=320:180:flags=lanczos,setsar=1,format=yuv420p,fps=30[v0]"
+        );
+    }
+
+    #[test]
+    fn every_rung_has_keyframes_every_two_seconds_whatever_its_rate() {
+        let args: Vec<String> = ladder_args(&rungs(), true, Path::new("/out")).iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let gops: Vec<&str> = args.windows(2).filter(|w| w[0] == "-g").map(|w| w[1].as_str()).collect();
+        assert_eq!(gops, ["60", "60", "120", "120"]);
+        assert_eq!(args.iter().filter(|a| *a == "expr:gte(t,n_forced*2)").count(), 4);
+        assert_eq!(args.windows(2).filter(|w| w[0] == "-sc_threshold" && w[1] == "0").count(), 4);
+        assert!(args.contains(&"/out/720p/index.m3u8".to_string()));
+        let silent: Vec<String> =
+            ladder_args(&rungs(), false, Path::new("/out")).iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert!(!silent.iter().any(|a| a == "0:a:0" || a == "aac"));
+    }
+
+    #[test]
+    fn the_master_playlist_carries_the_measured_figures() {
+        let r = rungs();
+        let measured = Measured { peak_bps: 2_900_000, average_bps: 2_400_000, segments: vec![6.0] };
+        let text = master_playlist(&[(r[2].clone(), measured)], true);
+        assert!(
+            text.contains(
+                "BANDWIDTH=2900000,AVERAGE-BANDWIDTH=2400000,RESOLUTION=1280x720,CODECS=\"avc1.640020,mp4a.40.2\",FRAME-RATE=60.000"
+            ),
+            "{text}"
+        );
+        let parsed = m3u8_rs::parse_playlist_res(text.as_bytes()).unwrap();
+        let m3u8_rs::Playlist::MasterPlaylist(master) = parsed else { panic!("not a master playlist") };
+        assert_eq!(master.variants[0].uri, "720p/index.m3u8");
+        assert_eq!(master.variants[0].average_bandwidth, Some(2_400_000));
+    }
+}

@@ -1,0 +1,197 @@
+//! The ladder: which renditions a source gets, derived from the source.
+//!
+//! The original design's rungs (180p 500k, 480p 1000k, 720p 2500k; AAC 64k/128k/192k) plus 1080p, each named by its
+//! short side so that portrait video is scaled by its short side and stays portrait. Never upscaled: a rung taller
+//! than the source is dropped, and a source smaller than the lowest rung gets one rung at its own size. Bitrates scale
+//! with the pixel count for shapes other than 16:9, and by 1.5 above 30 fps. Frame rate is kept up to 60, capped at 30
+//! at 480p and below.
+
+use crate::probe::SourceInfo;
+
+/// One rendition to make.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rung {
+    /// `720p` and so on, by the short side; also the rendition's folder name.
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    /// Output frame rate (the source's, or the cap).
+    pub fps: f64,
+    /// Whether the source's frame rate had to be reduced for this rung.
+    pub fps_capped: bool,
+    pub video_kbps: u32,
+    pub audio_kbps: u32,
+    /// H.264 level (e.g. 31 for 3.1), chosen for the rung's size and rate.
+    pub level: u8,
+    /// The x264 preset: the two large rungs favour speed, the small ones quality (they are cheap).
+    pub preset: &'static str,
+}
+
+struct Base {
+    short: u32,
+    long: u32,
+    video_kbps: u32,
+    audio_kbps: u32,
+}
+
+const BASES: [Base; 4] = [
+    Base { short: 180, long: 320, video_kbps: 500, audio_kbps: 64 },
+    Base { short: 480, long: 854, video_kbps: 1000, audio_kbps: 128 },
+    Base { short: 720, long: 1280, video_kbps: 2500, audio_kbps: 192 },
+    Base { short: 1080, long: 1920, video_kbps: 5000, audio_kbps: 192 },
+];
+
+/// Frame rate ceilings.
+const MAX_FPS: f64 = 60.0;
+const SMALL_RUNG_MAX_FPS: f64 = 30.0;
+/// Rungs at or below this short side are "small": capped at 30 fps, encoded with the slower preset.
+const SMALL_RUNG: u32 = 480;
+
+/// The ladder for `src`, lowest rung first. `max_short_side` caps it (for example at 720 to skip 1080p).
+pub fn ladder(src: &SourceInfo, max_short_side: Option<u32>) -> Vec<Rung> {
+    let short = src.width.min(src.height);
+    let long = src.width.max(src.height);
+    let landscape = src.width >= src.height;
+    let cap = max_short_side.unwrap_or(u32::MAX);
+    let mut rungs: Vec<Rung> = BASES
+        .iter()
+        .filter(|b| b.short <= short && b.short <= cap)
+        .map(|b| {
+            let rung_long = nearest_even(f64::from(b.short) * f64::from(long) / f64::from(short));
+            let (w, h) = if landscape { (rung_long, b.short) } else { (b.short, rung_long) };
+            rung(b, w, h, src.fps)
+        })
+        .collect();
+    if rungs.is_empty() {
+        // Smaller than the lowest rung: one rung at the source's own (even) size.
+        let (w, h) = (even(src.width).max(2), even(src.height).max(2));
+        rungs.push(rung(&BASES[0], w, h, src.fps));
+    }
+    rungs
+}
+
+fn rung(base: &Base, width: u32, height: u32, source_fps: f64) -> Rung {
+    let short = width.min(height);
+    let ceiling = if short <= SMALL_RUNG { SMALL_RUNG_MAX_FPS } else { MAX_FPS };
+    let fps_capped = source_fps > ceiling + 0.01;
+    let fps = if fps_capped { ceiling } else { source_fps };
+    let pixels = f64::from(width) * f64::from(height) / (f64::from(base.short) * f64::from(base.long));
+    let rate = if fps > 31.0 { 1.5 } else { 1.0 };
+    let video_kbps = ((f64::from(base.video_kbps) * pixels * rate / 10.0).round() as u32 * 10).max(100);
+    Rung {
+        name: format!("{short}p"),
+        width,
+        height,
+        fps,
+        fps_capped,
+        video_kbps,
+        audio_kbps: base.audio_kbps,
+        level: level(width, height, fps),
+        preset: if short <= SMALL_RUNG { "veryfast" } else { "superfast" },
+    }
+}
+
+/// The smallest H.264 level whose frame size and macroblock rate fit.
+fn level(width: u32, height: u32, fps: f64) -> u8 {
+    let mbs = u64::from(width.div_ceil(16)) * u64::from(height.div_ceil(16));
+    let mbps = (mbs as f64 * fps).ceil() as u64;
+    const LEVELS: [(u8, u64, u64); 8] = [
+        (30, 1620, 40_500),
+        (31, 3600, 108_000),
+        (32, 5120, 216_000),
+        (40, 8192, 245_760),
+        (42, 8704, 522_240),
+        (50, 22_080, 589_824),
+        (51, 36_864, 983_040),
+        (52, 36_864, 2_073_600),
+    ];
+    LEVELS.iter().find(|(_, max_fs, max_mbps)| mbs <= *max_fs && mbps <= *max_mbps).map_or(52, |l| l.0)
+}
+
+fn even(n: u32) -> u32 {
+    n & !1
+}
+
+/// 853.33 → 854: the even number closest to `x` (never 0).
+fn nearest_even(x: f64) -> u32 {
+    (((x / 2.0).round() as u32) * 2).max(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(width: u32, height: u32, fps: f64) -> SourceInfo {
+        SourceInfo { demuxer: "mov".into(), width, height, fps, duration: 10.0, has_audio: true, video_codec: "h264".into() }
+    }
+
+    fn shapes(l: &[Rung]) -> Vec<(u32, u32)> {
+        l.iter().map(|r| (r.width, r.height)).collect()
+    }
+
+    #[test]
+    fn a_1080p_source_gets_four_rungs_with_the_original_bitrates() {
+        let l = ladder(&src(1920, 1080, 30.0), None);
+        assert_eq!(shapes(&l), [(320, 180), (854, 480), (1280, 720), (1920, 1080)]);
+        assert_eq!(l.iter().map(|r| (r.video_kbps, r.audio_kbps)).collect::<Vec<_>>(), [(500, 64), (1000, 128), (2500, 192), (5000, 192)]);
+        assert_eq!(l.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["180p", "480p", "720p", "1080p"]);
+        assert_eq!(shapes(&ladder(&src(1920, 1080, 30.0), Some(720))), [(320, 180), (854, 480), (1280, 720)]);
+    }
+
+    #[test]
+    fn never_upscales() {
+        assert_eq!(shapes(&ladder(&src(1280, 720, 30.0), None)), [(320, 180), (854, 480), (1280, 720)]);
+        assert_eq!(shapes(&ladder(&src(640, 360, 30.0), None)), [(320, 180)]);
+        assert!(ladder(&src(3840, 2160, 30.0), None).iter().all(|r| r.height <= 1080));
+    }
+
+    #[test]
+    fn portrait_stays_portrait_scaled_by_its_short_side() {
+        let l = ladder(&src(720, 1280, 30.0), None);
+        assert_eq!(shapes(&l), [(180, 320), (480, 854), (720, 1280)]);
+        assert!(l.iter().all(|r| r.height > r.width));
+    }
+
+    #[test]
+    fn a_tiny_source_gets_one_rung_at_its_own_size() {
+        let l = ladder(&src(160, 90, 15.0), None);
+        assert_eq!(shapes(&l), [(160, 90)]);
+        assert_eq!(l[0].fps, 15.0);
+        assert!(l[0].video_kbps < 500, "bitrate scaled down with the pixels: {}", l[0].video_kbps);
+        assert_eq!(shapes(&ladder(&src(161, 91, 30.0), None)), [(160, 90)], "even dimensions");
+    }
+
+    #[test]
+    fn dimensions_are_even_and_bitrates_follow_the_pixels() {
+        let l = ladder(&src(1440, 1080, 30.0), None); // 4:3
+        assert_eq!(shapes(&l), [(240, 180), (640, 480), (960, 720), (1440, 1080)]);
+        assert!(l.iter().all(|r| r.width % 2 == 0 && r.height % 2 == 0));
+        assert_eq!(l[2].video_kbps, 1880, "720p at 4:3 has 0.75 of the pixels of 1280x720");
+        assert_eq!(ladder(&src(1280, 720, 30.0), None)[1].width, 854, "480p is 854 wide, as 853.33 rounds");
+        let odd = ladder(&src(1000, 563, 30.0), None);
+        assert!(odd.iter().all(|r| r.width % 2 == 0 && r.height % 2 == 0), "{:?}", shapes(&odd));
+    }
+
+    #[test]
+    fn frame_rate_is_kept_to_60_and_small_rungs_to_30() {
+        let l = ladder(&src(1920, 1080, 60.0), None);
+        assert_eq!(l.iter().map(|r| r.fps).collect::<Vec<_>>(), [30.0, 30.0, 60.0, 60.0]);
+        assert_eq!(l[3].video_kbps, 7500, "60 fps gets 1.5x the bits");
+        assert_eq!(l[3].level, 42);
+        let fast = ladder(&src(1280, 720, 120.0), None);
+        assert_eq!(fast.last().unwrap().fps, 60.0);
+        assert!(fast.last().unwrap().fps_capped);
+        let film = ladder(&src(1920, 1080, 23.976), None);
+        assert!(film.iter().all(|r| (r.fps - 23.976).abs() < 1e-9 && !r.fps_capped));
+    }
+
+    #[test]
+    fn levels_fit_the_rungs() {
+        assert_eq!(level(320, 180, 30.0), 30);
+        assert_eq!(level(854, 480, 30.0), 31);
+        assert_eq!(level(640, 360, 30.0), 30);
+        assert_eq!(level(1280, 720, 30.0), 31);
+        assert_eq!(level(1280, 720, 60.0), 32);
+        assert_eq!(level(1920, 1080, 30.0), 40);
+    }
+}

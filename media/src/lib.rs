@@ -1,0 +1,22 @@
+//! `framelift-media`: turns one video file into an HLS ladder, exactly the same way in the transcode Lambda and in
+//! `framelift transcode`.
+//!
+//! - [`tools`]: where the bundled ffmpeg and ffprobe are.
+//! - [`sandbox`]: how they run on untrusted files: no environment, file protocol only, allow-listed demuxers, time
+//!   and memory limits.
+//! - [`probe`]: what a file is (or why it is not a video).
+//! - [`ladder`]: which renditions a source gets.
+//! - [`hls`]: the one ffmpeg command that makes them, and the master playlist with measured bandwidth.
+//! - [`transcode`]: the whole pipeline, and the outcome a person can read.
+
+pub mod hls;
+pub mod ladder;
+pub mod probe;
+pub mod sandbox;
+pub mod tools;
+pub mod transcode;
+
+pub use ladder::Rung;
+pub use probe::SourceInfo;
+pub use tools::Tools;
+pub use transcode::{Options, Output, TranscodeError, transcode};

@@ -1,0 +1,181 @@
+//! Running ffmpeg and ffprobe on files nobody vouches for.
+//!
+//! ffmpeg on hostile input has read local files and reached the network (playlists, `concat:`), and on Lambda the
+//! process environment holds the role's credentials. So every run here gets: an empty environment, its own working
+//! folder, no standard input, a wall-clock limit (killed when it passes), an address-space limit, no core dumps, and
+//! death with its parent. The protocol and demuxer allow-lists are arguments ([`input_guard`]) because they are
+//! ffmpeg's own options.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+/// The protocols an input may use: plain local files, nothing else (no http, tcp, concat, subfile, pipe ...).
+pub const PROTOCOLS: &str = "file";
+
+/// The demuxers an upload may be read with: real video containers. No playlists (hls, concat), no image sequences,
+/// no raw or text formats.
+pub const DEMUXERS: &str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,mpeg,flv,asf,ogg,mxf,dv";
+
+/// How long and how large a run may grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub wall: Duration,
+    pub memory_bytes: u64,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    /// The last few KiB of stderr, for the log of a failure.
+    pub stderr_tail: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("could not start {program}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("still running after {0:?}; killed")]
+    TimedOut(Duration),
+    #[error("i/o around the run")]
+    Io(#[from] std::io::Error),
+}
+
+/// The options that pin how an input file is opened: file protocol only, allow-listed demuxers, and, once probing has
+/// named the container, exactly that demuxer.
+pub fn input_guard(demuxer: Option<&str>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["-protocol_whitelist".into(), PROTOCOLS.into(), "-format_whitelist".into(), DEMUXERS.into()];
+    if let Some(d) = demuxer {
+        args.extend(["-f".into(), d.into()]);
+    }
+    args
+}
+
+const STDERR_TAIL: u64 = 4 * 1024;
+const STDOUT_MAX: u64 = 4 * 1024 * 1024;
+
+/// Runs `program` with `args` in `dir` under `limits`. Output goes to files in `dir` (no pipe can fill and stall).
+pub async fn run(program: &Path, args: &[OsString], dir: &Path, limits: Limits) -> Result<Finished, RunError> {
+    let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let out_path = dir.join(format!(".{name}.stdout"));
+    let err_path = dir.join(format!(".{name}.stderr"));
+    let stdout = std::fs::File::create(&out_path)?;
+    let stderr = std::fs::File::create(&err_path)?;
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args).current_dir(dir).env_clear().stdin(Stdio::null()).stdout(stdout).stderr(stderr).kill_on_drop(true);
+    let memory = limits.memory_bytes;
+    // SAFETY: only async-signal-safe calls (setrlimit, prctl) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let as_limit = libc::rlimit { rlim_cur: memory, rlim_max: memory };
+            if libc::setrlimit(libc::RLIMIT_AS, &as_limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+            #[cfg(target_os = "linux")]
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|source| RunError::Spawn { program: program.display().to_string(), source })?;
+    let status = match tokio::time::timeout(limits.wall, child.wait()).await {
+        Ok(status) => status?,
+        Err(_) => {
+            let _ = child.kill().await;
+            let _ = std::fs::remove_file(&out_path);
+            let _ = std::fs::remove_file(&err_path);
+            return Err(RunError::TimedOut(limits.wall));
+        }
+    };
+    let stdout = read_bounded(&out_path, STDOUT_MAX, false)?;
+    let stderr_tail = read_bounded(&err_path, STDERR_TAIL, true)?;
+    let _ = std::fs::remove_file(&out_path);
+    let _ = std::fs::remove_file(&err_path);
+    Ok(Finished { status, stdout, stderr_tail })
+}
+
+/// At most `max` bytes of a file: its head, or (`tail`) its end.
+fn read_bounded(path: &Path, max: u64, tail: bool) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    if tail && len > max {
+        f.seek(SeekFrom::Start(len - max))?;
+    }
+    let mut buf = Vec::new();
+    f.take(max).read_to_end(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("sandbox-test-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    }
+
+    const LIMITS: Limits = Limits { wall: Duration::from_secs(5), memory_bytes: 1 << 30 };
+
+    #[tokio::test]
+    async fn the_environment_is_empty() {
+        let d = dir();
+        // SAFETY: set before any thread of this test reads the environment.
+        unsafe { std::env::set_var("AWS_SECRET_ACCESS_KEY", "canary-secret") };
+        let out = run(Path::new("/usr/bin/env"), &[], &d, LIMITS).await.unwrap();
+        assert!(out.status.success());
+        assert!(!out.stdout.contains("canary-secret"), "{}", out.stdout);
+        assert_eq!(out.stdout.trim(), "", "no variable at all reaches the child");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_run_past_its_time_is_killed() {
+        let d = dir();
+        let started = std::time::Instant::now();
+        let limits = Limits { wall: Duration::from_millis(300), ..LIMITS };
+        let err = run(Path::new("/bin/sleep"), &["30".into()], &d, limits).await.unwrap_err();
+        assert!(matches!(err, RunError::TimedOut(_)));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[tokio::test]
+    async fn memory_is_capped() {
+        let d = dir();
+        let limits = Limits { memory_bytes: 64 << 20, ..LIMITS };
+        // Python (or any allocator) cannot map 256 MiB under a 64 MiB address-space limit.
+        let script = "x = bytearray(256 * 1024 * 1024)";
+        let out = run(Path::new("/usr/bin/env"), &["python3".into(), "-c".into(), script.into()], &d, limits).await;
+        match out {
+            Ok(f) => assert!(!f.status.success(), "allocation beyond the limit succeeded"),
+            Err(RunError::Spawn { .. }) => {} // not even the interpreter fits: the limit holds
+            Err(e) => panic!("{e}"),
+        }
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[tokio::test]
+    async fn stderr_is_kept_short() {
+        let d = dir();
+        let script = "for i in $(seq 1 5000); do echo line-$i >&2; done";
+        let out = run(Path::new("/bin/sh"), &["-c".into(), script.into()], &d, LIMITS).await.unwrap();
+        assert!(out.stderr_tail.len() <= STDERR_TAIL as usize);
+        assert!(out.stderr_tail.trim_end().ends_with("line-5000"));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}

@@ -1,0 +1,177 @@
+//! The whole pipeline: probe, ladder, one ffmpeg run, measurements, poster, master playlist.
+
+use crate::hls::{self, MASTER, Measured};
+use crate::ladder::{Rung, ladder};
+use crate::probe::{SourceInfo, probe};
+use crate::sandbox::{self, Limits, RunError};
+use crate::tools::Tools;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Knobs of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Cap the ladder at this short side (e.g. 720 to skip 1080p).
+    pub max_short_side: Option<u32>,
+    /// ffmpeg's address-space limit.
+    pub memory_bytes: u64,
+    /// The wall-clock limit is `max(min_wall, duration * wall_per_second)`.
+    pub min_wall: Duration,
+    pub wall_per_second: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { max_short_side: None, memory_bytes: 3 << 30, min_wall: Duration::from_secs(120), wall_per_second: 4.0 }
+    }
+}
+
+impl Options {
+    fn wall_for(&self, duration: f64) -> Duration {
+        let scaled = Duration::from_secs_f64((duration.max(0.0) * self.wall_per_second).min(24.0 * 3600.0));
+        scaled.max(self.min_wall)
+    }
+}
+
+/// What was made, with paths relative to the output folder.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub source: SourceInfo,
+    pub rungs: Vec<(Rung, Measured)>,
+    /// `poster.jpg`, if a frame could be taken.
+    pub poster: Option<PathBuf>,
+    /// Every file to publish, with its content type; the master playlist is `master.m3u8`.
+    pub files: Vec<(PathBuf, &'static str)>,
+}
+
+/// How a run ended, if not with an [`Output`].
+#[derive(Debug, thiserror::Error)]
+pub enum TranscodeError {
+    /// The file is at fault; the message is for the person who uploaded it. Retrying cannot help.
+    #[error("{0}")]
+    Rejected(String),
+    /// We are at fault (missing tools, a full disk); worth a retry.
+    #[error("transcode failed")]
+    Failed(#[from] anyhow::Error),
+}
+
+pub const POSTER: &str = "poster.jpg";
+
+/// Transcodes `input` (a file we named, with no extension a client chose) into an HLS ladder in `out`.
+pub async fn transcode(tools: &Tools, input: &Path, out: &Path, opts: &Options) -> Result<Output, TranscodeError> {
+    std::fs::create_dir_all(out).map_err(anyhow::Error::from)?;
+    let source = probe(tools, input, out).await?.map_err(|u| TranscodeError::Rejected(u.to_string()))?;
+    let rungs = ladder(&source, opts.max_short_side);
+    for r in &rungs {
+        std::fs::create_dir_all(out.join(&r.name)).map_err(anyhow::Error::from)?;
+    }
+    let mut args: Vec<OsString> =
+        ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-progress", "pipe:1"].map(Into::into).to_vec();
+    args.extend(sandbox::input_guard(Some(&source.demuxer)));
+    args.extend(["-i".into(), input.as_os_str().to_owned()]);
+    args.extend(hls::ladder_args(&rungs, source.has_audio, out));
+    let limits = Limits { wall: opts.wall_for(source.duration), memory_bytes: opts.memory_bytes };
+    let started = std::time::Instant::now();
+    let run = match sandbox::run(&tools.ffmpeg, &args, out, limits).await {
+        Ok(run) => run,
+        Err(RunError::TimedOut(limit)) => {
+            return Err(TranscodeError::Rejected(format!(
+                "processing took longer than {} s, the limit for a video of this length",
+                limit.as_secs()
+            )));
+        }
+        Err(e) => return Err(TranscodeError::Failed(e.into())),
+    };
+    if !run.status.success() {
+        let at = last_progress(&run.stdout).unwrap_or_else(|| "00:00:00".into());
+        tracing::warn!(stderr = run.stderr_tail, status = ?run.status, "ffmpeg failed");
+        return Err(TranscodeError::Rejected(format!("decoding failed at {at}")));
+    }
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), rungs = rungs.len(), "ladder encoded");
+
+    let mut made = Vec::new();
+    for r in rungs {
+        let m = hls::measure(&out.join(&r.name)).map_err(TranscodeError::Failed)?;
+        made.push((r, m));
+    }
+    let poster = take_poster(tools, input, out, &source, &made[made.len() - 1].0, opts).await;
+    std::fs::write(out.join(MASTER), hls::master_playlist(&made, source.has_audio)).map_err(anyhow::Error::from)?;
+    let files = collect_files(out).map_err(TranscodeError::Failed)?;
+    Ok(Output { source, rungs: made, poster, files })
+}
+
+/// A still from about 10% into the video, at the top rung's size; the first frame if that fails.
+async fn take_poster(tools: &Tools, input: &Path, out: &Path, src: &SourceInfo, top: &Rung, opts: &Options) -> Option<PathBuf> {
+    for at in [src.duration * 0.1, 0.0] {
+        let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"].map(Into::into).to_vec();
+        args.extend(sandbox::input_guard(Some(&src.demuxer)));
+        args.extend(["-ss".into(), format!("{at:.3}").into(), "-i".into(), input.as_os_str().to_owned()]);
+        args.extend(["-frames:v", "1", "-vf"].map(Into::into));
+        args.push(format!("scale={}:{}:flags=lanczos,setsar=1", top.width, top.height).into());
+        args.extend(["-q:v".into(), "3".into(), out.join(POSTER).into_os_string()]);
+        let limits = Limits { wall: Duration::from_secs(60), memory_bytes: opts.memory_bytes };
+        if let Ok(run) = sandbox::run(&tools.ffmpeg, &args, out, limits).await
+            && run.status.success()
+            && out.join(POSTER).is_file()
+        {
+            return Some(PathBuf::from(POSTER));
+        }
+    }
+    tracing::warn!("no poster frame could be taken");
+    None
+}
+
+/// The last `out_time` ffmpeg reported: how far it got.
+fn last_progress(progress: &str) -> Option<String> {
+    progress
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("out_time="))
+        .map(|t| t.split('.').next().unwrap_or(t).trim_start_matches('-').to_owned())
+        .filter(|t| t.contains(':'))
+}
+
+/// Every output file, relative to `out`, with its content type.
+fn collect_files(out: &Path) -> anyhow::Result<Vec<(PathBuf, &'static str)>> {
+    let mut files = Vec::new();
+    let mut stack = vec![out.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let content_type = match path.extension().and_then(|e| e.to_str()) {
+                Some("m3u8") => "application/vnd.apple.mpegurl",
+                Some("ts") => "video/mp2t",
+                Some("jpg") => "image/jpeg",
+                _ => continue,
+            };
+            files.push((path.strip_prefix(out)?.to_path_buf(), content_type));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_names_where_decoding_stopped() {
+        let p = "frame=10\nout_time=00:00:01.200000\nprogress=continue\nframe=20\nout_time=00:01:12.033000\nprogress=end\n";
+        assert_eq!(last_progress(p).as_deref(), Some("00:01:12"));
+        assert_eq!(last_progress(""), None);
+        assert_eq!(last_progress("out_time=N/A\n"), None);
+    }
+
+    #[test]
+    fn the_time_limit_scales_with_duration() {
+        let o = Options::default();
+        assert_eq!(o.wall_for(0.0), Duration::from_secs(120));
+        assert_eq!(o.wall_for(600.0), Duration::from_secs(2400));
+    }
+}
