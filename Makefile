@@ -11,14 +11,16 @@ help:
 
 build:
 	@scripts/check-rust.sh
+	@scripts/fetch-ffmpeg.sh >/dev/null
 	@if [ ! -x target/debug/framelift-devserver ]; then echo "First build: compiling the workspace takes several minutes on a small machine..."; fi
-	cargo build -p framelift-devserver
+	cargo build -p framelift-devserver -p framelift-cli
 
 dev: build
 	./target/debug/framelift-devserver
 
 test:
 	@scripts/check-rust.sh
+	@scripts/fetch-ffmpeg.sh >/dev/null
 	@py=$$(scripts/python-tools.sh) && FRAMELIFT_PYTHON="$$py" cargo test --workspace
 
 lint:

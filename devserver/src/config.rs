@@ -18,6 +18,8 @@ pub struct DevConfig {
     pub allowed_origins: Vec<String>,
     /// The upload limits, from the same variables as a deployment (`FRAMELIFT_MAX_UPLOAD_BYTES`, ...).
     pub upload: UploadConfig,
+    /// `FRAMELIFT_TRANSCODE_CONCURRENCY`: how many videos transcode at once (default 1; each uses every core).
+    pub transcode_concurrency: usize,
 }
 
 /// The bucket the local stack keeps media in.
@@ -39,6 +41,14 @@ impl DevConfig {
                 .map(|o| o.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
             upload: upload_config(&get)?,
+            transcode_concurrency: match get("FRAMELIFT_TRANSCODE_CONCURRENCY") {
+                Some(n) => {
+                    n.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                        anyhow::anyhow!("FRAMELIFT_TRANSCODE_CONCURRENCY is not valid: '{n}' is not a number of 1 or more")
+                    })?
+                }
+                None => 1,
+            },
         })
     }
 
@@ -51,6 +61,7 @@ impl DevConfig {
             public_url: None,
             allowed_origins: vec![],
             upload: UploadConfig::default(),
+            transcode_concurrency: 1,
         }
     }
 }

@@ -7,6 +7,7 @@
 //!   notifications ([`notifications`]) to the function the template triggers.
 //! - `/dev/token`, `/dev/jwks.json`: the dev token issuer (never deployed).
 //! - metadata: SQLite ([`sqlite_store`]), durable across `kill -9`.
+//! - transcoding: the transcode function on the bucket's `uploads/` events, in the background ([`transcoder`]).
 
 pub mod config;
 pub mod cors;
@@ -14,6 +15,7 @@ pub mod local_s3;
 pub mod notifications;
 mod server;
 pub mod sqlite_store;
+pub mod transcoder;
 
 pub use config::{BUCKET, DevConfig};
 pub use server::{DevStack, RunningServer};

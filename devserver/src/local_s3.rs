@@ -4,25 +4,13 @@
 //! size checks before an upload is assembled (so a refused complete loses nothing), and `ObjectCreated`
 //! notifications.
 
+use framelift_shared::s3_events::ObjectCreated;
 use md5::{Digest, Md5};
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
-
-/// An object that was created, as the notification needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectCreated {
-    pub bucket: String,
-    pub key: String,
-    pub size: u64,
-    pub etag: String,
-    /// `ObjectCreated:Put` or `ObjectCreated:CompleteMultipartUpload`.
-    pub event_name: &'static str,
-    /// Orders the events of one key, as S3's `sequencer` does.
-    pub sequencer: String,
-}
 
 pub struct LocalS3 {
     fs: s3s_fs::FileSystem,

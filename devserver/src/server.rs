@@ -5,6 +5,7 @@ use crate::cors::Cors;
 use crate::local_s3::LocalS3;
 use crate::notifications::{self, EventRecorder, Trigger};
 use crate::sqlite_store::SqliteMetadata;
+use crate::transcoder::Transcoder;
 use anyhow::Context;
 use bytes::Bytes;
 use framelift_dev_issuer::{AUDIENCE, DevIssuer, ISSUER};
@@ -14,6 +15,7 @@ use framelift_shared::auth::{HttpKeySource, JwksCache, KeySource, Verifier};
 use framelift_shared::domain::ObjectKey;
 use framelift_shared::routes::{Function, Lookup, lookup};
 use framelift_shared::{AppError, AppState};
+use framelift_transcode::TranscodeState;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
 use hyper::body::Incoming;
@@ -41,6 +43,7 @@ pub struct DevStack {
     events: Arc<EventRecorder>,
     public_url: String,
     s3_client: aws_sdk_s3::Client,
+    transcoder: Arc<Transcoder>,
 }
 
 impl DevStack {
@@ -60,19 +63,34 @@ impl DevStack {
         builder.set_auth(s3s::auth::SimpleAuth::from_single(access_key.clone(), secret_key.clone()));
         let s3 = builder.build();
 
-        // The transcode function arrives with its issue; until then the uploads/ trigger records what it would get.
-        let events = Arc::new(EventRecorder::default());
-        let triggers = vec![Trigger { prefix: ObjectKey::UPLOADS_PREFIX, handler: events.clone() }];
-        tokio::spawn(notifications::deliver(created_rx, triggers));
-
         let issuer = DevIssuer::load_or_create(data).context("loading the dev issuer's key")?;
         let sdk = static_sdk_config(&access_key, &secret_key);
         let client = s3_client(&sdk, Some(&public_url));
-        let blobs = S3Blobs::new(client.clone(), BUCKET);
-        let meta = SqliteMetadata::open(&data.join("metadata.sqlite3")).context("opening the metadata database")?;
+        let blobs = Arc::new(S3Blobs::new(client.clone(), BUCKET));
+        let meta = Arc::new(SqliteMetadata::open(&data.join("metadata.sqlite3")).context("opening the metadata database")?);
+
+        // The bucket's notification rule, as the template writes it: uploads/ triggers the transcode function. The
+        // recorder beside it keeps what was delivered, for tests and the log.
+        let transcoder = Transcoder::new(
+            TranscodeState {
+                meta: meta.clone(),
+                objects: blobs.clone(),
+                tools: framelift_media::Tools::locate()?,
+                work_root: data.join("work"),
+                options: framelift_media::Options::default(),
+                lease: Duration::from_secs(16 * 60),
+            },
+            config.transcode_concurrency,
+        );
+        let events = Arc::new(EventRecorder::default());
+        let triggers = vec![
+            Trigger { prefix: ObjectKey::UPLOADS_PREFIX, handler: transcoder.clone() },
+            Trigger { prefix: ObjectKey::UPLOADS_PREFIX, handler: events.clone() },
+        ];
+        tokio::spawn(notifications::deliver(created_rx, triggers));
         let jwks: Arc<dyn KeySource> = Arc::new(HttpKeySource::new(format!("{loopback}/dev/jwks.json")));
         let auth = Verifier::new(&[ISSUER.to_owned()], AUDIENCE, JwksCache::new(jwks, Duration::from_secs(5)));
-        let state = AppState { blobs: Arc::new(blobs), meta: Arc::new(meta), auth: Arc::new(auth), upload: config.upload.clone() };
+        let state = AppState { blobs, meta, auth: Arc::new(auth), upload: config.upload.clone() };
         Ok(Arc::new(Self {
             state,
             s3,
@@ -81,6 +99,7 @@ impl DevStack {
             events,
             public_url,
             s3_client: client,
+            transcoder,
         }))
     }
 
@@ -104,6 +123,8 @@ impl DevStack {
 
     /// Serves on `listener` until `shutdown` resolves, then lets open requests finish (up to 10 s).
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        // Storage is served from here on, so the transcoder can read sources: pick up what a previous run left.
+        self.transcoder.spawn_sweeps(Duration::from_secs(60));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
         tokio::pin!(shutdown);

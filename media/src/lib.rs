@@ -1,8 +1,8 @@
 //! `framelift-media`: turns one video file into an HLS ladder, exactly the same way in the transcode Lambda and in
 //! `framelift transcode`.
 //!
-//! - [`tools`]: where the bundled ffmpeg and ffprobe are.
-//! - [`sandbox`]: how they run on untrusted files: no environment, file protocol only, allow-listed demuxers, time
+//! - [`tools`]: where the bundled ffmpeg is.
+//! - [`sandbox`]: how it runs on untrusted files: no environment, file protocol only, allow-listed demuxers, time
 //!   and memory limits.
 //! - [`probe`]: what a file is (or why it is not a video).
 //! - [`ladder`]: which renditions a source gets.

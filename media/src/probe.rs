@@ -1,15 +1,14 @@
-//! What a file is: ffprobe's JSON report, read into [`SourceInfo`], or the reason it is not a usable video.
+//! What a file is: ffmpeg's report on opening it, read into [`SourceInfo`], or the reason it is not a usable video.
 
 use crate::sandbox::{self, Limits};
 use crate::tools::Tools;
-use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
 
 /// What the pipeline needs to know about a source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceInfo {
-    /// The demuxer ffprobe chose (first of its names), used to pin ffmpeg to the same one.
+    /// The demuxer ffmpeg chose (first of its names), used to pin the transcode to the same one.
     pub demuxer: String,
     /// Width and height as displayed: sample aspect ratio applied, rotation applied.
     pub width: u32,
@@ -34,65 +33,58 @@ pub enum Unusable {
     Dimensions(u32, u32),
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Report {
-    #[serde(default)]
-    pub streams: Vec<Stream>,
-    pub format: Option<Format>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Stream {
-    pub codec_type: Option<String>,
-    pub codec_name: Option<String>,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub sample_aspect_ratio: Option<String>,
-    pub avg_frame_rate: Option<String>,
-    pub r_frame_rate: Option<String>,
-    pub duration: Option<String>,
-    #[serde(default)]
-    pub disposition: Option<serde_json::Value>,
-    #[serde(default)]
-    pub tags: Option<serde_json::Value>,
-    #[serde(default)]
-    pub side_data_list: Vec<serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Format {
-    pub format_name: Option<String>,
-    pub duration: Option<String>,
-}
-
 /// The largest frame side accepted (a header claiming more is refused before decoding).
 pub const MAX_SIDE: u32 = 8192;
 
-/// Probes `input` (a file in `dir`, named by us) with the sandboxed ffprobe.
+/// Probes `input` (a file in `dir`, named by us) with the sandboxed ffmpeg itself: the report it prints on opening a
+/// file. The same binary that will decode the file says what it sees, and the bundle needs no second tool. (The
+/// static ffprobe of the npm packages crashes on every MPEG-TS file on this hardware; see docs/ARCHITECTURE.md.)
 pub async fn probe(tools: &Tools, input: &Path, dir: &Path) -> anyhow::Result<Result<SourceInfo, Unusable>> {
-    let mut args = sandbox::input_guard(None);
-    args.extend(["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-i"].map(Into::into));
-    args.push(input.as_os_str().to_owned());
+    let mut args: Vec<std::ffi::OsString> = vec!["-hide_banner".into(), "-nostdin".into()];
+    args.extend(sandbox::input_guard(None));
+    args.extend(["-i".into(), input.as_os_str().to_owned()]);
     let limits = Limits { wall: Duration::from_secs(60), memory_bytes: 1 << 30 };
-    let out = match sandbox::run(&tools.ffprobe, &args, dir, limits).await {
+    let out = match sandbox::run(&tools.ffmpeg, &args, dir, limits).await {
         Ok(out) => out,
         Err(sandbox::RunError::TimedOut(_)) => return Ok(Err(Unusable::NotAVideo("reading it took too long".into()))),
         Err(e) => return Err(e.into()),
     };
-    if !out.status.success() {
-        tracing::info!(stderr = out.stderr_tail, "ffprobe refused the file");
-        return Ok(Err(Unusable::NotAVideo(explain(&out.stderr_tail))));
-    }
-    let report: Report = match serde_json::from_str(&out.stdout) {
-        Ok(r) => r,
-        Err(_) => return Ok(Err(Unusable::NotAVideo("its format could not be read".into()))),
-    };
-    Ok(interpret(&report))
+    // Without an output ffmpeg always exits non-zero; what matters is whether it could open the input.
+    Ok(interpret(&out.stderr_head))
 }
 
-/// ffprobe's complaint, as a person would put it.
-fn explain(stderr: &str) -> String {
-    let s = stderr.to_ascii_lowercase();
+/// Reads ffmpeg's report on an input. Public for tests, which feed it ffmpeg's own output.
+pub fn interpret(report: &str) -> Result<SourceInfo, Unusable> {
+    let Some(input_line) = report.lines().find(|l| l.starts_with("Input #0, ")) else {
+        tracing::info!(report, "ffmpeg could not open the file");
+        return Err(Unusable::NotAVideo(explain(report)));
+    };
+    let demuxer = input_line["Input #0, ".len()..].split([',', ' ']).next().unwrap_or("").to_owned();
+    let duration =
+        report.lines().find_map(|l| l.trim().strip_prefix("Duration: ")).and_then(|d| parse_clock(d.split(',').next()?)).unwrap_or(0.0);
+    let streams = streams(report);
+    let has_audio = streams.iter().any(|s| s.kind == "Audio");
+    let Some(video) = streams.iter().find(|s| s.kind == "Video" && !s.attached_pic) else {
+        return Err(if has_audio { Unusable::AudioOnly } else { Unusable::NoVideoStream });
+    };
+    if demuxer.is_empty() {
+        return Err(Unusable::NotAVideo("its container could not be recognised".into()));
+    }
+    let (w, h) = video.size.unwrap_or((0, 0));
+    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+        return Err(Unusable::Dimensions(w, h));
+    }
+    // Non-square pixels: the displayed width is the coded width times the sample aspect ratio.
+    let sar = video.sar.filter(|r| *r > 0.0 && r.is_finite()).unwrap_or(1.0);
+    let display_w = ((f64::from(w) * sar).round() as u32).clamp(2, MAX_SIDE);
+    let (width, height) = if (video.rotation.round() as i64).rem_euclid(180) == 90 { (h, display_w) } else { (display_w, h) };
+    let fps = video.fps.filter(|f| *f > 0.0 && f.is_finite() && *f <= 1000.0).unwrap_or(30.0);
+    Ok(SourceInfo { demuxer, width, height, fps, duration, has_audio, video_codec: video.codec.clone() })
+}
+
+/// ffmpeg's complaint, as a person would put it.
+fn explain(report: &str) -> String {
+    let s = report.to_ascii_lowercase();
     if s.contains("moov atom not found") || s.contains("end of file") || s.contains("truncat") {
         "the file is incomplete (was the upload cut off?)".into()
     } else if s.contains("invalid data found") || s.contains("not in allowed") || s.contains("could not find codec") {
@@ -102,55 +94,97 @@ fn explain(stderr: &str) -> String {
     }
 }
 
-/// Reads a report. Public for tests, which feed it ffprobe's own output.
-pub fn interpret(report: &Report) -> Result<SourceInfo, Unusable> {
-    let demuxer = report.format.as_ref().and_then(|f| f.format_name.as_deref()).unwrap_or("").split(',').next().unwrap_or("").to_owned();
-    let is_picture = |s: &&Stream| {
-        s.codec_type.as_deref() == Some("video")
-            && s.disposition.as_ref().and_then(|d| d.get("attached_pic")).and_then(|v| v.as_i64()) != Some(1)
-            && s.width.unwrap_or(0) > 0
-    };
-    let has_audio = report.streams.iter().any(|s| s.codec_type.as_deref() == Some("audio"));
-    let Some(video) = report.streams.iter().find(is_picture) else {
-        return Err(if has_audio { Unusable::AudioOnly } else { Unusable::NoVideoStream });
-    };
-    if demuxer.is_empty() {
-        return Err(Unusable::NotAVideo("its container could not be recognised".into()));
-    }
-    let (w, h) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
-    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
-        return Err(Unusable::Dimensions(w, h));
-    }
-    // Non-square pixels: the displayed width is the coded width times the sample aspect ratio.
-    let sar = video.sample_aspect_ratio.as_deref().and_then(ratio).filter(|r| *r > 0.0 && r.is_finite()).unwrap_or(1.0);
-    let display_w = ((f64::from(w) * sar).round() as u32).clamp(2, MAX_SIDE);
-    let (width, height) = if rotation(video).rem_euclid(180) == 90 { (h, display_w) } else { (display_w, h) };
-    let fps = [video.avg_frame_rate.as_deref(), video.r_frame_rate.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter_map(ratio)
-        .find(|f| *f > 0.0 && f.is_finite() && *f <= 1000.0)
-        .unwrap_or(30.0);
-    let duration = [report.format.as_ref().and_then(|f| f.duration.as_deref()), video.duration.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d.parse::<f64>().ok())
-        .find(|d| *d > 0.0 && d.is_finite())
-        .unwrap_or(0.0);
-    Ok(SourceInfo { demuxer, width, height, fps, duration, has_audio, video_codec: video.codec_name.clone().unwrap_or_default() })
+/// One `Stream #0:N ...: Video|Audio: ...` line of the report, and the side data under it.
+#[derive(Debug, Default)]
+struct StreamLine {
+    kind: String,
+    codec: String,
+    size: Option<(u32, u32)>,
+    sar: Option<f64>,
+    fps: Option<f64>,
+    attached_pic: bool,
+    rotation: f64,
 }
 
-/// Display rotation in degrees: the display matrix side data, or the older `rotate` tag.
-fn rotation(s: &Stream) -> i64 {
-    let from_side_data =
-        s.side_data_list.iter().find_map(|d| d.get("rotation").and_then(|r| r.as_f64().or_else(|| r.as_str()?.parse().ok())));
-    let from_tag = s.tags.as_ref().and_then(|t| t.get("rotate")).and_then(|r| r.as_str()).and_then(|r| r.parse::<f64>().ok());
-    from_side_data.or(from_tag).map(|r| r.round() as i64).unwrap_or(0)
+fn streams(report: &str) -> Vec<StreamLine> {
+    let mut out: Vec<StreamLine> = Vec::new();
+    for line in report.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("Stream #0:") {
+            let Some((_, desc)) = rest.split_once(": ") else { continue };
+            let Some((kind, params)) = desc.split_once(": ") else { continue };
+            let parts = split_top_level(params);
+            let mut s = StreamLine { kind: kind.to_owned(), attached_pic: t.contains("(attached pic)"), ..Default::default() };
+            s.codec = parts.first().and_then(|p| p.split_whitespace().next()).unwrap_or("").to_owned();
+            for p in &parts {
+                let p = p.trim();
+                if s.size.is_none()
+                    && let Some(first) = p.split_whitespace().next()
+                    && let Some((w, h)) = first.split_once('x')
+                    && !w.is_empty()
+                    && w.bytes().all(|b| b.is_ascii_digit())
+                    && !w.starts_with('0')
+                {
+                    s.size = Some((w.parse().unwrap_or(0), h.parse().unwrap_or(0)));
+                }
+                if let Some(i) = p.find("SAR ") {
+                    s.sar = p[i + 4..].split_whitespace().next().and_then(ratio);
+                }
+                if let Some(f) = p.strip_suffix(" fps") {
+                    s.fps = parse_rate(f);
+                } else if s.fps.is_none()
+                    && let Some(f) = p.strip_suffix(" tbr")
+                {
+                    s.fps = parse_rate(f);
+                }
+            }
+            out.push(s);
+        } else if let Some(last) = out.last_mut()
+            && let Some(i) = t.find("rotation of ")
+        {
+            last.rotation = t[i + "rotation of ".len()..].split_whitespace().next().and_then(|r| r.parse().ok()).unwrap_or(0.0);
+        }
+    }
+    out
 }
 
-/// "30000/1001" or "16:9" as a number.
+/// Splits on commas outside parentheses and brackets: `yuv420p(tv, bt709)` stays whole.
+fn split_top_level(s: &str) -> Vec<&str> {
+    let (mut depth, mut start, mut parts) = (0i32, 0usize, Vec::new());
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(s[start..].trim());
+    parts
+}
+
+/// `30`, `29.97`, `1k`.
+fn parse_rate(s: &str) -> Option<f64> {
+    let s = s.trim();
+    match s.strip_suffix('k') {
+        Some(k) => k.parse::<f64>().ok().map(|v| v * 1000.0),
+        None => s.parse().ok(),
+    }
+}
+
+/// `00:01:12.34` in seconds.
+fn parse_clock(s: &str) -> Option<f64> {
+    let mut parts = s.trim().split(':');
+    let (h, m, sec) = (parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?);
+    Some(h * 3600.0 + m * 60.0 + sec)
+}
+
+/// `16:9` or `30000/1001` as a number.
 fn ratio(s: &str) -> Option<f64> {
-    let (n, d) = s.split_once(['/', ':'])?;
+    let (n, d) = s.split_once([':', '/'])?;
     let (n, d): (f64, f64) = (n.trim().parse().ok()?, d.trim().parse().ok()?);
     (d != 0.0).then_some(n / d)
 }
@@ -158,68 +192,64 @@ fn ratio(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn report(v: serde_json::Value) -> Report {
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn video(extra: serde_json::Value) -> serde_json::Value {
-        let mut s = json!({"codec_type": "video", "codec_name": "h264", "width": 1920, "height": 1080,
-            "sample_aspect_ratio": "1:1", "avg_frame_rate": "30/1", "r_frame_rate": "30/1"});
-        s.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        s
-    }
+    /// ffmpeg 9.0.2's own report on the shared landscape clip.
+    const LANDSCAPE: &str = "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'source':
+  Metadata:
+    major_brand     : isom
+  Duration: 00:00:10.00, start: 0.000000, bitrate: 7291 kb/s
+  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 1920x1080 [SAR 1:1 DAR 16:9], 7154 kb/s, 30 fps, 30 tbr, 15360 tbn (default)
+    Metadata:
+      handler_name    : VideoHandler
+  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, mono, fltp, 127 kb/s (default)
+At least one output file must be specified";
 
     #[test]
     fn a_plain_landscape_file() {
-        let r = report(
-            json!({"streams": [video(json!({})), {"codec_type": "audio"}], "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "10.000000"}}),
-        );
-        let info = interpret(&r).unwrap();
+        let info = interpret(LANDSCAPE).unwrap();
         assert_eq!((info.width, info.height, info.fps, info.duration, info.has_audio), (1920, 1080, 30.0, 10.0, true));
-        assert_eq!(info.demuxer, "mov");
+        assert_eq!((info.demuxer.as_str(), info.video_codec.as_str()), ("mov", "h264"));
     }
 
     #[test]
     fn rotation_and_sample_aspect_ratio_give_the_displayed_shape() {
-        let rotated = report(
-            json!({"streams": [video(json!({"side_data_list": [{"side_data_type": "Display Matrix", "rotation": -90}]}))], "format": {"format_name": "mov"}}),
+        let rotated = LANDSCAPE.replace(
+            "    Metadata:\n      handler_name    : VideoHandler",
+            "    Side data:\n      Display Matrix: rotation of -90.00 degrees",
         );
         let i = interpret(&rotated).unwrap();
         assert_eq!((i.width, i.height), (1080, 1920), "a phone video shot upright stays upright");
-        let tagged = report(json!({"streams": [video(json!({"tags": {"rotate": "270"}}))], "format": {"format_name": "mov"}}));
-        assert_eq!((interpret(&tagged).unwrap().width, interpret(&tagged).unwrap().height), (1080, 1920));
-        let anamorphic = report(
-            json!({"streams": [video(json!({"width": 720, "height": 576, "sample_aspect_ratio": "64:45"}))], "format": {"format_name": "mpeg"}}),
-        );
-        let a = interpret(&anamorphic).unwrap();
-        assert_eq!((a.width, a.height), (1024, 576));
+        let anamorphic = "Input #0, mpeg, from 'source':\n  Duration: 00:00:05.00, start: 0.5, bitrate: 1 kb/s\n  Stream #0:0[0x1e0]: Video: mpeg2video (Main), yuv420p(tv, top first), 720x576 [SAR 64:45 DAR 16:9], 25 fps, 25 tbr, 90k tbn";
+        let a = interpret(anamorphic).unwrap();
+        assert_eq!((a.width, a.height, a.fps), (1024, 576, 25.0));
+        let webm = "Input #0, matroska,webm, from 'source':\n  Duration: 00:00:06.01, start: 0.000000, bitrate: 1099 kb/s\n  Stream #0:0: Video: vp9 (Profile 0), yuv420p(tv, progressive), 854x480, SAR 1:1 DAR 427:240, 29.97 fps, 29.97 tbr, 1k tbn\n  Stream #0:1: Audio: opus, 48000 Hz, mono, fltp";
+        let w = interpret(webm).unwrap();
+        assert_eq!((w.demuxer.as_str(), w.width, w.height, w.fps, w.duration), ("matroska", 854, 480, 29.97, 6.01));
     }
 
     #[test]
     fn what_is_not_a_video_says_why() {
-        let audio = report(json!({"streams": [{"codec_type": "audio"}], "format": {"format_name": "mp3"}}));
-        assert_eq!(interpret(&audio), Err(Unusable::AudioOnly));
-        assert_eq!(interpret(&audio).unwrap_err().to_string(), "no video stream: the file has only audio");
-        let cover_art = report(
-            json!({"streams": [{"codec_type": "audio"}, video(json!({"disposition": {"attached_pic": 1}}))], "format": {"format_name": "mov"}}),
+        let audio = "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'a.m4a':\n  Duration: 00:00:01.00\n  Stream #0:0[0x1](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, mono, fltp, 70 kb/s (default)";
+        assert_eq!(interpret(audio), Err(Unusable::AudioOnly));
+        assert_eq!(interpret(audio).unwrap_err().to_string(), "no video stream: the file has only audio");
+        let cover = format!(
+            "{audio}\n  Stream #0:1[0x0]: Video: mjpeg (Baseline), yuvj420p(pc), 600x600 [SAR 1:1 DAR 1:1], 90k tbr, 90k tbn (attached pic)"
         );
-        assert_eq!(interpret(&cover_art), Err(Unusable::AudioOnly), "cover art is not a video");
-        let nothing = report(json!({"streams": [], "format": {"format_name": "mov"}}));
-        assert_eq!(interpret(&nothing), Err(Unusable::NoVideoStream));
-        let huge = report(json!({"streams": [video(json!({"width": 60000, "height": 60000}))], "format": {"format_name": "mov"}}));
+        assert_eq!(interpret(&cover), Err(Unusable::AudioOnly), "cover art is not a video");
+        let truncated = "[in#0 @ 0x55] moov atom not found\n[in#0 @ 0x55] Error opening input: Invalid data found when processing input";
+        assert_eq!(interpret(truncated), Err(Unusable::NotAVideo("the file is incomplete (was the upload cut off?)".into())));
+        let text = "[in#0 @ 0x55] Error opening input: Invalid data found when processing input";
+        assert_eq!(interpret(text), Err(Unusable::NotAVideo("its contents are not a video format we can read".into())));
+        let huge = LANDSCAPE.replace("1920x1080", "60000x60000");
         assert!(matches!(interpret(&huge), Err(Unusable::Dimensions(60000, 60000))));
     }
 
     #[test]
     fn odd_rates_and_missing_durations_fall_back() {
-        let r = report(
-            json!({"streams": [video(json!({"avg_frame_rate": "0/0", "r_frame_rate": "30000/1001"}))], "format": {"format_name": "matroska,webm"}}),
-        );
+        let r = LANDSCAPE.replace("30 fps, 30 tbr", "29.97 tbr").replace("Duration: 00:00:10.00", "Duration: N/A");
         let i = interpret(&r).unwrap();
         assert!((i.fps - 29.97).abs() < 0.01);
         assert_eq!(i.duration, 0.0);
-        assert_eq!(i.demuxer, "matroska");
+        assert_eq!(parse_clock("01:02:03.50"), Some(3723.5));
     }
 }

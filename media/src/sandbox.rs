@@ -1,4 +1,4 @@
-//! Running ffmpeg and ffprobe on files nobody vouches for.
+//! Running ffmpeg on files nobody vouches for.
 //!
 //! ffmpeg on hostile input has read local files and reached the network (playlists, `concat:`), and on Lambda the
 //! process environment holds the role's credentials. So every run here gets: an empty environment, its own working
@@ -30,6 +30,8 @@ pub struct Limits {
 pub struct Finished {
     pub status: ExitStatus,
     pub stdout: String,
+    /// The start of stderr (where ffmpeg reports what it opened), up to 256 KiB.
+    pub stderr_head: String,
     /// The last few KiB of stderr, for the log of a failure.
     pub stderr_tail: String,
 }
@@ -59,6 +61,7 @@ pub fn input_guard(demuxer: Option<&str>) -> Vec<OsString> {
 }
 
 const STDERR_TAIL: u64 = 4 * 1024;
+const STDERR_HEAD: u64 = 256 * 1024;
 const STDOUT_MAX: u64 = 4 * 1024 * 1024;
 
 /// Runs `program` with `args` in `dir` under `limits`. Output goes to files in `dir` (no pipe can fill and stall).
@@ -96,10 +99,11 @@ pub async fn run(program: &Path, args: &[OsString], dir: &Path, limits: Limits) 
         }
     };
     let stdout = read_bounded(&out_path, STDOUT_MAX, false)?;
+    let stderr_head = read_bounded(&err_path, STDERR_HEAD, false)?;
     let stderr_tail = read_bounded(&err_path, STDERR_TAIL, true)?;
     let _ = std::fs::remove_file(&out_path);
     let _ = std::fs::remove_file(&err_path);
-    Ok(Finished { status, stdout, stderr_tail })
+    Ok(Finished { status, stdout, stderr_head, stderr_tail })
 }
 
 /// At most `max` bytes of a file: its head, or (`tail`) its end.

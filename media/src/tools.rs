@@ -1,4 +1,4 @@
-//! Where the bundled ffmpeg and ffprobe are: `FRAMELIFT_FFMPEG_DIR`, else the Lambda layer (`/opt/bin`), else the
+//! Where the bundled ffmpeg is: `FRAMELIFT_FFMPEG_DIR`, else the Lambda layer (`/opt/bin`), else the
 //! copy `scripts/fetch-ffmpeg.sh` keeps in `.tools/ffmpeg/<arch>`.
 
 use std::path::{Path, PathBuf};
@@ -6,15 +6,14 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tools {
     pub ffmpeg: PathBuf,
-    pub ffprobe: PathBuf,
 }
 
 impl Tools {
     pub fn in_dir(dir: &Path) -> Self {
-        Self { ffmpeg: dir.join("ffmpeg"), ffprobe: dir.join("ffprobe") }
+        Self { ffmpeg: dir.join("ffmpeg") }
     }
 
-    /// Finds the tools, or says where they were looked for and how to get them.
+    /// Finds the tool, or says where they were looked for and how to get them.
     pub fn locate() -> anyhow::Result<Self> {
         let mut candidates: Vec<PathBuf> = Vec::new();
         if let Ok(dir) = std::env::var("FRAMELIFT_FFMPEG_DIR") {
@@ -33,12 +32,12 @@ impl Tools {
         }
         for c in &candidates {
             let tools = Self::in_dir(c);
-            if tools.ffmpeg.is_file() && tools.ffprobe.is_file() {
+            if tools.ffmpeg.is_file() {
                 return Ok(tools);
             }
         }
         anyhow::bail!(
-            "the bundled ffmpeg and ffprobe were not found (looked in {}): run scripts/fetch-ffmpeg.sh or set FRAMELIFT_FFMPEG_DIR",
+            "the bundled ffmpeg was not found (looked in {}): run scripts/fetch-ffmpeg.sh or set FRAMELIFT_FFMPEG_DIR",
             candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
         )
     }

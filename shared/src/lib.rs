@@ -22,6 +22,7 @@ pub mod http;
 pub mod lambda;
 pub mod ports;
 pub mod routes;
+pub mod s3_events;
 pub mod state;
 
 pub use error::AppError;

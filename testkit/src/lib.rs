@@ -115,3 +115,35 @@ impl World {
             .collect()
     }
 }
+
+/// The shared test clips (`../shared/media/make-test-media.sh`), made once with the bundled ffmpeg into
+/// `.tools/test-media` (or `FRAMELIFT_TEST_MEDIA`), and the path of one of them.
+pub fn test_clip(name: &str) -> std::path::PathBuf {
+    static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("testkit sits in the workspace").to_path_buf();
+        let dir = std::env::var_os("FRAMELIFT_TEST_MEDIA").map(Into::into).unwrap_or_else(|| repo.join(".tools/test-media"));
+        if !dir.join("not-a-video.mp4").is_file() {
+            let tools = framelift_media::Tools::locate().expect("the bundled ffmpeg (scripts/fetch-ffmpeg.sh)");
+            let script = repo.join("../shared/media/make-test-media.sh");
+            assert!(script.is_file(), "{} is missing: the shared folder must sit beside the checkout", script.display());
+            // Made aside and moved into place, so concurrent test processes never see half a set.
+            let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
+            let status = std::process::Command::new("bash")
+                .arg(&script)
+                .arg(&tmp)
+                .env("FFMPEG", &tools.ffmpeg)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("bash runs");
+            assert!(status.success(), "make-test-media.sh failed");
+            if std::fs::rename(&tmp, &dir).is_err() {
+                let _ = std::fs::remove_dir_all(&tmp); // another process won the race
+            }
+        }
+        dir
+    });
+    let path = dir.join(name);
+    assert!(path.is_file(), "no test clip {name} in {}", dir.display());
+    path
+}

@@ -66,3 +66,23 @@ impl Api {
 pub fn test_bytes(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed).collect()
 }
+
+impl Api {
+    /// Uploads `bytes` as a video through the whole multipart flow and completes it; returns the video id.
+    pub async fn upload(&self, bytes: &[u8], title: &str, token: &str) -> String {
+        let body = serde_json::json!({"filename": "clip.mp4", "contentType": "video/mp4", "size": bytes.len(), "title": title});
+        let (status, init) = self.call("POST", "/api/uploads", Some(body), Some(token)).await;
+        assert_eq!(status, 201, "{init}");
+        let id = init["video"]["id"].as_str().unwrap().to_owned();
+        let part_size = init["partSize"].as_u64().unwrap() as usize;
+        let count = init["partCount"].as_u64().unwrap() as u32;
+        let numbers: Vec<u32> = (1..=count).collect();
+        let urls = self.part_urls(&id, &numbers, token).await;
+        for (url, chunk) in urls.iter().zip(bytes.chunks(part_size)) {
+            assert_eq!(self.put_part(url, chunk.to_vec()).await.0, 200);
+        }
+        let (status, done) = self.call("POST", &format!("/api/uploads/{id}/complete"), Some(serde_json::json!({})), Some(token)).await;
+        assert_eq!(status, 200, "{done}");
+        id
+    }
+}

@@ -85,7 +85,7 @@ pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outc
         return Ok(Outcome::Skipped("no record: the upload was aborted or the video deleted"));
     };
     let claimed = match record.claim(time::OffsetDateTime::now_utc(), state.lease) {
-        Claim::Claimed(next) => next,
+        Claim::Claimed(next) => *next,
         Claim::Busy => return Ok(Outcome::Skipped("another attempt holds the video")),
         Claim::Done => return Ok(Outcome::Skipped("already finished")),
     };

@@ -1,1 +1,186 @@
+//! The handler on in-memory stores with the real ffmpeg on real clips: once-only work under duplicate and
+//! out-of-order events, reasons for bad files, retries for our own faults.
 
+use super::*;
+use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata};
+use framelift_shared::domain::{Author, ContentType, UploadPlan, UploadState};
+use framelift_testkit::test_clip;
+
+struct Fixture {
+    state: TranscodeState,
+    blobs: Arc<MemoryBlobs>,
+    meta: Arc<MemoryMetadata>,
+}
+
+fn fixture() -> Fixture {
+    let blobs = Arc::new(MemoryBlobs::default());
+    let meta = Arc::new(MemoryMetadata::default());
+    let work_root = std::env::temp_dir().join(format!("transcode-test-{}", VideoId::generate()));
+    let state = TranscodeState {
+        meta: meta.clone(),
+        objects: blobs.clone(),
+        tools: Tools::locate().expect("the bundled ffmpeg: run scripts/fetch-ffmpeg.sh"),
+        work_root,
+        options: Options::default(),
+        lease: Duration::from_secs(900),
+    };
+    Fixture { state, blobs, meta }
+}
+
+/// A video whose upload completed with the bytes of `clip`.
+async fn uploaded(f: &Fixture, clip: &str) -> VideoId {
+    let bytes = std::fs::read(test_clip(clip)).unwrap();
+    let id = VideoId::generate();
+    let upload = UploadState {
+        upload_id: "u".parse().unwrap(),
+        content_type: ContentType::parse("video/mp4").unwrap(),
+        plan: UploadPlan::new(bytes.len() as u64, 8 << 20).unwrap(),
+    };
+    let author = Author { id: "alice".parse().unwrap(), name: "Alice".into() };
+    let record = VideoRecord::new_upload(id, "Clip".parse().unwrap(), None, author, upload, time::OffsetDateTime::now_utc());
+    f.meta.insert(&record).await.unwrap();
+    f.meta.replace(&record.apply(Transition::BeginProcessing).unwrap()).await.unwrap();
+    f.blobs.put_object(id.source_key().as_str(), bytes);
+    id
+}
+
+/// The event S3 sends when the upload completes, through the parser Lambda uses.
+fn event(id: &VideoId) -> S3Event {
+    let created = framelift_shared::s3_events::ObjectCreated {
+        bucket: "media".into(),
+        key: id.source_key().as_str().to_owned(),
+        size: 1,
+        etag: "e-1".into(),
+        event_name: "ObjectCreated:CompleteMultipartUpload",
+        sequencer: "01".into(),
+    };
+    serde_json::from_value(framelift_shared::s3_events::s3_event_json(&created)).unwrap()
+}
+
+#[tokio::test]
+async fn an_upload_becomes_ready_with_its_ladder_published() {
+    let f = fixture();
+    let id = uploaded(&f, "one-second.mp4").await;
+    handle(&f.state, event(&id)).await.unwrap();
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    assert_eq!(r.status, VideoStatus::Ready, "{:?}", r.failure_reason);
+    let media = r.media.unwrap();
+    assert_eq!((media.width, media.height), (1280, 720));
+    assert!((media.duration_seconds - 1.0).abs() < 0.1, "{}", media.duration_seconds);
+    assert_eq!(media.renditions.iter().map(|r| r.height).collect::<Vec<_>>(), [180, 480, 720]);
+    assert!(media.renditions.iter().all(|r| r.bandwidth > 0));
+    let prefix = id.media_prefix();
+    assert_eq!(media.poster_key.as_deref(), Some(format!("{prefix}poster.jpg").as_str()));
+    let keys = f.blobs.keys();
+    assert!(keys.contains(&format!("{prefix}master.m3u8")));
+    assert!(keys.contains(&format!("{prefix}720p/index.m3u8")));
+    assert!(keys.iter().filter(|k| k.starts_with(&prefix)).all(|k| !k.starts_with("uploads/")), "outputs stay out of the trigger prefix");
+    assert_eq!(f.blobs.content_type(&format!("{prefix}720p/seg_0000.ts")).as_deref(), Some("video/mp2t"));
+    assert_eq!(f.blobs.content_type(&format!("{prefix}master.m3u8")).as_deref(), Some("application/vnd.apple.mpegurl"));
+    assert!(!f.state.work_root.join(format!("framelift-{id}")).exists(), "the work folder is cleaned up");
+}
+
+#[tokio::test]
+async fn the_same_event_three_times_and_out_of_order_does_the_work_once() {
+    let f = fixture();
+    let id = uploaded(&f, "one-second.mp4").await;
+    let other = uploaded(&f, "tiny-160x90.mp4").await;
+    // Concurrent duplicates: one claims, the others find it claimed.
+    let (a, b, c) = tokio::join!(process(&f.state, id), process(&f.state, id), process(&f.state, id));
+    let outcomes = [a.unwrap(), b.unwrap(), c.unwrap()];
+    assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Ready).count(), 1, "{outcomes:?}");
+    let version = f.meta.get(&id).await.unwrap().unwrap().version;
+    // Late and replayed events, in any order, change nothing.
+    handle(&f.state, event(&other)).await.unwrap();
+    handle(&f.state, event(&id)).await.unwrap();
+    handle(&f.state, event(&other)).await.unwrap();
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    assert_eq!((r.status, r.version, r.attempts), (VideoStatus::Ready, version, 1));
+    assert_eq!(f.meta.get(&other).await.unwrap().unwrap().status, VideoStatus::Ready);
+}
+
+#[tokio::test]
+async fn a_bad_file_fails_with_its_reason_and_is_not_retried() {
+    let f = fixture();
+    let id = uploaded(&f, "not-a-video.mp4").await;
+    handle(&f.state, event(&id)).await.expect("a bad file is not our fault: no retry");
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    assert_eq!(r.status, VideoStatus::Failed);
+    assert_eq!(r.failure_reason.as_deref(), Some("not a video file: its contents are not a video format we can read"));
+    assert!(f.blobs.keys().iter().all(|k| !k.starts_with("media/")));
+}
+
+#[tokio::test]
+async fn an_event_before_complete_is_recorded_still_transcodes() {
+    let f = fixture();
+    let id = uploaded(&f, "tiny-160x90.mp4").await;
+    // Put the record back to uploading, as if complete's write had not landed yet.
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    f.meta.delete(&id, r.version).await.unwrap();
+    let mut early = r.clone();
+    early.status = VideoStatus::Uploading;
+    early.version = 1;
+    f.meta.insert(&early).await.unwrap();
+    assert_eq!(process(&f.state, id).await.unwrap(), Outcome::Ready);
+}
+
+#[tokio::test]
+async fn a_missing_record_or_source_is_handled() {
+    let f = fixture();
+    let ghost = VideoId::generate();
+    assert!(matches!(process(&f.state, ghost).await.unwrap(), Outcome::Skipped(_)), "an aborted upload's late event");
+    let id = uploaded(&f, "tiny-160x90.mp4").await;
+    f.blobs.put_object(id.source_key().as_str(), Vec::new());
+    assert!(matches!(process(&f.state, id).await.unwrap(), Outcome::Failed(_)));
+}
+
+/// An object store that is down.
+struct Down;
+
+#[async_trait::async_trait]
+impl ObjectStore for Down {
+    async fn download(&self, _: &str, _: &std::path::Path) -> Result<u64, StoreError> {
+        Err(StoreError::unavailable(std::io::Error::other("connection refused")))
+    }
+    async fn upload(&self, _: &str, _: &std::path::Path, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::unavailable(std::io::Error::other("connection refused")))
+    }
+}
+
+#[tokio::test]
+async fn our_own_faults_ask_for_a_retry_and_release_the_video() {
+    let mut f = fixture();
+    let id = uploaded(&f, "tiny-160x90.mp4").await;
+    let working = f.state.objects.clone();
+    f.state.objects = Arc::new(Down);
+    assert!(handle(&f.state, event(&id)).await.is_err(), "storage down: Lambda must retry");
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    assert_eq!((r.status, r.lease_until), (VideoStatus::Processing, None), "released for the retry");
+    f.state.objects = working;
+    handle(&f.state, event(&id)).await.unwrap();
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    assert_eq!((r.status, r.attempts), (VideoStatus::Ready, 2));
+}
+
+#[tokio::test]
+async fn repeated_crashes_end_in_failed_not_a_loop() {
+    let f = fixture();
+    let id = uploaded(&f, "tiny-160x90.mp4").await;
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    // Three attempts that died holding a lease, each lapsed.
+    let past = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let mut crashed = r.clone();
+    crashed.attempts = MAX_ATTEMPTS;
+    crashed.lease_until = Some(past);
+    crashed.version += 1;
+    f.meta.replace(&crashed).await.unwrap();
+    let swept = sweep(&f.state, false).await.unwrap();
+    assert_eq!(swept, [(id, Outcome::Failed(format!("processing failed {MAX_ATTEMPTS} times; upload the video again")))]);
+    assert_eq!(f.meta.get(&id).await.unwrap().unwrap().status, VideoStatus::Failed);
+}
+
+#[test]
+fn event_keys_are_url_decoded() {
+    assert_eq!(decode_key("uploads/01ABC/source"), "uploads/01ABC/source");
+    assert_eq!(decode_key("a+b%3Dc%2"), "a b=c%2");
+}

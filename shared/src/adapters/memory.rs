@@ -56,7 +56,7 @@ impl MetadataStore for MemoryMetadata {
 
     async fn list_by_status(&self, status: VideoStatus, limit: usize) -> Result<Vec<VideoRecord>, StoreError> {
         let mut found: Vec<VideoRecord> = self.records.lock().unwrap().values().filter(|r| r.status == status).cloned().collect();
-        found.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        found.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
         found.truncate(limit);
         Ok(found)
     }

@@ -117,7 +117,7 @@ impl Transition {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
     /// Write this record (conditionally) and the attempt owns the video.
-    Claimed(VideoRecord),
+    Claimed(Box<VideoRecord>),
     /// Another attempt holds a live lease.
     Busy,
     /// The video is ready or failed already.
@@ -200,7 +200,7 @@ impl VideoRecord {
         };
         next.lease_until = Some(now + lease);
         next.attempts += 1;
-        Claim::Claimed(next)
+        Claim::Claimed(Box::new(next))
     }
 
     /// The record with its lease given up (after a transient failure), so that a retry may claim it at once.
