@@ -32,7 +32,10 @@ fmt:
 
 bench:
 	@scripts/check-rust.sh
+	@scripts/fetch-ffmpeg.sh >/dev/null
+	cargo build --profile bench -p framelift-cli
 	cargo bench -p framelift-tests --bench upload
+	cargo bench -p framelift-tests --bench transcode
 
 clean:
 	cargo clean

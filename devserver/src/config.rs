@@ -18,7 +18,8 @@ pub struct DevConfig {
     pub allowed_origins: Vec<String>,
     /// The upload limits, from the same variables as a deployment (`FRAMELIFT_MAX_UPLOAD_BYTES`, ...).
     pub upload: UploadConfig,
-    /// `FRAMELIFT_TRANSCODE_CONCURRENCY`: how many videos transcode at once (default 1; each uses every core).
+    /// `FRAMELIFT_TRANSCODE_CONCURRENCY`: how many videos transcode at once (default 1; each uses every core); 0 turns
+    /// transcoding off (completed uploads stay `processing`), as the upload benchmark does.
     pub transcode_concurrency: usize,
 }
 

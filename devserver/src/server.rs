@@ -43,7 +43,7 @@ pub struct DevStack {
     events: Arc<EventRecorder>,
     public_url: String,
     s3_client: aws_sdk_s3::Client,
-    transcoder: Arc<Transcoder>,
+    transcoder: Option<Arc<Transcoder>>,
 }
 
 impl DevStack {
@@ -83,10 +83,11 @@ impl DevStack {
             config.transcode_concurrency,
         );
         let events = Arc::new(EventRecorder::default());
-        let triggers = vec![
-            Trigger { prefix: ObjectKey::UPLOADS_PREFIX, handler: transcoder.clone() },
-            Trigger { prefix: ObjectKey::UPLOADS_PREFIX, handler: events.clone() },
-        ];
+        let mut triggers = vec![Trigger { prefix: ObjectKey::UPLOADS_PREFIX, handler: events.clone() }];
+        let transcoder = (config.transcode_concurrency > 0).then_some(transcoder);
+        if let Some(t) = &transcoder {
+            triggers.push(Trigger { prefix: ObjectKey::UPLOADS_PREFIX, handler: t.clone() });
+        }
         tokio::spawn(notifications::deliver(created_rx, triggers));
         let jwks: Arc<dyn KeySource> = Arc::new(HttpKeySource::new(format!("{loopback}/dev/jwks.json")));
         let auth = Verifier::new(&[ISSUER.to_owned()], AUDIENCE, JwksCache::new(jwks, Duration::from_secs(5)));
@@ -124,7 +125,9 @@ impl DevStack {
     /// Serves on `listener` until `shutdown` resolves, then lets open requests finish (up to 10 s).
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         // Storage is served from here on, so the transcoder can read sources: pick up what a previous run left.
-        self.transcoder.spawn_sweeps(Duration::from_secs(60));
+        if let Some(t) = &self.transcoder {
+            t.spawn_sweeps(Duration::from_secs(60));
+        }
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
         tokio::pin!(shutdown);

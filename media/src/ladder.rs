@@ -23,8 +23,9 @@ pub struct Rung {
     pub audio_kbps: u32,
     /// H.264 level (e.g. 31 for 3.1), chosen for the rung's size and rate.
     pub level: u8,
-    /// The x264 preset: the two large rungs favour speed, the small ones quality (they are cheap).
+    /// The x264 preset and tuning (measured: see docs/BENCHMARKS.md).
     pub preset: &'static str,
+    pub tune: &'static str,
 }
 
 struct Base {
@@ -44,8 +45,13 @@ const BASES: [Base; 4] = [
 /// Frame rate ceilings.
 const MAX_FPS: f64 = 60.0;
 const SMALL_RUNG_MAX_FPS: f64 = 30.0;
-/// Rungs at or below this short side are "small": capped at 30 fps, encoded with the slower preset.
+/// Rungs at or below this short side are "small": capped at 30 fps.
 const SMALL_RUNG: u32 = 480;
+/// x264 settings, chosen by measurement against the original design's encode (default preset, one process per
+/// rung): `superfast` with `tune=psnr` (no psychovisual tuning, no adaptive quantisation) scored higher VMAF at the same
+/// bitrate than `veryfast` with the defaults, at a fraction of the time.
+const PRESET: &str = "superfast";
+const TUNE: &str = "psnr";
 
 /// The ladder for `src`, lowest rung first. `max_short_side` caps it (for example at 720 to skip 1080p).
 pub fn ladder(src: &SourceInfo, max_short_side: Option<u32>) -> Vec<Rung> {
@@ -57,7 +63,8 @@ pub fn ladder(src: &SourceInfo, max_short_side: Option<u32>) -> Vec<Rung> {
         .iter()
         .filter(|b| b.short <= short && b.short <= cap)
         .map(|b| {
-            let rung_long = nearest_even(f64::from(b.short) * f64::from(long) / f64::from(short));
+            // Never wider than the source either: the nearest even size can round up past an odd source side.
+            let rung_long = nearest_even(f64::from(b.short) * f64::from(long) / f64::from(short)).min(even(long).max(2));
             let (w, h) = if landscape { (rung_long, b.short) } else { (b.short, rung_long) };
             rung(b, w, h, src.fps)
         })
@@ -87,7 +94,8 @@ fn rung(base: &Base, width: u32, height: u32, source_fps: f64) -> Rung {
         video_kbps,
         audio_kbps: base.audio_kbps,
         level: level(width, height, fps),
-        preset: if short <= SMALL_RUNG { "veryfast" } else { "superfast" },
+        preset: PRESET,
+        tune: TUNE,
     }
 }
 
@@ -122,7 +130,16 @@ mod tests {
     use super::*;
 
     fn src(width: u32, height: u32, fps: f64) -> SourceInfo {
-        SourceInfo { demuxer: "mov".into(), width, height, fps, duration: 10.0, has_audio: true, video_codec: "h264".into() }
+        SourceInfo {
+            demuxer: "mov".into(),
+            width,
+            height,
+            fps,
+            duration: 10.0,
+            has_audio: true,
+            audio_channels: 2,
+            video_codec: "h264".into(),
+        }
     }
 
     fn shapes(l: &[Rung]) -> Vec<(u32, u32)> {

@@ -17,6 +17,8 @@ pub struct SourceInfo {
     /// Seconds; 0 when the container does not say.
     pub duration: f64,
     pub has_audio: bool,
+    /// Channels of the first audio stream (0 without audio).
+    pub audio_channels: u32,
     pub video_codec: String,
 }
 
@@ -79,7 +81,8 @@ pub fn interpret(report: &str) -> Result<SourceInfo, Unusable> {
     let display_w = ((f64::from(w) * sar).round() as u32).clamp(2, MAX_SIDE);
     let (width, height) = if (video.rotation.round() as i64).rem_euclid(180) == 90 { (h, display_w) } else { (display_w, h) };
     let fps = video.fps.filter(|f| *f > 0.0 && f.is_finite() && *f <= 1000.0).unwrap_or(30.0);
-    Ok(SourceInfo { demuxer, width, height, fps, duration, has_audio, video_codec: video.codec.clone() })
+    let audio_channels = streams.iter().find(|s| s.kind == "Audio").map_or(0, |a| a.channels.unwrap_or(2));
+    Ok(SourceInfo { demuxer, width, height, fps, duration, has_audio, audio_channels, video_codec: video.codec.clone() })
 }
 
 /// ffmpeg's complaint, as a person would put it.
@@ -104,6 +107,7 @@ struct StreamLine {
     fps: Option<f64>,
     attached_pic: bool,
     rotation: f64,
+    channels: Option<u32>,
 }
 
 fn streams(report: &str) -> Vec<StreamLine> {
@@ -129,6 +133,17 @@ fn streams(report: &str) -> Vec<StreamLine> {
                 }
                 if let Some(i) = p.find("SAR ") {
                     s.sar = p[i + 4..].split_whitespace().next().and_then(ratio);
+                }
+                if s.channels.is_none() {
+                    s.channels = match p.split('(').next().unwrap_or("") {
+                        "mono" => Some(1),
+                        "stereo" | "downmix" => Some(2),
+                        layout => layout.strip_suffix(" channels").and_then(|n| n.parse().ok()).or_else(|| {
+                            // "5.1", "7.1(wide)" ...: the sum of the parts.
+                            let parts: Option<Vec<u32>> = layout.split('.').map(|n| n.parse().ok()).collect();
+                            parts.filter(|p| p.len() == 2).map(|p| p.iter().sum())
+                        }),
+                    };
                 }
                 if let Some(f) = p.strip_suffix(" fps") {
                     s.fps = parse_rate(f);
@@ -209,6 +224,9 @@ At least one output file must be specified";
         let info = interpret(LANDSCAPE).unwrap();
         assert_eq!((info.width, info.height, info.fps, info.duration, info.has_audio), (1920, 1080, 30.0, 10.0, true));
         assert_eq!((info.demuxer.as_str(), info.video_codec.as_str()), ("mov", "h264"));
+        assert_eq!(info.audio_channels, 1, "mono");
+        let surround = LANDSCAPE.replace("48000 Hz, mono", "48000 Hz, 5.1(side)");
+        assert_eq!(interpret(&surround).unwrap().audio_channels, 6);
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub async fn transcode(tools: &Tools, input: &Path, out: &Path, opts: &Options) 
         ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-progress", "pipe:1"].map(Into::into).to_vec();
     args.extend(sandbox::input_guard(Some(&source.demuxer)));
     args.extend(["-i".into(), input.as_os_str().to_owned()]);
-    args.extend(hls::ladder_args(&rungs, source.has_audio, out));
+    args.extend(hls::ladder_args(&rungs, source.audio_channels, out));
     let limits = Limits { wall: opts.wall_for(source.duration), memory_bytes: opts.memory_bytes };
     let started = std::time::Instant::now();
     let run = match sandbox::run(&tools.ffmpeg, &args, out, limits).await {

@@ -22,7 +22,8 @@ async fn main() -> anyhow::Result<()> {
     let mib: usize = std::env::var("FRAMELIFT_BENCH_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
     let size = mib * 1024 * 1024;
     let dir = temp_dir("bench-upload");
-    let server = RunningServer::start(DevConfig::for_tests(&dir)).await?;
+    // Transcoding off: this measures the upload path alone (the transcoder would otherwise probe each gigabyte).
+    let server = RunningServer::start(DevConfig { transcode_concurrency: 0, ..DevConfig::for_tests(&dir) }).await?;
     let api = Api::new(&server.url);
     let token = api.token("Bench").await;
     let file = Bytes::from(test_bytes(size, 42));

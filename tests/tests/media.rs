@@ -144,3 +144,38 @@ async fn bad_files_fail_with_a_reason() {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+/// A copy of a clip with its container or bitstream saying something about its display, made by the bundled ffmpeg.
+fn variant_of(clip: &str, name: &str, args: &[&str]) -> (PathBuf, PathBuf) {
+    let dir = temp_dir("media-variant");
+    let made = dir.join(name);
+    let status = std::process::Command::new(tools().ffmpeg)
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args.iter().take_while(|a| **a != "--"))
+        .arg("-i")
+        .arg(test_clip(clip))
+        .args(args.iter().skip_while(|a| **a != "--").skip(1))
+        .arg(&made)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::rename(&made, dir.join("source")).unwrap();
+    (dir.clone(), dir.join("source"))
+}
+
+#[tokio::test]
+async fn display_rotation_and_sample_aspect_ratio_are_honoured() {
+    // A landscape clip flagged to display rotated by 90 degrees: a phone held upright.
+    let (dir, input) = variant_of("one-second.mp4", "rotated.mp4", &["-display_rotation", "90", "--", "-c", "copy"]);
+    let out = transcode(&tools(), &input, &dir.join("out"), &Options::default()).await.unwrap();
+    assert_eq!((out.source.width, out.source.height), (720, 1280));
+    assert_eq!(shapes(&out), [(180, 320), (480, 854), (720, 1280)]);
+    std::fs::remove_dir_all(dir).unwrap();
+
+    // 4:3 pixels on a 1280x720 frame display 1707x720 (wider than the frame): the rungs follow the display shape.
+    let (dir, input) = variant_of("one-second.mp4", "wide.mp4", &["--", "-c", "copy", "-aspect", "64:27"]);
+    let out = transcode(&tools(), &input, &dir.join("out"), &Options::default()).await.unwrap();
+    assert_eq!((out.source.width, out.source.height), (1707, 720));
+    assert_eq!(shapes(&out), [(426, 180), (1138, 480), (1706, 720)]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
