@@ -12,6 +12,8 @@ use framelift_dev_issuer::{AUDIENCE, DevIssuer, ISSUER};
 use framelift_shared::adapters::{s3::S3Blobs, s3_client, static_sdk_config};
 use framelift_shared::apigw::{self, RawRequest};
 use framelift_shared::auth::{HttpKeySource, JwksCache, KeySource, Verifier};
+use framelift_shared::config::CatalogueConfig;
+use framelift_shared::cursor::CursorKey;
 use framelift_shared::domain::ObjectKey;
 use framelift_shared::routes::{Function, Lookup, lookup};
 use framelift_shared::{AppError, AppState};
@@ -91,7 +93,8 @@ impl DevStack {
         tokio::spawn(notifications::deliver(created_rx, triggers));
         let jwks: Arc<dyn KeySource> = Arc::new(HttpKeySource::new(format!("{loopback}/dev/jwks.json")));
         let auth = Verifier::new(&[ISSUER.to_owned()], AUDIENCE, JwksCache::new(jwks, Duration::from_secs(5)));
-        let state = AppState { blobs, meta, auth: Arc::new(auth), upload: config.upload.clone() };
+        let catalogue = CatalogueConfig { cursor_key: cursor_key(data)?, media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
+        let state = AppState { blobs, meta, auth: Arc::new(auth), upload: config.upload.clone(), catalogue };
         Ok(Arc::new(Self {
             state,
             s3,
@@ -246,6 +249,7 @@ impl DevStack {
             Function::PartUrl => framelift_part_url::handle(&self.state, req).await,
             Function::Complete => framelift_complete::handle(&self.state, req).await,
             Function::Abort => framelift_abort::handle(&self.state, req).await,
+            Function::List => framelift_list::handle(&self.state, req).await,
         }
     }
 
@@ -286,6 +290,17 @@ fn error_response(e: AppError) -> HttpResponse {
     json_response(e.status(), &e.body())
 }
 
+/// The secret paging cursors are signed with: made on first start and kept, private, in the state folder.
+fn cursor_key(data: &Path) -> anyhow::Result<CursorKey> {
+    let path = data.join("cursor-secret");
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        return CursorKey::from_secret(secret.trim()).map_err(|e| anyhow::anyhow!("{}: {e}; delete it to make a new one", path.display()));
+    }
+    let key = CursorKey::generate();
+    framelift_dev_issuer::write_private(&path, key.as_secret().as_bytes())?;
+    Ok(key)
+}
+
 /// The local S3's access key and secret: made at random on first start and kept, private, in the state folder.
 fn s3_credentials(data: &Path) -> anyhow::Result<(String, String)> {
     use rand::Rng;
@@ -301,18 +316,8 @@ fn s3_credentials(data: &Path) -> anyhow::Result<(String, String)> {
     let access = format!("FLLOCAL{}", pick(13, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"));
     let secret = pick(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
     let text = serde_json::json!({"accessKeyId": access, "secretAccessKey": secret}).to_string();
-    write_private(&path, text.as_bytes())?;
+    framelift_dev_issuer::write_private(&path, text.as_bytes())?;
     Ok((access, secret))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(tmp, path)
 }
 
 /// A server running in the background, for tests and benchmarks.

@@ -2,7 +2,7 @@
 //! power cut. Conditional writes are `UPDATE ... WHERE version = ?`, the same contract as DynamoDB's conditions.
 
 use async_trait::async_trait;
-use framelift_shared::domain::{VideoId, VideoRecord, VideoStatus};
+use framelift_shared::domain::{ListQuery, Page, PageKey, VideoId, VideoRecord, rfc3339};
 use framelift_shared::ports::{MetadataStore, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
@@ -106,18 +106,29 @@ impl MetadataStore for SqliteMetadata {
         .await
     }
 
-    async fn list_by_status(&self, status: VideoStatus, limit: usize) -> Result<Vec<VideoRecord>, StoreError> {
-        let status = status.as_str();
+    async fn list(&self, query: &ListQuery, limit: usize, after: Option<&PageKey>) -> Result<Page, StoreError> {
+        let (column, value) = match query {
+            ListQuery::Status(s) => ("status", s.as_str().to_owned()),
+            ListQuery::Owner(o) => ("owner", o.to_string()),
+        };
+        // Newest first, ties by id; the page starts strictly after the key (a row-value comparison on the index).
+        let (after_time, after_id) = match after {
+            Some(k) => (Some(rfc3339(k.created_at)), Some(k.id.to_string())),
+            None => (None, None),
+        };
+        let sql = format!(
+            "SELECT record FROM videos WHERE {column} = ?1 AND (?2 IS NULL OR (created_at, id) < (?2, ?3)) \
+             ORDER BY created_at DESC, id DESC LIMIT ?4"
+        );
         let texts: Vec<String> = self
             .with(move |c| {
-                let mut stmt = c
-                    .prepare_cached("SELECT record FROM videos WHERE status = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2")
-                    .map_err(db)?;
-                let rows = stmt.query_map(params![status, limit as i64], |r| r.get(0)).map_err(db)?;
+                let mut stmt = c.prepare_cached(&sql).map_err(db)?;
+                let rows = stmt.query_map(params![value, after_time, after_id, (limit + 1) as i64], |r| r.get(0)).map_err(db)?;
                 rows.collect::<Result<Vec<String>, _>>().map_err(db)
             })
             .await?;
-        texts.iter().map(|t| serde_json::from_str(t).map_err(StoreError::unavailable)).collect()
+        let records = texts.iter().map(|t| serde_json::from_str(t).map_err(StoreError::unavailable)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(records, limit))
     }
 
     async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError> {

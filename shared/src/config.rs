@@ -2,6 +2,7 @@
 //! message naming the variable; nothing on the request path reads the environment.
 
 use crate::auth::AuthConfig;
+use crate::cursor::CursorKey;
 use std::time::Duration;
 
 /// What the upload routes need to know.
@@ -34,12 +35,26 @@ pub struct AwsResources {
     pub dynamodb_endpoint: Option<String>,
 }
 
+/// What the reading routes need.
+#[derive(Debug, Clone)]
+pub struct CatalogueConfig {
+    /// `FRAMELIFT_CURSOR_SECRET`: at least 32 characters of random secret that paging cursors are signed with.
+    pub cursor_key: CursorKey,
+    /// `FRAMELIFT_MEDIA_URL_TTL_SECONDS`: how long signed poster and playback URLs work (default 3600).
+    pub media_url_ttl: Duration,
+}
+
+impl CatalogueConfig {
+    pub const DEFAULT_MEDIA_URL_TTL: Duration = Duration::from_secs(3600);
+}
+
 /// Everything a deployed function is configured with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub upload: UploadConfig,
     pub auth: AuthConfig,
     pub aws: AwsResources,
+    pub catalogue: CatalogueConfig,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -70,7 +85,15 @@ impl Config {
             jwks_url: get("FRAMELIFT_JWKS_URL").unwrap_or_else(|| AuthConfig::GOOGLE_JWKS_URL.to_owned()),
         };
         let aws = AwsResources::from_lookup(&get)?;
-        Ok(Self { upload, auth, aws })
+        let secret = required("FRAMELIFT_CURSOR_SECRET", "the secret paging cursors are signed with")?;
+        let cursor_key = CursorKey::from_secret(&secret).map_err(|e| ConfigError::Invalid("FRAMELIFT_CURSOR_SECRET", e))?;
+        let ttl = match get("FRAMELIFT_MEDIA_URL_TTL_SECONDS") {
+            Some(v) => v.parse::<u64>().ok().filter(|t| (60..=7 * 24 * 3600).contains(t)).map(Duration::from_secs).ok_or_else(|| {
+                ConfigError::Invalid("FRAMELIFT_MEDIA_URL_TTL_SECONDS", format!("'{v}' is not a number of seconds from 60 to 604800"))
+            })?,
+            None => CatalogueConfig::DEFAULT_MEDIA_URL_TTL,
+        };
+        Ok(Self { upload, auth, aws, catalogue: CatalogueConfig { cursor_key, media_url_ttl: ttl } })
     }
 }
 
@@ -119,7 +142,12 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    const MINIMAL: &[(&str, &str)] = &[("FRAMELIFT_AUTH_AUDIENCE", "client"), ("FRAMELIFT_BUCKET", "b"), ("FRAMELIFT_TABLE", "t")];
+    const MINIMAL: &[(&str, &str)] = &[
+        ("FRAMELIFT_AUTH_AUDIENCE", "client"),
+        ("FRAMELIFT_BUCKET", "b"),
+        ("FRAMELIFT_TABLE", "t"),
+        ("FRAMELIFT_CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
+    ];
 
     #[test]
     fn defaults_are_the_documented_ones() {
@@ -133,7 +161,7 @@ mod tests {
 
     #[test]
     fn resource_names_have_no_silent_default() {
-        for missing in ["FRAMELIFT_AUTH_AUDIENCE", "FRAMELIFT_BUCKET", "FRAMELIFT_TABLE"] {
+        for missing in ["FRAMELIFT_AUTH_AUDIENCE", "FRAMELIFT_BUCKET", "FRAMELIFT_TABLE", "FRAMELIFT_CURSOR_SECRET"] {
             let pairs: Vec<_> = MINIMAL.iter().copied().filter(|(k, _)| *k != missing).collect();
             let e = Config::from_lookup(env(&pairs)).unwrap_err();
             assert!(e.to_string().starts_with(missing), "{e}");

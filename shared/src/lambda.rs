@@ -27,6 +27,7 @@ pub async fn aws_state() -> Result<AppState, Error> {
         meta: Arc::new(meta),
         auth: Arc::new(Verifier::from_config(&config.auth)),
         upload: config.upload,
+        catalogue: config.catalogue,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod adapters;
 pub mod apigw;
 pub mod auth;
 pub mod config;
+pub mod cursor;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -1,7 +1,7 @@
 //! The ports: small traits between the handlers and whatever backs them. On AWS they are S3 and DynamoDB; in the local
 //! stack an in-process S3 server and an embedded store; in unit tests the in-memory fakes. Handlers never know which.
 
-use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord, VideoStatus};
+use crate::domain::{ETag, ListQuery, ObjectKey, Page, PageKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord};
 use async_trait::async_trait;
 use std::path::Path;
 use std::time::Duration;
@@ -50,6 +50,8 @@ pub trait BlobStore: Send + Sync {
     async fn complete_multipart(&self, key: &ObjectKey, upload: &UploadId, parts: &[(PartNumber, ETag)]) -> Result<(), StoreError>;
     /// Drops the upload and every part. Aborting an upload that is gone is not an error.
     async fn abort_multipart(&self, key: &ObjectKey, upload: &UploadId) -> Result<(), StoreError>;
+    /// A URL that lets whoever holds it GET the object at `key` until `ttl` has passed (the bucket stays private).
+    async fn presign_get(&self, key: &str, ttl: Duration) -> Result<PresignedUrl, StoreError>;
 }
 
 /// Whole objects: what the transcoder reads and writes.
@@ -73,6 +75,6 @@ pub trait MetadataStore: Send + Sync {
     async fn replace(&self, next: &VideoRecord) -> Result<(), StoreError>;
     /// Deletes the record only if the stored one has version `version`; `Conflict` otherwise, `NotFound` if none.
     async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError>;
-    /// Up to `limit` records in `status`, newest first (an index query, never a scan).
-    async fn list_by_status(&self, status: VideoStatus, limit: usize) -> Result<Vec<VideoRecord>, StoreError>;
+    /// Up to `limit` records matching `query`, newest first, starting after `after`; an index query, never a scan.
+    async fn list(&self, query: &ListQuery, limit: usize, after: Option<&PageKey>) -> Result<Page, StoreError>;
 }

@@ -10,6 +10,7 @@ pub enum Function {
     PartUrl,
     Complete,
     Abort,
+    List,
 }
 
 impl Function {
@@ -20,6 +21,7 @@ impl Function {
             Function::PartUrl => "part-url",
             Function::Complete => "complete",
             Function::Abort => "abort",
+            Function::List => "list",
         }
     }
 }
@@ -41,6 +43,8 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/api/uploads/{id}/parts", function: Function::PartUrl, authenticated: true },
     Route { method: "POST", path: "/api/uploads/{id}/complete", function: Function::Complete, authenticated: true },
     Route { method: "DELETE", path: "/api/uploads/{id}", function: Function::Abort, authenticated: true },
+    Route { method: "GET", path: "/api/videos", function: Function::List, authenticated: false },
+    Route { method: "GET", path: "/api/videos/{id}", function: Function::List, authenticated: false },
 ];
 
 impl Route {

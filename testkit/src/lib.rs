@@ -6,7 +6,8 @@ use framelift_shared::AppState;
 use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata};
 use framelift_shared::apigw::{self, RawRequest};
 use framelift_shared::auth::{JwksCache, StaticKeySource, Verifier};
-use framelift_shared::config::UploadConfig;
+use framelift_shared::config::{CatalogueConfig, UploadConfig};
+use framelift_shared::cursor::CursorKey;
 use framelift_shared::routes::{Lookup, lookup};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
@@ -38,7 +39,8 @@ impl World {
         let meta = Arc::new(MemoryMetadata::default());
         let keys = JwksCache::new(Arc::new(StaticKeySource(issuer().jwks().clone())), Duration::from_secs(30));
         let auth = Arc::new(Verifier::new(&[ISSUER.to_owned()], AUDIENCE, keys));
-        let state = AppState { blobs: blobs.clone(), meta: meta.clone(), auth, upload };
+        let catalogue = CatalogueConfig { cursor_key: CursorKey::generate(), media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
+        let state = AppState { blobs: blobs.clone(), meta: meta.clone(), auth, upload, catalogue };
         Self { state, blobs, meta }
     }
 
@@ -146,4 +148,33 @@ pub fn test_clip(name: &str) -> std::path::PathBuf {
     let path = dir.join(name);
     assert!(path.is_file(), "no test clip {name} in {}", dir.display());
     path
+}
+
+impl World {
+    /// A video of `owner`'s in `status` (ready ones with renditions and a poster), created at `created_at`.
+    pub async fn video(&self, owner: &str, status: framelift_shared::domain::VideoStatus, created_at: time::OffsetDateTime) -> VideoRecord {
+        use framelift_shared::domain::{MediaInfo, Rendition, Transition, VideoStatus};
+        let mut record = self.upload(owner, 1_000_000).await;
+        self.meta.delete(&record.id, record.version).await.unwrap();
+        record.created_at = created_at;
+        let processing = record.apply(Transition::BeginProcessing).unwrap();
+        let settled = match status {
+            VideoStatus::Uploading => record.clone(),
+            VideoStatus::Processing => processing,
+            VideoStatus::Ready => processing
+                .apply(Transition::Ready(MediaInfo {
+                    duration_seconds: 10.0,
+                    width: 1920,
+                    height: 1080,
+                    renditions: vec![Rendition { width: 1280, height: 720, bandwidth: 2_700_000 }],
+                    poster_key: Some(format!("{}poster.jpg", record.id.media_prefix())),
+                }))
+                .unwrap(),
+            VideoStatus::Failed => processing.apply(Transition::Failed("not a video file".into())).unwrap(),
+        };
+        let mut stored = settled.clone();
+        stored.version = 1;
+        self.meta.insert(&stored).await.unwrap();
+        stored
+    }
 }

@@ -1,6 +1,6 @@
 //! The contract of [`MetadataStore`], run against every adapter: the in-memory fake, SQLite and DynamoDB.
 
-use framelift_shared::domain::{Author, ContentType, Transition, UploadPlan, UploadState, VideoId, VideoRecord, VideoStatus};
+use framelift_shared::domain::{Author, ContentType, ListQuery, Transition, UploadPlan, UploadState, VideoId, VideoRecord, VideoStatus};
 use framelift_shared::ports::{MetadataStore, StoreError};
 use std::sync::Arc;
 
@@ -26,6 +26,7 @@ pub async fn run_all(store: Arc<dyn MetadataStore>) {
     deletes_only_the_version_read(&*store).await;
     round_trips_every_field(&*store).await;
     lists_by_status_newest_first(&*store).await;
+    pages_visit_every_video_once(&*store).await;
     one_of_many_concurrent_transitions_wins(store.clone(), 50).await;
 }
 
@@ -80,11 +81,50 @@ pub async fn lists_by_status_newest_first(store: &dyn MetadataStore) {
         store.replace(&processing).await.unwrap();
         ids.push(r.id);
     }
-    let listed = store.list_by_status(VideoStatus::Processing, 1000).await.unwrap();
+    let listed = store.list(&ListQuery::Status(VideoStatus::Processing), 1000, None).await.unwrap().records;
     let mine: Vec<VideoId> = listed.iter().filter(|r| r.author.name == owner).map(|r| r.id).collect();
     assert_eq!(mine, [ids[2], ids[1], ids[0]], "newest first");
     assert!(listed.iter().all(|r| r.status == VideoStatus::Processing));
-    assert_eq!(store.list_by_status(VideoStatus::Processing, 2).await.unwrap().len(), 2, "the limit holds");
+    let page = store.list(&ListQuery::Status(VideoStatus::Processing), 2, None).await.unwrap();
+    assert_eq!(page.records.len(), 2, "the limit holds");
+    assert!(page.next.is_some());
+}
+
+/// Paging visits every video exactly once, newest first, for several page sizes; the owner query sees every status
+/// and nobody else's videos; the last page says there is no next.
+pub async fn pages_visit_every_video_once(store: &dyn MetadataStore) {
+    let owner = format!("pager-{}", VideoId::generate());
+    let other = format!("other-{}", VideoId::generate());
+    let base = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(40_000);
+    let mut expected = Vec::new();
+    for i in 0..23i64 {
+        let mut r = record(if i % 5 == 4 { &other } else { &owner });
+        // Runs of videos in the same second: ties are broken by id.
+        r.created_at = base + time::Duration::seconds(i / 3);
+        store.insert(&r).await.unwrap();
+        if r.author.name == owner {
+            expected.push(r.clone());
+        }
+    }
+    expected.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
+    let expected: Vec<VideoId> = expected.iter().map(|r| r.id).collect();
+    let query = ListQuery::Owner(owner.parse().unwrap());
+    for limit in [1, 2, 3, 7, 18, 100] {
+        let (mut seen, mut after, mut pages) = (Vec::new(), None, 0);
+        loop {
+            let page = store.list(&query, limit, after.as_ref()).await.unwrap();
+            assert!(page.records.len() <= limit);
+            seen.extend(page.records.iter().map(|r| r.id));
+            pages += 1;
+            match page.next {
+                Some(k) => after = Some(k),
+                None => break,
+            }
+            assert!(pages <= expected.len(), "paging does not end");
+        }
+        assert_eq!(seen, expected, "limit {limit}: every video once, newest first");
+        assert_eq!(pages, expected.len().div_ceil(limit).max(1), "limit {limit}: no empty last page");
+    }
 }
 
 /// `n` writers read the same record and race to move it: exactly one wins, the rest lose cleanly.

@@ -40,9 +40,23 @@ async fn an_upload_becomes_ready_and_a_bad_one_fails_with_its_reason() {
         server.stack.s3_client().head_object().bucket(BUCKET).key(format!("{}master.m3u8", good.media_prefix())).send().await.unwrap();
     assert_eq!(head.content_type(), Some("application/vnd.apple.mpegurl"));
 
+    // The catalogue shows it, with a poster only a signed URL can fetch; the failed one only its owner sees.
+    let (status, list) = api.call("GET", "/api/videos", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["videos"][0]["id"], good.to_string());
+    let poster = list["videos"][0]["posterUrl"].as_str().unwrap();
+    let fetched = api.http.get(poster).send().await.unwrap();
+    assert_eq!((fetched.status().as_u16(), fetched.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
+    let unsigned = poster.split('?').next().unwrap();
+    assert_eq!(api.http.get(unsigned).send().await.unwrap().status().as_u16(), 403, "the bucket is private");
+
     let failed = wait_until_settled(&server, &bad).await;
     assert_eq!(failed.status, VideoStatus::Failed);
     assert_eq!(failed.failure_reason.as_deref(), Some("not a video file: its contents are not a video format we can read"));
+    assert_eq!(api.call("GET", &format!("/api/videos/{bad}"), None, None).await.0, 404);
+    let (_, mine) = api.call("GET", "/api/videos?mine=true", None, Some(&alice)).await;
+    assert_eq!(mine["videos"][0]["status"], "failed");
+    assert_eq!(mine["videos"][0]["failureReason"], "not a video file: its contents are not a video format we can read");
 
     server.stop().await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();

@@ -10,7 +10,7 @@
 
 use aws_lambda_events::event::s3::S3Event;
 use framelift_media::{Options, Tools, TranscodeError};
-use framelift_shared::domain::{Claim, MediaInfo, ObjectKey, Rendition, Transition, VideoId, VideoRecord, VideoStatus};
+use framelift_shared::domain::{Claim, ListQuery, MediaInfo, ObjectKey, Rendition, Transition, VideoId, VideoRecord, VideoStatus};
 use framelift_shared::ports::{MetadataStore, ObjectStore, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,7 +66,8 @@ pub async fn handle(state: &TranscodeState, event: S3Event) -> anyhow::Result<()
 pub async fn sweep(state: &TranscodeState, takeover: bool) -> anyhow::Result<Vec<(VideoId, Outcome)>> {
     let now = time::OffsetDateTime::now_utc();
     let mut done = Vec::new();
-    for record in state.meta.list_by_status(VideoStatus::Processing, 100).await? {
+    let stuck = state.meta.list(&ListQuery::Status(VideoStatus::Processing), 100, None).await?;
+    for record in stuck.records {
         let lapsed = record.lease_until.is_none_or(|t| t <= now);
         if lapsed || takeover {
             if takeover && !lapsed {

@@ -1,6 +1,6 @@
 //! [`MetadataStore`] on DynamoDB: one item per video, keyed by `id`, every write conditional on the version read.
 
-use crate::domain::{VideoId, VideoRecord, VideoStatus};
+use crate::domain::{ListQuery, Page, PageKey, VideoId, VideoRecord};
 use crate::ports::{MetadataStore, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -16,9 +16,14 @@ pub struct DynamoMetadata {
 
 /// The partition key of the table (the template declares the same).
 pub const KEY: &str = "id";
-/// The index of videos by status, newest first: partition `status`, sort `createdAt` (RFC 3339, so text order is time
-/// order).
+/// The index of videos by status, newest first: partition `status`, sort `sortKey`.
 pub const BY_STATUS: &str = "by-status";
+/// The index of one owner's videos, newest first: partition `ownerId`, sort `sortKey`.
+pub const BY_OWNER: &str = "by-owner";
+/// Attributes derived from the record for the indexes: `createdAt#id` (text order is time order, ties by id), and the
+/// author's id at the top level where an index can key on it.
+pub const SORT_KEY: &str = "sortKey";
+pub const OWNER_ID: &str = "ownerId";
 
 impl DynamoMetadata {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
@@ -37,22 +42,26 @@ impl DynamoMetadata {
         let key = |name: &str, kind: KeyType| {
             KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(StoreError::unavailable)
         };
-        let by_status = GlobalSecondaryIndex::builder()
-            .index_name(BY_STATUS)
-            .key_schema(key("status", KeyType::Hash)?)
-            .key_schema(key("createdAt", KeyType::Range)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
-            .build()
-            .map_err(StoreError::unavailable)?;
+        let index = |name: &str, partition: &str| {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(partition, KeyType::Hash)?)
+                .key_schema(key(SORT_KEY, KeyType::Range)?)
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .map_err(StoreError::unavailable)
+        };
         self.client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(attr(KEY)?)
             .attribute_definitions(attr("status")?)
-            .attribute_definitions(attr("createdAt")?)
+            .attribute_definitions(attr(OWNER_ID)?)
+            .attribute_definitions(attr(SORT_KEY)?)
             .key_schema(key(KEY, KeyType::Hash)?)
-            .global_secondary_indexes(by_status)
+            .global_secondary_indexes(index(BY_STATUS, "status")?)
+            .global_secondary_indexes(index(BY_OWNER, OWNER_ID)?)
             .send()
             .await
             .map_err(classify)?;
@@ -85,7 +94,10 @@ where
 }
 
 fn to_item(record: &VideoRecord) -> Result<std::collections::HashMap<String, AttributeValue>, StoreError> {
-    serde_dynamo::to_item(record).map_err(StoreError::unavailable)
+    let mut item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(record).map_err(StoreError::unavailable)?;
+    item.insert(SORT_KEY.to_owned(), AttributeValue::S(PageKey::of(record).sort_value()));
+    item.insert(OWNER_ID.to_owned(), AttributeValue::S(record.author.id.to_string()));
+    Ok(item)
 }
 
 #[async_trait]
@@ -128,29 +140,36 @@ impl MetadataStore for DynamoMetadata {
         }
     }
 
-    async fn list_by_status(&self, status: VideoStatus, limit: usize) -> Result<Vec<VideoRecord>, StoreError> {
-        let mut found = Vec::new();
-        let mut pages = self
+    async fn list(&self, query: &ListQuery, limit: usize, after: Option<&PageKey>) -> Result<Page, StoreError> {
+        let (index, partition, value) = match query {
+            ListQuery::Status(s) => (BY_STATUS, "status", s.as_str().to_owned()),
+            ListQuery::Owner(o) => (BY_OWNER, OWNER_ID, o.to_string()),
+        };
+        let mut request = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(BY_STATUS)
-            .key_condition_expression("#s = :s")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":s", AttributeValue::S(status.as_str().to_owned()))
+            .index_name(index)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", partition)
+            .expression_attribute_values(":p", AttributeValue::S(value.clone()))
             .scan_index_forward(false)
-            .limit(limit.clamp(1, 1000) as i32)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for item in page.map_err(classify)?.items.unwrap_or_default() {
-                found.push(serde_dynamo::from_item(item).map_err(StoreError::unavailable)?);
-                if found.len() >= limit {
-                    return Ok(found);
-                }
-            }
+            // One more than asked: it tells whether another page follows.
+            .limit((limit + 1).min(1000) as i32);
+        if let Some(k) = after {
+            request = request
+                .exclusive_start_key(KEY, AttributeValue::S(k.id.to_string()))
+                .exclusive_start_key(partition, AttributeValue::S(value))
+                .exclusive_start_key(SORT_KEY, AttributeValue::S(k.sort_value()));
         }
-        Ok(found)
+        let out = request.send().await.map_err(classify)?;
+        let records = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| serde_dynamo::from_item(i).map_err(StoreError::unavailable))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(records, limit))
     }
 
     async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError> {

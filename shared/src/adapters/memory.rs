@@ -1,7 +1,7 @@
 //! In-memory fakes of the ports, for handler unit tests. They keep the contracts of the real adapters (conditional
 //! writes, upload lifecycles) and nothing else; the adapters themselves are tested against real servers.
 
-use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord, VideoStatus};
+use crate::domain::{ETag, ListQuery, ObjectKey, Page, PageKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord};
 use crate::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, StoreError};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
@@ -54,11 +54,12 @@ impl MetadataStore for MemoryMetadata {
         }
     }
 
-    async fn list_by_status(&self, status: VideoStatus, limit: usize) -> Result<Vec<VideoRecord>, StoreError> {
-        let mut found: Vec<VideoRecord> = self.records.lock().unwrap().values().filter(|r| r.status == status).cloned().collect();
+    async fn list(&self, query: &ListQuery, limit: usize, after: Option<&PageKey>) -> Result<Page, StoreError> {
+        let mut found: Vec<VideoRecord> =
+            self.records.lock().unwrap().values().filter(|r| query.matches(r) && after.is_none_or(|k| k.is_before(r))).cloned().collect();
         found.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
-        found.truncate(limit);
-        Ok(found)
+        found.truncate(limit + 1);
+        Ok(Page::from_overfetch(found, limit))
     }
 }
 
@@ -156,6 +157,11 @@ impl BlobStore for MemoryBlobs {
         uploads.remove(upload.as_str());
         self.objects.lock().unwrap().insert(key.as_str().to_owned(), (object, "video/mp4".to_owned()));
         Ok(())
+    }
+
+    async fn presign_get(&self, key: &str, ttl: Duration) -> Result<PresignedUrl, StoreError> {
+        let expires_at = OffsetDateTime::now_utc() + ttl;
+        Ok(PresignedUrl { url: format!("memory://{key}?expires={}", expires_at.unix_timestamp()), expires_at })
     }
 
     async fn abort_multipart(&self, _key: &ObjectKey, upload: &UploadId) -> Result<(), StoreError> {

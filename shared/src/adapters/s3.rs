@@ -102,6 +102,13 @@ impl BlobStore for S3Blobs {
         Ok(())
     }
 
+    async fn presign_get(&self, key: &str, ttl: Duration) -> Result<PresignedUrl, StoreError> {
+        let presigning = PresigningConfig::expires_in(ttl).map_err(StoreError::unavailable)?;
+        let signed_at = OffsetDateTime::now_utc();
+        let req = self.client.get_object().bucket(&self.bucket).key(key).presigned(presigning).await.map_err(classify)?;
+        Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: signed_at + ttl })
+    }
+
     async fn abort_multipart(&self, key: &ObjectKey, upload: &UploadId) -> Result<(), StoreError> {
         match self
             .client

@@ -1,11 +1,13 @@
 //! The domain: values that parse, the video record and the rules of its life.
 
 mod ids;
+mod listing;
 mod text;
 mod upload;
 mod video;
 
 pub use ids::{ObjectKey, PartNumber, UploadId, UserId, VideoId};
+pub use listing::{ListQuery, Page, PageKey, rfc3339};
 pub use text::{ContentType, ContentTypeError, Description, Title};
 pub use upload::{ETag, PartCheck, StoredPart, UploadPlan};
 pub use video::{

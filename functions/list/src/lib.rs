@@ -1,0 +1,73 @@
+//! The `list` function serves the catalogue's reading routes, which share the record views and the visibility rules:
+//! `GET /api/videos` (ready videos, newest first, paged), `GET /api/videos?mine=true` (the caller's own videos in every
+//! status) and `GET /api/videos/{id}` (one video; one that is not ready only for its owner).
+
+use framelift_shared::auth::Caller;
+use framelift_shared::domain::{ListQuery, Video, VideoStatus};
+use framelift_shared::http::{self, ApiResponse, StatusCode};
+use framelift_shared::{AppError, AppState};
+use lambda_http::{Request, RequestExt};
+use serde::Serialize;
+
+pub const DEFAULT_LIMIT: usize = 20;
+pub const MAX_LIMIT: usize = 100;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListResponse {
+    videos: Vec<Video>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
+    let one = req.path_parameters_ref().is_some_and(|p| p.first("id").is_some());
+    http::respond(if one { detail(state, req).await } else { list(state, req).await })
+}
+
+async fn list(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
+    let limit = match http::query_param(&req, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(l) => l.parse().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "limit must be a whole number from 1 to {MAX_LIMIT}, not '{}'",
+                l.chars().take(20).collect::<String>()
+            ))
+        })?,
+    };
+    let mine = match http::query_param(&req, "mine").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(AppError::BadRequest("mine must be true or false".into())),
+    };
+    let (query, scope) = if mine {
+        let caller: Caller = state.authenticate(&req).await?;
+        let scope = format!("mine:{}", caller.id);
+        (ListQuery::Owner(caller.id), scope)
+    } else {
+        (ListQuery::Status(VideoStatus::Ready), "ready".to_owned())
+    };
+    let after = http::query_param(&req, "cursor").map(|c| state.catalogue.cursor_key.decode(&scope, &c)).transpose()?;
+    let page = state.meta.list(&query, limit, after.as_ref()).await?;
+    let mut videos = Vec::with_capacity(page.records.len());
+    for r in &page.records {
+        videos.push(state.view(r).await?);
+    }
+    let next_cursor = page.next.map(|k| state.catalogue.cursor_key.encode(&scope, &k));
+    http::json(StatusCode::OK, &ListResponse { videos, next_cursor })
+}
+
+async fn detail(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
+    let id = http::path_video_id(&req)?;
+    let caller = state.caller_if_any(&req).await?;
+    let not_found = || AppError::NotFound(format!("there is no video with id '{id}'"));
+    let record = state.meta.get(&id).await?.ok_or_else(not_found)?;
+    // A video that is not ready is its owner's business: to anyone else it does not exist.
+    if record.status != VideoStatus::Ready && !caller.is_some_and(|c| record.is_owned_by(&c.id)) {
+        return Err(not_found());
+    }
+    http::json(StatusCode::OK, &serde_json::json!({"video": state.view(&record).await?}))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+use super::*;
+use framelift_shared::domain::VideoStatus;
+use framelift_testkit::{World, parts, request};
+use serde_json::Value;
+use time::macros::datetime;
+
+async fn get(w: &World, path: &str, token: Option<&str>) -> (u16, Value) {
+    parts(handle(&w.state, request("GET", path, None, token)).await)
+}
+
+fn titles_ids(v: &Value) -> Vec<String> {
+    v["videos"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_catalogue_is_ready_videos_newest_first_in_pages() {
+    let w = World::default();
+    let mut ready = Vec::new();
+    for i in 0..5 {
+        ready.push(w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00:00 UTC) + time::Duration::hours(i)).await);
+    }
+    w.video("Alice", VideoStatus::Processing, datetime!(2026-11-02 10:00:00 UTC)).await;
+    w.video("Bob", VideoStatus::Failed, datetime!(2026-11-02 11:00:00 UTC)).await;
+    let newest_first: Vec<String> = ready.iter().rev().map(|r| r.id.to_string()).collect();
+
+    let (status, page1) = get(&w, "/api/videos?limit=2", None).await;
+    assert_eq!(status, 200, "{page1}");
+    assert_eq!(titles_ids(&page1), newest_first[..2]);
+    assert!(page1["videos"][0]["posterUrl"].as_str().unwrap().contains("poster.jpg"));
+    let cursor = page1["nextCursor"].as_str().unwrap();
+    let (_, page2) = get(&w, &format!("/api/videos?limit=2&cursor={cursor}"), None).await;
+    assert_eq!(titles_ids(&page2), newest_first[2..4]);
+    let (_, page3) = get(&w, &format!("/api/videos?limit=2&cursor={}", page2["nextCursor"].as_str().unwrap()), None).await;
+    assert_eq!(titles_ids(&page3), newest_first[4..]);
+    assert!(page3.get("nextCursor").is_none(), "the last page has no cursor");
+    let (_, all) = get(&w, "/api/videos", None).await;
+    assert_eq!(titles_ids(&all), newest_first, "default limit 20; only ready videos");
+}
+
+#[tokio::test]
+async fn mine_lists_every_status_of_the_callers_videos_only() {
+    let w = World::default();
+    let t = datetime!(2026-11-01 10:00:00 UTC);
+    let a = w.video("Alice", VideoStatus::Ready, t).await;
+    let b = w.video("Alice", VideoStatus::Failed, t + time::Duration::minutes(1)).await;
+    let c = w.video("Alice", VideoStatus::Uploading, t + time::Duration::minutes(2)).await;
+    w.video("Bob", VideoStatus::Ready, t + time::Duration::minutes(3)).await;
+    let (status, mine) = get(&w, "/api/videos?mine=true", Some(&w.token("Alice"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(titles_ids(&mine), [c.id.to_string(), b.id.to_string(), a.id.to_string()]);
+    assert_eq!(mine["videos"][1]["failureReason"], "not a video file");
+    assert_eq!(get(&w, "/api/videos?mine=true", None).await.0, 401, "mine needs a token");
+    assert_eq!(get(&w, "/api/videos?mine=true", Some("forged")).await.0, 401);
+}
+
+#[tokio::test]
+async fn cursors_and_limits_are_checked() {
+    let w = World::default();
+    for i in 0..3 {
+        w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00:00 UTC) + time::Duration::hours(i)).await;
+    }
+    for bad in ["0", "101", "-1", "abc", "1.5", ""] {
+        let (status, res) = get(&w, &format!("/api/videos?limit={bad}"), None).await;
+        assert_eq!(status, 400, "limit={bad}");
+        assert!(res["error"]["message"].as_str().unwrap().contains("1 to 100"));
+    }
+    let (_, page) = get(&w, "/api/videos?limit=1", None).await;
+    let cursor = page["nextCursor"].as_str().unwrap().to_owned();
+    let flipped = format!("{}{}", &cursor[..cursor.len() - 1], if cursor.ends_with('A') { 'B' } else { 'A' });
+    for bad in [flipped.as_str(), "garbage", "e30.e30", &cursor[..10]] {
+        assert_eq!(get(&w, &format!("/api/videos?cursor={bad}"), None).await.0, 400, "cursor {bad}");
+    }
+    // A public cursor does not open another listing.
+    assert_eq!(get(&w, &format!("/api/videos?mine=true&cursor={cursor}"), Some(&w.token("Alice"))).await.0, 400);
+    assert_eq!(get(&w, "/api/videos?mine=maybe", None).await.0, 400);
+}
+
+#[tokio::test]
+async fn a_video_that_is_not_ready_is_visible_to_its_owner_only() {
+    let w = World::default();
+    let t = datetime!(2026-11-01 10:00:00 UTC);
+    let ready = w.video("Alice", VideoStatus::Ready, t).await;
+    let processing = w.video("Alice", VideoStatus::Processing, t).await;
+    let (status, res) = get(&w, &format!("/api/videos/{}", ready.id), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(res["video"]["status"], "ready");
+    assert_eq!(res["video"]["renditions"][0]["bandwidth"], 2_700_000);
+    assert!(res["video"]["posterUrl"].is_string());
+    assert_eq!(get(&w, &format!("/api/videos/{}", processing.id), None).await.0, 404);
+    assert_eq!(get(&w, &format!("/api/videos/{}", processing.id), Some(&w.token("Bob"))).await.0, 404);
+    let (status, own) = get(&w, &format!("/api/videos/{}", processing.id), Some(&w.token("Alice"))).await;
+    assert_eq!((status, own["video"]["status"].as_str()), (200, Some("processing")));
+    assert!(own["video"].get("posterUrl").is_none());
+    assert_eq!(get(&w, "/api/videos/01JDX3W9K7Q4T2B8N6M5R0ZC1A", None).await.0, 404);
+    assert_eq!(get(&w, "/api/videos/not-an-id", None).await.0, 404);
+}
