@@ -13,9 +13,9 @@ use framelift_shared::adapters::{s3::S3Blobs, s3_client, static_sdk_config};
 use framelift_shared::apigw::{self, RawRequest};
 use framelift_shared::auth::{HttpKeySource, JwksCache, KeySource, Verifier};
 use framelift_shared::config::CatalogueConfig;
-use framelift_shared::cursor::CursorKey;
 use framelift_shared::domain::ObjectKey;
 use framelift_shared::routes::{Function, Lookup, lookup};
+use framelift_shared::signing::SigningKey;
 use framelift_shared::{AppError, AppState};
 use framelift_transcode::TranscodeState;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -93,8 +93,8 @@ impl DevStack {
         tokio::spawn(notifications::deliver(created_rx, triggers));
         let jwks: Arc<dyn KeySource> = Arc::new(HttpKeySource::new(format!("{loopback}/dev/jwks.json")));
         let auth = Verifier::new(&[ISSUER.to_owned()], AUDIENCE, JwksCache::new(jwks, Duration::from_secs(5)));
-        let catalogue = CatalogueConfig { cursor_key: cursor_key(data)?, media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
-        let state = AppState { blobs, meta, auth: Arc::new(auth), upload: config.upload.clone(), catalogue };
+        let catalogue = CatalogueConfig { signing_key: signing_key(data)?, media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
+        let state = AppState { objects: blobs.clone(), blobs, meta, auth: Arc::new(auth), upload: config.upload.clone(), catalogue };
         Ok(Arc::new(Self {
             state,
             s3,
@@ -230,7 +230,13 @@ impl DevStack {
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
             query: parts.uri.query().unwrap_or("").to_owned(),
-            headers: parts.headers.iter().filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned()))).collect(),
+            // API Gateway terminates TLS and says so; the local stack speaks plain HTTP and says that.
+            headers: parts
+                .headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .chain((!parts.headers.contains_key("x-forwarded-proto")).then(|| ("x-forwarded-proto".to_owned(), "http".to_owned())))
+                .collect(),
             body: body.to_vec(),
             source_ip: peer.ip().to_string(),
         };
@@ -250,6 +256,7 @@ impl DevStack {
             Function::Complete => framelift_complete::handle(&self.state, req).await,
             Function::Abort => framelift_abort::handle(&self.state, req).await,
             Function::List => framelift_list::handle(&self.state, req).await,
+            Function::WatchUrl => framelift_watch_url::handle(&self.state, req).await,
         }
     }
 
@@ -291,12 +298,12 @@ fn error_response(e: AppError) -> HttpResponse {
 }
 
 /// The secret paging cursors are signed with: made on first start and kept, private, in the state folder.
-fn cursor_key(data: &Path) -> anyhow::Result<CursorKey> {
-    let path = data.join("cursor-secret");
+fn signing_key(data: &Path) -> anyhow::Result<SigningKey> {
+    let path = data.join("signing-secret");
     if let Ok(secret) = std::fs::read_to_string(&path) {
-        return CursorKey::from_secret(secret.trim()).map_err(|e| anyhow::anyhow!("{}: {e}; delete it to make a new one", path.display()));
+        return SigningKey::from_secret(secret.trim()).map_err(|e| anyhow::anyhow!("{}: {e}; delete it to make a new one", path.display()));
     }
-    let key = CursorKey::generate();
+    let key = SigningKey::generate();
     framelift_dev_issuer::write_private(&path, key.as_secret().as_bytes())?;
     Ok(key)
 }

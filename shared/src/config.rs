@@ -2,7 +2,7 @@
 //! message naming the variable; nothing on the request path reads the environment.
 
 use crate::auth::AuthConfig;
-use crate::cursor::CursorKey;
+use crate::signing::SigningKey;
 use std::time::Duration;
 
 /// What the upload routes need to know.
@@ -38,8 +38,8 @@ pub struct AwsResources {
 /// What the reading routes need.
 #[derive(Debug, Clone)]
 pub struct CatalogueConfig {
-    /// `FRAMELIFT_CURSOR_SECRET`: at least 32 characters of random secret that paging cursors are signed with.
-    pub cursor_key: CursorKey,
+    /// `FRAMELIFT_SIGNING_SECRET`: at least 32 characters of random secret that paging cursors are signed with.
+    pub signing_key: SigningKey,
     /// `FRAMELIFT_MEDIA_URL_TTL_SECONDS`: how long signed poster and playback URLs work (default 3600).
     pub media_url_ttl: Duration,
 }
@@ -85,15 +85,15 @@ impl Config {
             jwks_url: get("FRAMELIFT_JWKS_URL").unwrap_or_else(|| AuthConfig::GOOGLE_JWKS_URL.to_owned()),
         };
         let aws = AwsResources::from_lookup(&get)?;
-        let secret = required("FRAMELIFT_CURSOR_SECRET", "the secret paging cursors are signed with")?;
-        let cursor_key = CursorKey::from_secret(&secret).map_err(|e| ConfigError::Invalid("FRAMELIFT_CURSOR_SECRET", e))?;
+        let secret = required("FRAMELIFT_SIGNING_SECRET", "the secret paging cursors are signed with")?;
+        let signing_key = SigningKey::from_secret(&secret).map_err(|e| ConfigError::Invalid("FRAMELIFT_SIGNING_SECRET", e))?;
         let ttl = match get("FRAMELIFT_MEDIA_URL_TTL_SECONDS") {
             Some(v) => v.parse::<u64>().ok().filter(|t| (60..=7 * 24 * 3600).contains(t)).map(Duration::from_secs).ok_or_else(|| {
                 ConfigError::Invalid("FRAMELIFT_MEDIA_URL_TTL_SECONDS", format!("'{v}' is not a number of seconds from 60 to 604800"))
             })?,
             None => CatalogueConfig::DEFAULT_MEDIA_URL_TTL,
         };
-        Ok(Self { upload, auth, aws, catalogue: CatalogueConfig { cursor_key, media_url_ttl: ttl } })
+        Ok(Self { upload, auth, aws, catalogue: CatalogueConfig { signing_key, media_url_ttl: ttl } })
     }
 }
 
@@ -146,7 +146,7 @@ mod tests {
         ("FRAMELIFT_AUTH_AUDIENCE", "client"),
         ("FRAMELIFT_BUCKET", "b"),
         ("FRAMELIFT_TABLE", "t"),
-        ("FRAMELIFT_CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("FRAMELIFT_SIGNING_SECRET", "0123456789abcdef0123456789abcdef"),
     ];
 
     #[test]
@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn resource_names_have_no_silent_default() {
-        for missing in ["FRAMELIFT_AUTH_AUDIENCE", "FRAMELIFT_BUCKET", "FRAMELIFT_TABLE", "FRAMELIFT_CURSOR_SECRET"] {
+        for missing in ["FRAMELIFT_AUTH_AUDIENCE", "FRAMELIFT_BUCKET", "FRAMELIFT_TABLE", "FRAMELIFT_SIGNING_SECRET"] {
             let pairs: Vec<_> = MINIMAL.iter().copied().filter(|(k, _)| *k != missing).collect();
             let e = Config::from_lookup(env(&pairs)).unwrap_err();
             assert!(e.to_string().starts_with(missing), "{e}");

@@ -22,8 +22,10 @@ pub fn init_tracing() {
 pub async fn aws_state() -> Result<AppState, Error> {
     let config = Config::from_env()?;
     let (blobs, meta) = aws_backends(&config.aws).await;
+    let blobs = Arc::new(blobs);
     Ok(AppState {
-        blobs: Arc::new(blobs),
+        objects: blobs.clone(),
+        blobs,
         meta: Arc::new(meta),
         auth: Arc::new(Verifier::from_config(&config.auth)),
         upload: config.upload,

@@ -16,7 +16,6 @@ pub mod adapters;
 pub mod apigw;
 pub mod auth;
 pub mod config;
-pub mod cursor;
 pub mod domain;
 pub mod error;
 pub mod http;
@@ -24,6 +23,7 @@ pub mod lambda;
 pub mod ports;
 pub mod routes;
 pub mod s3_events;
+pub mod signing;
 pub mod state;
 
 pub use error::AppError;

@@ -61,6 +61,8 @@ pub trait ObjectStore: Send + Sync {
     async fn download(&self, key: &str, dest: &Path) -> Result<u64, StoreError>;
     /// Uploads the file `src` to `key` with the headers storage will serve it with.
     async fn upload(&self, key: &str, src: &Path, content_type: &str, cache_control: &str) -> Result<(), StoreError>;
+    /// The bytes of a small object (a playlist). `NotFound` if there is none.
+    async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError>;
 }
 
 /// The catalogue's records, written only by conditional writes so that concurrent writers cannot lose each other's work.

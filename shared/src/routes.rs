@@ -11,6 +11,7 @@ pub enum Function {
     Complete,
     Abort,
     List,
+    WatchUrl,
 }
 
 impl Function {
@@ -22,6 +23,7 @@ impl Function {
             Function::Complete => "complete",
             Function::Abort => "abort",
             Function::List => "list",
+            Function::WatchUrl => "watch-url",
         }
     }
 }
@@ -30,7 +32,7 @@ impl Function {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     pub method: &'static str,
-    /// The path in API Gateway's syntax: `{name}` for a parameter.
+    /// The path in API Gateway's syntax: `{name}` for a parameter, `{name+}` (last) for the rest of the path.
     pub path: &'static str,
     pub function: Function,
     /// Whether the route requires a bearer token.
@@ -45,6 +47,8 @@ pub const ROUTES: &[Route] = &[
     Route { method: "DELETE", path: "/api/uploads/{id}", function: Function::Abort, authenticated: true },
     Route { method: "GET", path: "/api/videos", function: Function::List, authenticated: false },
     Route { method: "GET", path: "/api/videos/{id}", function: Function::List, authenticated: false },
+    Route { method: "GET", path: "/api/videos/{id}/watch", function: Function::WatchUrl, authenticated: false },
+    Route { method: "GET", path: "/api/videos/{id}/hls/{path+}", function: Function::WatchUrl, authenticated: false },
 ];
 
 impl Route {
@@ -61,6 +65,14 @@ impl Route {
         loop {
             match (pattern.next(), actual.next()) {
                 (None, None) => return Some(params),
+                (Some(p), Some(a)) if p.starts_with('{') && p.ends_with("+}") => {
+                    let rest: Vec<&str> = std::iter::once(a).chain(actual.by_ref()).collect();
+                    if rest.iter().any(|s| s.is_empty()) {
+                        return None;
+                    }
+                    params.push((p[1..p.len() - 2].to_owned(), rest.join("/")));
+                    return Some(params);
+                }
                 (Some(p), Some(a)) if p.starts_with('{') && p.ends_with('}') => {
                     if a.is_empty() {
                         return None;
@@ -108,6 +120,15 @@ mod tests {
         assert!(matches!(lookup(&Method::POST, "/api/uploads"), Lookup::Found(r, p) if r.function == Function::Initialize && p.is_empty()));
         assert!(matches!(lookup(&Method::GET, "/api/uploads/X/parts"), Lookup::Found(r, _) if r.function == Function::PartUrl));
         assert!(matches!(lookup(&Method::DELETE, "/api/uploads/X"), Lookup::Found(r, _) if r.function == Function::Abort));
+    }
+
+    #[test]
+    fn greedy_parameters_take_the_rest_of_the_path() {
+        let Lookup::Found(route, params) = lookup(&Method::GET, "/api/videos/ABC/hls/720p/index.m3u8") else { panic!() };
+        assert_eq!(route.function, Function::WatchUrl);
+        assert_eq!(params, [("id".to_string(), "ABC".to_string()), ("path".to_string(), "720p/index.m3u8".to_string())]);
+        assert_eq!(lookup(&Method::GET, "/api/videos/ABC/hls/"), Lookup::NotFound);
+        assert_eq!(lookup(&Method::GET, "/api/videos/ABC/hls//x"), Lookup::NotFound);
     }
 
     #[test]

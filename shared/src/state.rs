@@ -6,12 +6,13 @@ use crate::config::{CatalogueConfig, UploadConfig};
 use crate::domain::{Video, VideoRecord, VideoStatus};
 use crate::error::AppError;
 use crate::http::bearer_token;
-use crate::ports::{BlobStore, MetadataStore};
+use crate::ports::{BlobStore, MetadataStore, ObjectStore};
 use lambda_http::Request;
 use std::sync::Arc;
 
 pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
+    pub objects: Arc<dyn ObjectStore>,
     pub meta: Arc<dyn MetadataStore>,
     pub auth: Arc<Verifier>,
     pub upload: UploadConfig,

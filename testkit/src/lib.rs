@@ -7,8 +7,8 @@ use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata};
 use framelift_shared::apigw::{self, RawRequest};
 use framelift_shared::auth::{JwksCache, StaticKeySource, Verifier};
 use framelift_shared::config::{CatalogueConfig, UploadConfig};
-use framelift_shared::cursor::CursorKey;
 use framelift_shared::routes::{Lookup, lookup};
+use framelift_shared::signing::SigningKey;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
@@ -39,8 +39,8 @@ impl World {
         let meta = Arc::new(MemoryMetadata::default());
         let keys = JwksCache::new(Arc::new(StaticKeySource(issuer().jwks().clone())), Duration::from_secs(30));
         let auth = Arc::new(Verifier::new(&[ISSUER.to_owned()], AUDIENCE, keys));
-        let catalogue = CatalogueConfig { cursor_key: CursorKey::generate(), media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
-        let state = AppState { blobs: blobs.clone(), meta: meta.clone(), auth, upload, catalogue };
+        let catalogue = CatalogueConfig { signing_key: SigningKey::generate(), media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
+        let state = AppState { blobs: blobs.clone(), objects: blobs.clone(), meta: meta.clone(), auth, upload, catalogue };
         Self { state, blobs, meta }
     }
 

@@ -13,7 +13,8 @@ const MIB: usize = 1024 * 1024;
 
 async fn start(upload: UploadConfig) -> (RunningServer, Api, std::path::PathBuf) {
     let dir = temp_dir("e2e");
-    let server = RunningServer::start(DevConfig { upload, ..DevConfig::for_tests(&dir) }).await.unwrap();
+    // Transcoding off: these uploads are random bytes, and the upload routes are what is under test.
+    let server = RunningServer::start(DevConfig { upload, transcode_concurrency: 0, ..DevConfig::for_tests(&dir) }).await.unwrap();
     let api = Api::new(&server.url);
     (server, api, dir)
 }
@@ -210,7 +211,8 @@ async fn presigned_urls_work_only_as_signed_and_only_until_they_expire() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_keeps_every_acknowledged_part() {
     let dir = temp_dir("restart");
-    let server = RunningServer::start(DevConfig::for_tests(&dir)).await.unwrap();
+    let config = || DevConfig { transcode_concurrency: 0, ..DevConfig::for_tests(&dir) };
+    let server = RunningServer::start(config()).await.unwrap();
     let api = Api::new(&server.url);
     let alice = api.token("Alice").await;
     let (_, init) = api.call("POST", "/api/uploads", Some(init_body(9 * MIB)), Some(&alice)).await;
@@ -219,7 +221,7 @@ async fn a_restart_keeps_every_acknowledged_part() {
     let (_, etag) = api.put_part(&url, test_bytes(8 * MIB, 1)).await;
     server.stop().await.unwrap();
 
-    let server = RunningServer::start(DevConfig::for_tests(&dir)).await.unwrap();
+    let server = RunningServer::start(config()).await.unwrap();
     let api = Api::new(&server.url);
     let (status, listed) = api.call("GET", &format!("/api/uploads/{id}/parts"), None, Some(&alice)).await;
     assert_eq!(status, 200, "the token and the upload survive the restart");

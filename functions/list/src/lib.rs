@@ -47,13 +47,13 @@ async fn list(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     } else {
         (ListQuery::Status(VideoStatus::Ready), "ready".to_owned())
     };
-    let after = http::query_param(&req, "cursor").map(|c| state.catalogue.cursor_key.decode(&scope, &c)).transpose()?;
+    let after = http::query_param(&req, "cursor").map(|c| state.catalogue.signing_key.decode(&scope, &c)).transpose()?;
     let page = state.meta.list(&query, limit, after.as_ref()).await?;
     let mut videos = Vec::with_capacity(page.records.len());
     for r in &page.records {
         videos.push(state.view(r).await?);
     }
-    let next_cursor = page.next.map(|k| state.catalogue.cursor_key.encode(&scope, &k));
+    let next_cursor = page.next.map(|k| state.catalogue.signing_key.encode(&scope, &k));
     http::json(StatusCode::OK, &ListResponse { videos, next_cursor })
 }
 

@@ -82,19 +82,9 @@ pub async fn sweep(state: &TranscodeState, takeover: bool) -> anyhow::Result<Vec
 
 /// Transcodes one video, once, whatever happened before.
 pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outcome> {
-    let Some(record) = state.meta.get(&id).await? else {
-        return Ok(Outcome::Skipped("no record: the upload was aborted or the video deleted"));
+    let Some(claimed) = claim(state, id).await? else {
+        return Ok(Outcome::Skipped("finished, claimed by another attempt, or no longer there"));
     };
-    let claimed = match record.claim(time::OffsetDateTime::now_utc(), state.lease) {
-        Claim::Claimed(next) => *next,
-        Claim::Busy => return Ok(Outcome::Skipped("another attempt holds the video")),
-        Claim::Done => return Ok(Outcome::Skipped("already finished")),
-    };
-    match state.meta.replace(&claimed).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict | StoreError::NotFound) => return Ok(Outcome::Skipped("another attempt claimed the video first")),
-        Err(e) => return Err(e.into()),
-    }
     if claimed.attempts > MAX_ATTEMPTS {
         return finish(state, &claimed, Err(format!("processing failed {MAX_ATTEMPTS} times; upload the video again"))).await;
     }
@@ -112,6 +102,27 @@ pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outc
             Err(e)
         }
     }
+}
+
+/// Claims the video for this attempt, or `None` if there is nothing for it to do.
+///
+/// A lost conditional write is read again rather than taken as "someone else has it": the writer that won may have been
+/// `complete` recording the upload (the storage event can overtake it), which leaves the video for us to claim.
+async fn claim(state: &TranscodeState, id: VideoId) -> anyhow::Result<Option<VideoRecord>> {
+    for _ in 0..5 {
+        let Some(record) = state.meta.get(&id).await? else { return Ok(None) };
+        let next = match record.claim(time::OffsetDateTime::now_utc(), state.lease) {
+            Claim::Claimed(next) => *next,
+            Claim::Busy | Claim::Done => return Ok(None),
+        };
+        match state.meta.replace(&next).await {
+            Ok(()) => return Ok(Some(next)),
+            Err(StoreError::Conflict) => continue,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("the video's record kept changing while it was being claimed")
 }
 
 enum Attempt {

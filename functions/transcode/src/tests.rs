@@ -145,6 +145,9 @@ impl ObjectStore for Down {
     async fn upload(&self, _: &str, _: &std::path::Path, _: &str, _: &str) -> Result<(), StoreError> {
         Err(StoreError::unavailable(std::io::Error::other("connection refused")))
     }
+    async fn read(&self, _: &str) -> Result<Vec<u8>, StoreError> {
+        Err(StoreError::unavailable(std::io::Error::other("connection refused")))
+    }
 }
 
 #[tokio::test]

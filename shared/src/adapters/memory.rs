@@ -178,6 +178,10 @@ impl ObjectStore for MemoryBlobs {
         Ok(bytes.len() as u64)
     }
 
+    async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        self.object(key).ok_or(StoreError::NotFound)
+    }
+
     async fn upload(&self, key: &str, src: &Path, content_type: &str, _cache_control: &str) -> Result<(), StoreError> {
         let bytes = std::fs::read(src).map_err(StoreError::unavailable)?;
         self.objects.lock().unwrap().insert(key.to_owned(), (bytes, content_type.to_owned()));

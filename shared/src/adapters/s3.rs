@@ -142,6 +142,11 @@ impl ObjectStore for S3Blobs {
         Ok(written)
     }
 
+    async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let out = self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(classify)?;
+        Ok(out.body.collect().await.map_err(StoreError::unavailable)?.into_bytes().to_vec())
+    }
+
     async fn upload(&self, key: &str, src: &std::path::Path, content_type: &str, cache_control: &str) -> Result<(), StoreError> {
         let body = aws_sdk_s3::primitives::ByteStream::from_path(src).await.map_err(StoreError::unavailable)?;
         self.client

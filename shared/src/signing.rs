@@ -1,5 +1,6 @@
-//! Paging cursors: opaque to clients and tamper-evident. A cursor names where the next page starts and which listing it
-//! belongs to, signed with HMAC-SHA256 under a server secret; a garbled, forged or borrowed cursor is a 400.
+//! What the server signs with its secret (HMAC-SHA256), each under its own domain so one can never pass for another:
+//! paging cursors (opaque, tamper-evident: a garbled, forged or borrowed cursor is a 400) and playback URLs (a
+//! playlist URL works only as issued and only until it expires).
 
 use crate::domain::{PageKey, VideoId};
 use crate::error::AppError;
@@ -8,19 +9,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// The secret cursors are signed with.
+/// The server's signing secret.
 #[derive(Clone)]
-pub struct CursorKey(Vec<u8>);
+pub struct SigningKey(Vec<u8>);
 
-impl std::fmt::Debug for CursorKey {
+impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CursorKey(..)")
+        f.write_str("SigningKey(..)")
     }
 }
 
 const MAX_CURSOR: usize = 512;
 
-impl CursorKey {
+impl SigningKey {
     /// A key from configuration: at least 32 bytes of secret.
     pub fn from_secret(secret: &str) -> Result<Self, String> {
         if secret.len() < 32 {
@@ -41,16 +42,31 @@ impl CursorKey {
         B64.encode(&self.0)
     }
 
-    fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
+    fn mac(&self, domain: &str, payload: &[u8]) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(domain.as_bytes());
+        mac.update(b"\0");
         mac.update(payload);
         mac
+    }
+
+    /// A URL-safe signature of `payload` under `domain` (128 bits).
+    pub fn tag(&self, domain: &str, payload: &str) -> String {
+        B64.encode(&self.mac(domain, payload.as_bytes()).finalize().into_bytes()[..16])
+    }
+
+    /// Whether `tag` is the signature of `payload` under `domain` (compared in constant time).
+    pub fn verify(&self, domain: &str, payload: &str, tag: &str) -> bool {
+        match B64.decode(tag) {
+            Ok(t) if t.len() == 16 => self.mac(domain, payload.as_bytes()).verify_truncated_left(&t).is_ok(),
+            _ => false,
+        }
     }
 
     /// The cursor for the page after `key` in the listing named `scope`.
     pub fn encode(&self, scope: &str, key: &PageKey) -> String {
         let payload = format!("{scope}|{}|{}", key.created_at.unix_timestamp(), key.id);
-        let tag = self.mac(payload.as_bytes()).finalize().into_bytes();
+        let tag = self.mac("cursor", payload.as_bytes()).finalize().into_bytes();
         format!("{}.{}", B64.encode(payload), B64.encode(&tag[..16]))
     }
 
@@ -66,7 +82,7 @@ impl CursorKey {
         if tag.len() != 16 {
             return Err(invalid());
         }
-        self.mac(&payload).verify_truncated_left(&tag).map_err(|_| invalid())?;
+        self.mac("cursor", &payload).verify_truncated_left(&tag).map_err(|_| invalid())?;
         let text = String::from_utf8(payload).map_err(|_| invalid())?;
         let mut parts = text.rsplitn(3, '|');
         let (id, time, named_scope) = (parts.next(), parts.next(), parts.next());
@@ -90,7 +106,7 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_in_its_own_listing_only() {
-        let k = CursorKey::generate();
+        let k = SigningKey::generate();
         let c = k.encode("ready", &key());
         assert_eq!(k.decode("ready", &c).unwrap(), key());
         assert_eq!(k.decode("mine:alice", &c).unwrap_err().status(), 400, "a cursor of another listing");
@@ -99,7 +115,7 @@ mod tests {
 
     #[test]
     fn garbled_forged_and_foreign_cursors_are_400s() {
-        let k = CursorKey::generate();
+        let k = SigningKey::generate();
         let c = k.encode("mine:alice", &key());
         let (payload, tag) = c.split_once('.').unwrap();
         let forged_payload = B64.encode("mine:bob|1795000000|01JDX3W9K7Q4T2B8N6M5R0ZC1A");
@@ -112,7 +128,7 @@ mod tests {
             format!("{forged_payload}.{tag}"),
             format!("{payload}.{}", B64.encode([0u8; 16])),
             format!("{payload}x.{tag}"),
-            CursorKey::generate().encode("mine:alice", &key()),
+            SigningKey::generate().encode("mine:alice", &key()),
             "x".repeat(10_000),
             format!("{payload}.{}", &tag[..4]),
         ];
@@ -120,6 +136,6 @@ mod tests {
             let e = k.decode("mine:alice", &b).unwrap_err();
             assert_eq!(e.status(), 400, "{b}");
         }
-        assert!(CursorKey::from_secret("short").is_err());
+        assert!(SigningKey::from_secret("short").is_err());
     }
 }

@@ -1,0 +1,156 @@
+//! Playback from a private bucket. The `watch-url` function serves the two routes of it, which share one signing
+//! scheme:
+//!
+//! - `GET /api/videos/{id}/watch` issues `hls`, the URL of the master playlist under this API, signed and expiring.
+//! - `GET /api/videos/{id}/hls/{path}` serves a playlist if its signature holds and has not expired, rewritten so that
+//!   every URI in it works: a variant playlist becomes this route again (relative, signed, same expiry), a segment a
+//!   presigned storage URL that expires at the same moment.
+//!
+//! A presigned master playlist alone would not do: the relative URIs inside it would point at unsigned objects. Here
+//! nothing is reachable without a signature, everything a player needs is, and all of it stops working at `expiresAt`
+//! (or as soon as the video is deleted: playlists are served only for a ready video).
+
+use framelift_shared::domain::{VideoId, VideoStatus};
+use framelift_shared::http::{self, ApiResponse, StatusCode};
+use framelift_shared::ports::StoreError;
+use framelift_shared::{AppError, AppState};
+use lambda_http::http::HeaderValue;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// The signing domain of playlist URLs.
+const DOMAIN: &str = "playlist";
+pub const MASTER: &str = "master.m3u8";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WatchResponse {
+    hls: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    poster_url: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+}
+
+pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
+    let path = req.path_parameters_ref().and_then(|p| p.first("path").map(str::to_owned));
+    http::respond(match path {
+        Some(path) => playlist(state, &req, &path).await,
+        None => watch(state, &req).await,
+    })
+}
+
+async fn watch(state: &AppState, req: &Request) -> Result<ApiResponse, AppError> {
+    let id = http::path_video_id(req)?;
+    let caller = state.caller_if_any(req).await?;
+    let not_found = || AppError::NotFound(format!("there is no video with id '{id}'"));
+    let record = state.meta.get(&id).await?.ok_or_else(not_found)?;
+    if record.status != VideoStatus::Ready {
+        if !caller.is_some_and(|c| record.is_owned_by(&c.id)) {
+            return Err(not_found());
+        }
+        return Err(AppError::Conflict(format!("the video is {}: it can be watched once it is ready", record.status.as_str())));
+    }
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(AppError::internal)?;
+    let expires_at = now + state.catalogue.media_url_ttl;
+    let query = signed_query(state, &id, MASTER, expires_at.unix_timestamp());
+    let hls = format!("{}/api/videos/{id}/hls/{MASTER}?{query}", base_url(req));
+    let poster_url = state.view(&record).await?.poster_url;
+    http::json(StatusCode::OK, &WatchResponse { hls, poster_url, expires_at })
+}
+
+/// `expires=...&sig=...` for `path` of video `id`.
+fn signed_query(state: &AppState, id: &VideoId, path: &str, expires: i64) -> String {
+    let sig = state.catalogue.signing_key.tag(DOMAIN, &format!("{id}/{path}|{expires}"));
+    format!("expires={expires}&sig={sig}")
+}
+
+/// Where this API is, as the caller reached it.
+fn base_url(req: &Request) -> String {
+    let uri = req.uri();
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+        _ => String::new(),
+    }
+}
+
+async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResponse, AppError> {
+    let id = http::path_video_id(req)?;
+    let not_found = || AppError::NotFound(format!("there is no playlist {path} for video '{id}'"));
+    if !is_safe_playlist_path(path) {
+        return Err(not_found());
+    }
+    let refused = || AppError::Forbidden(format!("this playback link is not valid: ask for a new one (GET /api/videos/{id}/watch)"));
+    let expires: i64 = http::query_param(req, "expires").and_then(|e| e.parse().ok()).ok_or_else(refused)?;
+    let sig = http::query_param(req, "sig").ok_or_else(refused)?;
+    if !state.catalogue.signing_key.verify(DOMAIN, &format!("{id}/{path}|{expires}"), &sig) {
+        return Err(refused());
+    }
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    if expires <= now {
+        return Err(AppError::Forbidden(format!("this playback link has expired: ask for a new one (GET /api/videos/{id}/watch)")));
+    }
+    // A deleted (or no longer ready) video stops playing at once, whatever links are out.
+    match state.meta.get(&id).await? {
+        Some(r) if r.status == VideoStatus::Ready => {}
+        _ => return Err(not_found()),
+    }
+    let key = format!("{}{path}", id.media_prefix());
+    let bytes = match state.objects.read(&key).await {
+        Ok(b) => b,
+        Err(StoreError::NotFound) => return Err(not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let ttl = std::time::Duration::from_secs((expires - now) as u64);
+    let text = match m3u8_rs::parse_playlist_res(&bytes) {
+        Ok(m3u8_rs::Playlist::MasterPlaylist(mut master)) => {
+            for v in &mut master.variants {
+                let child = join(dir, &v.uri).ok_or_else(not_found)?;
+                v.uri = format!("{}?{}", v.uri, signed_query(state, &id, &child, expires));
+            }
+            let mut out = Vec::new();
+            master.write_to(&mut out).map_err(AppError::internal)?;
+            out
+        }
+        Ok(m3u8_rs::Playlist::MediaPlaylist(mut media)) => {
+            for seg in &mut media.segments {
+                let child = join(dir, &seg.uri).ok_or_else(not_found)?;
+                seg.uri = state.blobs.presign_get(&format!("{}{child}", id.media_prefix()), ttl).await?.url;
+            }
+            let mut out = Vec::new();
+            media.write_to(&mut out).map_err(AppError::internal)?;
+            out
+        }
+        Err(e) => return Err(AppError::internal(std::io::Error::other(format!("stored playlist {key} does not parse: {e:?}")))),
+    };
+    let mut res = Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/vnd.apple.mpegurl")
+        // Private: the body carries signatures. Short: they expire.
+        .header("cache-control", format!("private, max-age={}", (expires - now).min(60)))
+        .body(Body::Text(String::from_utf8(text).map_err(AppError::internal)?))
+        .map_err(AppError::internal)?;
+    res.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    Ok(res)
+}
+
+/// Playlist paths the transcoder writes: `master.m3u8`, `720p/index.m3u8`; nothing that climbs or names a scheme.
+fn is_safe_playlist_path(path: &str) -> bool {
+    path.ends_with(".m3u8")
+        && path.len() <= 200
+        && path.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+        && path.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+}
+
+/// A URI from a playlist in `dir`, as a path under the video's prefix; `None` for anything absolute or climbing.
+fn join(dir: &str, uri: &str) -> Option<String> {
+    if uri.contains("://") || uri.starts_with('/') || uri.contains('?') || uri.split('/').any(|s| s == ".." || s.is_empty()) {
+        return None;
+    }
+    Some(if dir.is_empty() { uri.to_owned() } else { format!("{dir}/{uri}") })
+}
+
+#[cfg(test)]
+mod tests;
