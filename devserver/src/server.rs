@@ -257,6 +257,7 @@ impl DevStack {
             Function::Abort => framelift_abort::handle(&self.state, req).await,
             Function::List => framelift_list::handle(&self.state, req).await,
             Function::WatchUrl => framelift_watch_url::handle(&self.state, req).await,
+            Function::Delete => framelift_delete::handle(&self.state, req).await,
         }
     }
 

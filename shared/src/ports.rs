@@ -63,6 +63,8 @@ pub trait ObjectStore: Send + Sync {
     async fn upload(&self, key: &str, src: &Path, content_type: &str, cache_control: &str) -> Result<(), StoreError>;
     /// The bytes of a small object (a playlist). `NotFound` if there is none.
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError>;
+    /// Deletes every object whose key starts with `prefix` (none is not an error); returns how many.
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError>;
 }
 
 /// The catalogue's records, written only by conditional writes so that concurrent writers cannot lose each other's work.

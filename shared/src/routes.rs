@@ -12,6 +12,7 @@ pub enum Function {
     Abort,
     List,
     WatchUrl,
+    Delete,
 }
 
 impl Function {
@@ -24,6 +25,7 @@ impl Function {
             Function::Abort => "abort",
             Function::List => "list",
             Function::WatchUrl => "watch-url",
+            Function::Delete => "delete",
         }
     }
 }
@@ -49,6 +51,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/api/videos/{id}", function: Function::List, authenticated: false },
     Route { method: "GET", path: "/api/videos/{id}/watch", function: Function::WatchUrl, authenticated: false },
     Route { method: "GET", path: "/api/videos/{id}/hls/{path+}", function: Function::WatchUrl, authenticated: false },
+    Route { method: "DELETE", path: "/api/videos/{id}", function: Function::Delete, authenticated: true },
 ];
 
 impl Route {

@@ -2,7 +2,7 @@
 //! parts listed with their ETags, completion checked, abort final.
 
 use framelift_shared::domain::{ETag, ObjectKey, PartNumber, VideoId};
-use framelift_shared::ports::{BlobStore, StoreError};
+use framelift_shared::ports::{BlobStore, ObjectStore, StoreError};
 use std::time::Duration;
 
 const MIB: usize = 1024 * 1024;
@@ -69,4 +69,27 @@ where
     blobs.abort_multipart(&key, &upload).await.unwrap();
     let unknown = "2~not-an-upload".parse().unwrap();
     assert!(matches!(blobs.list_parts(&key, &unknown).await, Err(StoreError::NotFound)));
+}
+
+/// The contract of [`ObjectStore`]: whole objects up and down, and prefix deletion that touches nothing else.
+pub async fn objects(objects: &dyn ObjectStore) {
+    let dir = crate::temp_dir("objects-contract");
+    let src = dir.join("in");
+    std::fs::write(&src, b"#EXTM3U\n").unwrap();
+    let prefix = VideoId::generate().media_prefix();
+    let other = VideoId::generate().media_prefix();
+    for k in ["master.m3u8", "720p/index.m3u8", "720p/seg_0000.ts"] {
+        objects.upload(&format!("{prefix}{k}"), &src, "application/vnd.apple.mpegurl", "public, max-age=300").await.unwrap();
+    }
+    objects.upload(&format!("{other}master.m3u8"), &src, "application/vnd.apple.mpegurl", "public, max-age=300").await.unwrap();
+    assert_eq!(objects.read(&format!("{prefix}master.m3u8")).await.unwrap(), b"#EXTM3U\n");
+    let out = dir.join("out");
+    assert_eq!(objects.download(&format!("{prefix}720p/index.m3u8"), &out).await.unwrap(), 8);
+    assert_eq!(std::fs::read(&out).unwrap(), b"#EXTM3U\n");
+    assert!(matches!(objects.read(&format!("{prefix}missing")).await, Err(StoreError::NotFound)));
+    assert_eq!(objects.delete_prefix(&prefix).await.unwrap(), 3);
+    assert!(matches!(objects.read(&format!("{prefix}master.m3u8")).await, Err(StoreError::NotFound)));
+    assert_eq!(objects.delete_prefix(&prefix).await.unwrap(), 0, "deleting nothing is fine");
+    assert!(objects.read(&format!("{other}master.m3u8")).await.is_ok(), "another prefix is untouched");
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -18,6 +18,7 @@ async fn s3_adapter_on_the_in_process_server() {
     let client = server.stack.s3_client().clone();
     let blobs = S3Blobs::new(client.clone(), BUCKET);
     blob_contract::run_all(&blobs, |key| read(&client, BUCKET, key)).await;
+    blob_contract::objects(&blobs).await;
     server.stop().await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -29,4 +30,5 @@ async fn s3_adapter_on_moto() {
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     let blobs = S3Blobs::new(client.clone(), &bucket);
     blob_contract::run_all(&blobs, |key| read(&client, &bucket, key)).await;
+    blob_contract::objects(&blobs).await;
 }

@@ -69,6 +69,18 @@ async fn the_signed_url_plays_and_nothing_plays_without_it() {
     assert_eq!(status(format!("{base}master.m3u8?expires={past}&sig={old_sig}")).await, 403, "an expired link");
     assert_eq!(status(format!("{base}../../x.m3u8?expires={expires}&sig={sig}")).await, 404);
 
+    // Delete: only the owner; then the links issued before stop, and the video is gone from everywhere.
+    assert_eq!(api.call("DELETE", &format!("/api/videos/{id}"), None, Some(&api.token("Bob").await)).await.0, 403);
+    assert_eq!(api.call("DELETE", &format!("/api/videos/{id}"), None, Some(&alice)).await.0, 204);
+    assert_eq!(status(hls.clone()).await, 404, "a watch link issued before stops working");
+    assert_eq!(status(segment.clone()).await, 404, "the segments are gone");
+    assert_eq!(api.call("GET", &format!("/api/videos/{id}"), None, Some(&alice)).await.0, 404);
+    let (_, list) = api.call("GET", "/api/videos", None, None).await;
+    assert!(list["videos"].as_array().unwrap().iter().all(|v| v["id"] != id.to_string()));
+    let source = server.stack.s3_client().head_object().bucket(framelift_devserver::BUCKET).key(id.source_key().as_str()).send().await;
+    assert!(source.is_err(), "the source is gone");
+    assert_eq!(api.call("DELETE", &format!("/api/videos/{id}"), None, Some(&alice)).await.0, 404, "a repeat is harmless");
+
     server.stop().await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -181,7 +181,12 @@ async fn finish(state: &TranscodeState, claimed: &VideoRecord, result: Result<Me
     let next = claimed.apply(transition)?;
     match state.meta.replace(&next).await {
         Ok(()) => Ok(outcome),
-        Err(StoreError::Conflict | StoreError::NotFound) => Ok(Outcome::Skipped("the video changed while it was processed")),
+        Err(StoreError::NotFound) => {
+            // Deleted while it was processed: what this attempt published would be an orphan.
+            state.objects.delete_prefix(&claimed.id.media_prefix()).await?;
+            Ok(Outcome::Skipped("the video was deleted while it was processed"))
+        }
+        Err(StoreError::Conflict) => Ok(Outcome::Skipped("the video changed while it was processed")),
         Err(e) => Err(e.into()),
     }
 }

@@ -148,6 +148,9 @@ impl ObjectStore for Down {
     async fn read(&self, _: &str) -> Result<Vec<u8>, StoreError> {
         Err(StoreError::unavailable(std::io::Error::other("connection refused")))
     }
+    async fn delete_prefix(&self, _: &str) -> Result<usize, StoreError> {
+        Err(StoreError::unavailable(std::io::Error::other("connection refused")))
+    }
 }
 
 #[tokio::test]

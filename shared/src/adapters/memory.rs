@@ -178,6 +178,13 @@ impl ObjectStore for MemoryBlobs {
         Ok(bytes.len() as u64)
     }
 
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
+        let mut objects = self.objects.lock().unwrap();
+        let before = objects.len();
+        objects.retain(|k, _| !k.starts_with(prefix));
+        Ok(before - objects.len())
+    }
+
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         self.object(key).ok_or(StoreError::NotFound)
     }

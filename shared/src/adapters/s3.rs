@@ -142,6 +142,30 @@ impl ObjectStore for S3Blobs {
         Ok(written)
     }
 
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        let mut deleted = 0;
+        while let Some(page) = pages.next().await {
+            let ids = page
+                .map_err(classify)?
+                .contents()
+                .iter()
+                .filter_map(|o| ObjectIdentifier::builder().key(o.key()?).build().ok())
+                .collect::<Vec<_>>();
+            if ids.is_empty() {
+                continue;
+            }
+            deleted += ids.len();
+            let delete = Delete::builder().set_objects(Some(ids)).quiet(true).build().map_err(StoreError::unavailable)?;
+            let out = self.client.delete_objects().bucket(&self.bucket).delete(delete).send().await.map_err(classify)?;
+            if let Some(e) = out.errors().first() {
+                return Err(StoreError::Rejected(format!("delete of {} failed: {}", e.key().unwrap_or(""), e.code().unwrap_or(""))));
+            }
+        }
+        Ok(deleted)
+    }
+
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         let out = self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(classify)?;
         Ok(out.body.collect().await.map_err(StoreError::unavailable)?.into_bytes().to_vec())

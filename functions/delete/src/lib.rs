@@ -1,0 +1,54 @@
+//! `DELETE /api/videos/{id}`: the owner removes a video: its source, every rendition and the poster, then its record.
+//! Playlists are served only for a recorded, ready video, so every watch link issued before stops at once.
+//!
+//! Its own function, not a method of `list`: it is the one catalogue route that writes, and its own function lets the
+//! template give only it the permission to delete objects and records.
+
+use framelift_shared::access::owned_record;
+use framelift_shared::domain::VideoStatus;
+use framelift_shared::http::{self, ApiResponse};
+use framelift_shared::ports::StoreError;
+use framelift_shared::{AppError, AppState};
+use lambda_http::Request;
+
+pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
+    http::respond(delete(state, req).await)
+}
+
+async fn delete(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
+    let caller = state.authenticate(&req).await?;
+    let id = http::path_video_id(&req)?;
+    let record = match owned_record(state, &caller, &id).await {
+        Ok(r) => r,
+        // Someone else's video that is not ready does not exist for the caller.
+        Err(AppError::Forbidden(_)) if state.meta.get(&id).await?.is_some_and(|r| r.status != VideoStatus::Ready) => {
+            return Err(AppError::NotFound(format!("there is no video with id '{id}'")));
+        }
+        Err(e) => return Err(e),
+    };
+    // Storage first, the record last: a failure part way leaves the record, so repeating the call finishes the job.
+    if record.status == VideoStatus::Uploading {
+        state.blobs.abort_multipart(&id.source_key(), &record.upload.upload_id).await?;
+    }
+    state.objects.delete_prefix(id.source_key().as_str()).await?;
+    let removed = state.objects.delete_prefix(&id.media_prefix()).await?;
+    let mut current = record;
+    // A transcode may move the record while we delete; follow it until our conditional delete lands.
+    for _ in 0..5 {
+        match state.meta.delete(&id, current.version).await {
+            Ok(()) | Err(StoreError::NotFound) => {
+                tracing::info!(video = %id, objects = removed, "video deleted");
+                return http::no_content();
+            }
+            Err(StoreError::Conflict) => match state.meta.get(&id).await? {
+                Some(r) => current = r,
+                None => return http::no_content(),
+            },
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Conflict("the video kept changing while it was being deleted: try again".into()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,11 @@
+//! The `delete` Lambda: `DELETE /api/videos/{id}`.
+
+use lambda_http::{run, service_fn};
+use std::convert::Infallible;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    framelift_shared::lambda::init_tracing();
+    let state = &framelift_shared::lambda::aws_state().await?;
+    run(service_fn(move |req| async move { Ok::<_, Infallible>(framelift_delete::handle(state, req).await) })).await
+}
