@@ -60,3 +60,20 @@ pub fn temp_dir(prefix: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+/// Waits (up to 120 s) until the video is `ready` or `failed` on a running local stack, and returns its record.
+pub async fn wait_until_settled(
+    server: &framelift_devserver::RunningServer,
+    id: &framelift_shared::domain::VideoId,
+) -> framelift_shared::domain::VideoRecord {
+    use framelift_shared::domain::VideoStatus;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = server.stack.state().meta.get(id).await.unwrap().expect("the record exists");
+        if matches!(r.status, VideoStatus::Ready | VideoStatus::Failed) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "still {:?} after 120 s", r.status);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -6,8 +6,7 @@ use framelift_shared::domain::{VideoId, VideoStatus};
 use framelift_shared::signing::SigningKey;
 use framelift_testkit::test_clip;
 use framelift_tests::api::Api;
-use framelift_tests::temp_dir;
-use std::time::{Duration, Instant};
+use framelift_tests::{temp_dir, wait_until_settled};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_signed_url_plays_and_nothing_plays_without_it() {
@@ -20,11 +19,7 @@ async fn the_signed_url_plays_and_nothing_plays_without_it() {
     // Before it is ready: 409 for the owner, 404 for anyone else.
     let early = api.call("GET", &format!("/api/videos/{id}/watch"), None, Some(&alice)).await.0;
     assert!(early == 409 || early == 200, "{early}");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while server.stack.state().meta.get(&id).await.unwrap().unwrap().status != VideoStatus::Ready {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    assert_eq!(wait_until_settled(&server, &id).await.status, VideoStatus::Ready);
 
     let (status, watch) = api.call("GET", &format!("/api/videos/{id}/watch"), None, None).await;
     assert_eq!(status, 200, "{watch}");

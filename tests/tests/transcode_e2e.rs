@@ -3,24 +3,11 @@
 
 use framelift_devserver::sqlite_store::SqliteMetadata;
 use framelift_devserver::{BUCKET, DevConfig, RunningServer};
-use framelift_shared::domain::{VideoId, VideoRecord, VideoStatus};
+use framelift_shared::domain::{VideoId, VideoStatus};
 use framelift_shared::ports::MetadataStore;
 use framelift_testkit::test_clip;
 use framelift_tests::api::Api;
-use framelift_tests::temp_dir;
-use std::time::{Duration, Instant};
-
-async fn wait_until_settled(server: &RunningServer, id: &VideoId) -> VideoRecord {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let r = server.stack.state().meta.get(id).await.unwrap().expect("the record exists");
-        if matches!(r.status, VideoStatus::Ready | VideoStatus::Failed) {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "still {:?} after 120 s", r.status);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use framelift_tests::{temp_dir, wait_until_settled};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_becomes_ready_and_a_bad_one_fails_with_its_reason() {
