@@ -36,6 +36,7 @@ bench:
 	cargo build --profile bench -p framelift-cli
 	cargo bench -p framelift-tests --bench upload
 	cargo bench -p framelift-tests --bench transcode
+	cargo bench -p framelift-tests --bench catalogue
 
 clean:
 	cargo clean

@@ -179,6 +179,9 @@ impl DevStack {
             self.dev_token(req).await
         } else if path == "/dev/jwks.json" && method == Method::GET {
             json_response(StatusCode::OK, self.issuer.jwks())
+        } else if path == "/dev/health" && method == Method::GET {
+            // The trivial handler: benchmarks measure the server's own floor against it.
+            json_response(StatusCode::OK, &serde_json::json!({"status": "ok"}))
         } else {
             error_response(AppError::NotFound(format!("nothing is served at {path}")))
         };

@@ -1,0 +1,106 @@
+//! Catalogue latency with 10,000 videos in the local stack: list (first page of 20, posters signed), detail, and a
+//! trivial handler on the same server (the floor), each at 32 concurrent clients on loopback, 3,200 requests per kind,
+//! in one run. Goal: p99 at most 3x the floor's. (Search joins this table with the search issue.)
+
+use framelift_devserver::{DevConfig, RunningServer};
+use framelift_shared::domain::{Author, ContentType, MediaInfo, Rendition, Transition, UploadPlan, UploadState, VideoId, VideoRecord};
+use framelift_tests::temp_dir;
+use futures::StreamExt;
+use std::time::{Duration, Instant};
+
+const VIDEOS: usize = 10_000;
+const CLIENTS: usize = 32;
+const REQUESTS: usize = 3_200;
+
+fn video(i: usize) -> VideoRecord {
+    let id = VideoId::generate();
+    let upload = UploadState {
+        upload_id: "u".parse().unwrap(),
+        content_type: ContentType::parse("video/mp4").unwrap(),
+        plan: UploadPlan::new(50_000_000, 8 << 20).unwrap(),
+    };
+    let author = Author { id: format!("user-{}", i % 50).parse().unwrap(), name: format!("User {}", i % 50) };
+    let created = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000) + time::Duration::seconds(i as i64);
+    let r = VideoRecord::new_upload(
+        id,
+        format!("Video number {i}").parse().unwrap(),
+        Some("A benchmark video".parse().unwrap()),
+        author,
+        upload,
+        created,
+    );
+    let media = MediaInfo {
+        duration_seconds: 60.0,
+        width: 1920,
+        height: 1080,
+        renditions: vec![Rendition { width: 1280, height: 720, bandwidth: 2_700_000 }],
+        poster_key: Some(format!("{}poster.jpg", id.media_prefix())),
+    };
+    let mut ready = r.apply(Transition::BeginProcessing).unwrap().apply(Transition::Ready(media)).unwrap();
+    ready.version = 1;
+    ready
+}
+
+async fn load(http: &reqwest::Client, urls: Vec<String>) -> (Duration, Duration, usize) {
+    let mut latencies: Vec<Duration> = futures::stream::iter(urls)
+        .map(|url| async move {
+            let started = Instant::now();
+            let res = http.get(&url).send().await.expect("the server answers");
+            assert!(res.status().is_success(), "{url}: {}", res.status());
+            res.bytes().await.unwrap();
+            started.elapsed()
+        })
+        .buffer_unordered(CLIENTS)
+        .collect()
+        .await;
+    latencies.sort();
+    let n = latencies.len();
+    (latencies[n / 2], latencies[(n * 99).div_ceil(100) - 1], n)
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = temp_dir("bench-catalogue");
+    let server = RunningServer::start(DevConfig { transcode_concurrency: 0, ..DevConfig::for_tests(&dir) }).await.unwrap();
+    let meta = server.stack.state().meta.clone();
+    let seeding = Instant::now();
+    let mut ids = Vec::with_capacity(VIDEOS);
+    for i in 0..VIDEOS {
+        let v = video(i);
+        ids.push(v.id);
+        meta.insert(&v).await.unwrap();
+    }
+    println!(
+        "catalogue benchmark: {VIDEOS} ready videos (seeded in {:.1} s), {CLIENTS} clients, {REQUESTS} requests per kind",
+        seeding.elapsed().as_secs_f64()
+    );
+    let http = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().unwrap();
+    let base = server.url.clone();
+    // Warm up the connections and the caches.
+    load(&http, vec![format!("{base}/dev/health"); CLIENTS * 4]).await;
+    let kinds: Vec<(&str, Vec<String>)> = vec![
+        ("floor (trivial handler)", vec![format!("{base}/dev/health"); REQUESTS]),
+        ("list (first page of 20)", vec![format!("{base}/api/videos?limit=20"); REQUESTS]),
+        ("detail", (0..REQUESTS).map(|i| format!("{base}/api/videos/{}", ids[(i * 7919) % VIDEOS])).collect()),
+    ];
+    let mut floor_p99 = Duration::ZERO;
+    println!();
+    println!("| route | p50 (ms) | p99 (ms) | p99 / floor p99 |");
+    println!("| --- | --- | --- | --- |");
+    for (name, urls) in kinds {
+        let (p50, p99, _) = load(&http, urls).await;
+        if floor_p99.is_zero() {
+            floor_p99 = p99;
+        }
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.2}x |",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3,
+            p99.as_secs_f64() / floor_p99.as_secs_f64()
+        );
+    }
+    println!();
+    println!("goal: p99 at most 3x the floor");
+    server.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
