@@ -94,7 +94,15 @@ impl DevStack {
         let jwks: Arc<dyn KeySource> = Arc::new(HttpKeySource::new(format!("{loopback}/dev/jwks.json")));
         let auth = Verifier::new(&[ISSUER.to_owned()], AUDIENCE, JwksCache::new(jwks, Duration::from_secs(5)));
         let catalogue = CatalogueConfig { signing_key: signing_key(data)?, media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
-        let state = AppState { objects: blobs.clone(), blobs, meta, auth: Arc::new(auth), upload: config.upload.clone(), catalogue };
+        let state = AppState {
+            objects: blobs.clone(),
+            blobs,
+            meta,
+            auth: Arc::new(auth),
+            upload: config.upload.clone(),
+            catalogue,
+            signed_urls: Default::default(),
+        };
         Ok(Arc::new(Self {
             state,
             s3,

@@ -30,6 +30,7 @@ pub async fn aws_state() -> Result<AppState, Error> {
         auth: Arc::new(Verifier::from_config(&config.auth)),
         upload: config.upload,
         catalogue: config.catalogue,
+        signed_urls: Default::default(),
     })
 }
 

@@ -40,7 +40,15 @@ impl World {
         let keys = JwksCache::new(Arc::new(StaticKeySource(issuer().jwks().clone())), Duration::from_secs(30));
         let auth = Arc::new(Verifier::new(&[ISSUER.to_owned()], AUDIENCE, keys));
         let catalogue = CatalogueConfig { signing_key: SigningKey::generate(), media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
-        let state = AppState { blobs: blobs.clone(), objects: blobs.clone(), meta: meta.clone(), auth, upload, catalogue };
+        let state = AppState {
+            blobs: blobs.clone(),
+            objects: blobs.clone(),
+            meta: meta.clone(),
+            auth,
+            upload,
+            catalogue,
+            signed_urls: Default::default(),
+        };
         Self { state, blobs, meta }
     }
 
