@@ -4,7 +4,6 @@
 //! Its own function, not a method of `list`: it is the one catalogue route that writes, and its own function lets the
 //! template give only it the permission to delete objects and records.
 
-use framelift_shared::access::owned_record;
 use framelift_shared::domain::VideoStatus;
 use framelift_shared::http::{self, ApiResponse};
 use framelift_shared::ports::StoreError;
@@ -18,14 +17,16 @@ pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
 async fn delete(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let caller = state.authenticate(&req).await?;
     let id = http::path_video_id(&req)?;
-    let record = match owned_record(state, &caller, &id).await {
-        Ok(r) => r,
+    let not_found = || AppError::NotFound(format!("there is no video with id '{id}'"));
+    let record = state.meta.get(&id).await?.ok_or_else(not_found)?;
+    if !record.is_owned_by(&caller.id) {
         // Someone else's video that is not ready does not exist for the caller.
-        Err(AppError::Forbidden(_)) if state.meta.get(&id).await?.is_some_and(|r| r.status != VideoStatus::Ready) => {
-            return Err(AppError::NotFound(format!("there is no video with id '{id}'")));
-        }
-        Err(e) => return Err(e),
-    };
+        return Err(if record.status == VideoStatus::Ready {
+            AppError::Forbidden(format!("video '{id}' belongs to someone else: only its owner may delete it"))
+        } else {
+            not_found()
+        });
+    }
     // Storage first, the record last: a failure part way leaves the record, so repeating the call finishes the job.
     if record.status == VideoStatus::Uploading {
         state.blobs.abort_multipart(&id.source_key(), &record.upload.upload_id).await?;
