@@ -51,33 +51,11 @@ async fn concurrent_completes_agree_on_one_result() {
     w.put_all_parts(&rec);
     let t = w.token("Alice");
     let id = rec.id.to_string();
-    let results = futures_join(&w, &id, &t).await;
+    // Polled together on one task: each yields at its store calls, so they interleave.
+    let results = futures::future::join_all((0..8).map(|_| complete(&w, &id, json!({}), &t))).await;
     assert!(results.iter().all(|r| r.0 == 200), "{results:?}");
     assert!(results.windows(2).all(|p| p[0] == p[1]), "every caller sees the same video");
     assert_eq!(w.meta.get(&rec.id).await.unwrap().unwrap().version, 2, "exactly one transition was written");
-}
-
-async fn futures_join(w: &World, id: &str, t: &str) -> Vec<(u16, Value)> {
-    let calls: Vec<_> = (0..8).map(|_| complete(w, id, json!({}), t)).collect();
-    let mut out = Vec::new();
-    // Poll them together on one task: each yields at its store calls, so they interleave.
-    let mut pinned: Vec<_> = calls.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<(u16, Value)>> = vec![None; pinned.len()];
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if results[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(r) => results[i] = Some(r),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    out.extend(results.into_iter().flatten());
-    out
 }
 
 #[tokio::test]
