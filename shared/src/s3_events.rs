@@ -48,6 +48,28 @@ fn event_key_encoding(key: &str) -> String {
         .collect()
 }
 
+/// The key of an event record, decoded: the inverse of [`event_key_encoding`] (`+` for a space, `%XX` escapes).
+pub fn decode_key(key: &str) -> String {
+    let bytes = key.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +92,8 @@ mod tests {
         assert_eq!(r.s3.object.key.as_deref(), Some("uploads/01JDX3W9K7Q4T2B8N6M5R0ZC1A/source"));
         assert_eq!(r.s3.object.size, Some(42));
         assert_eq!(event_key_encoding("a b/c=d"), "a+b/c%3Dd");
+        assert_eq!(decode_key(&event_key_encoding("a b/c=d")), "a b/c=d");
+        assert_eq!(decode_key("uploads/01ABC/source"), "uploads/01ABC/source");
+        assert_eq!(decode_key("a+b%3Dc%2"), "a b=c%2");
     }
 }

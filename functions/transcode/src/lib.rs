@@ -45,7 +45,7 @@ pub async fn handle(state: &TranscodeState, event: S3Event) -> anyhow::Result<()
     let mut failure = None;
     for record in event.records {
         let name = record.event_name.as_deref().unwrap_or("");
-        let key = record.s3.object.key.as_deref().map(decode_key).unwrap_or_default();
+        let key = record.s3.object.key.as_deref().map(framelift_shared::s3_events::decode_key).unwrap_or_default();
         let Some(id) = name.starts_with("ObjectCreated:").then(|| ObjectKey::source_of(&key)).flatten() else {
             tracing::info!(event = name, key, "not a source upload; ignored");
             continue;
@@ -189,28 +189,6 @@ async fn finish(state: &TranscodeState, claimed: &VideoRecord, result: Result<Me
         Err(StoreError::Conflict) => Ok(Outcome::Skipped("the video changed while it was processed")),
         Err(e) => Err(e.into()),
     }
-}
-
-/// S3 event keys are URL-encoded, with `+` for a space.
-fn decode_key(key: &str) -> String {
-    let bytes = key.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 2;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

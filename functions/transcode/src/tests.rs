@@ -184,9 +184,3 @@ async fn repeated_crashes_end_in_failed_not_a_loop() {
     assert_eq!(swept, [(id, Outcome::Failed(format!("processing failed {MAX_ATTEMPTS} times; upload the video again")))]);
     assert_eq!(f.meta.get(&id).await.unwrap().unwrap().status, VideoStatus::Failed);
 }
-
-#[test]
-fn event_keys_are_url_decoded() {
-    assert_eq!(decode_key("uploads/01ABC/source"), "uploads/01ABC/source");
-    assert_eq!(decode_key("a+b%3Dc%2"), "a b=c%2");
-}
