@@ -37,21 +37,19 @@ pub struct Route {
     /// The path in API Gateway's syntax: `{name}` for a parameter, `{name+}` (last) for the rest of the path.
     pub path: &'static str,
     pub function: Function,
-    /// Whether the route requires a bearer token.
-    pub authenticated: bool,
 }
 
 pub const ROUTES: &[Route] = &[
-    Route { method: "POST", path: "/api/uploads", function: Function::Initialize, authenticated: true },
-    Route { method: "POST", path: "/api/uploads/{id}/part-urls", function: Function::PartUrl, authenticated: true },
-    Route { method: "GET", path: "/api/uploads/{id}/parts", function: Function::PartUrl, authenticated: true },
-    Route { method: "POST", path: "/api/uploads/{id}/complete", function: Function::Complete, authenticated: true },
-    Route { method: "DELETE", path: "/api/uploads/{id}", function: Function::Abort, authenticated: true },
-    Route { method: "GET", path: "/api/videos", function: Function::List, authenticated: false },
-    Route { method: "GET", path: "/api/videos/{id}", function: Function::List, authenticated: false },
-    Route { method: "GET", path: "/api/videos/{id}/watch", function: Function::WatchUrl, authenticated: false },
-    Route { method: "GET", path: "/api/videos/{id}/hls/{path+}", function: Function::WatchUrl, authenticated: false },
-    Route { method: "DELETE", path: "/api/videos/{id}", function: Function::Delete, authenticated: true },
+    Route { method: "POST", path: "/api/uploads", function: Function::Initialize },
+    Route { method: "POST", path: "/api/uploads/{id}/part-urls", function: Function::PartUrl },
+    Route { method: "GET", path: "/api/uploads/{id}/parts", function: Function::PartUrl },
+    Route { method: "POST", path: "/api/uploads/{id}/complete", function: Function::Complete },
+    Route { method: "DELETE", path: "/api/uploads/{id}", function: Function::Abort },
+    Route { method: "GET", path: "/api/videos", function: Function::List },
+    Route { method: "GET", path: "/api/videos/{id}", function: Function::List },
+    Route { method: "GET", path: "/api/videos/{id}/watch", function: Function::WatchUrl },
+    Route { method: "GET", path: "/api/videos/{id}/hls/{path+}", function: Function::WatchUrl },
+    Route { method: "DELETE", path: "/api/videos/{id}", function: Function::Delete },
 ];
 
 impl Route {

@@ -30,21 +30,10 @@ async fn abort(state: &AppState, req: Request) -> Result<ApiResponse, AppError> 
     }
     // The record is gone, so the upload is unreachable; should storage fail now, its lifecycle rule reaps the parts.
     if let Err(e) = state.blobs.abort_multipart(&id.source_key(), &record.upload.upload_id).await {
-        tracing::warn!(video = %id, error = anyhow_chain(&e), "aborting the multipart upload failed");
+        tracing::warn!(video = %id, error = ?e, "aborting the multipart upload failed");
     }
     tracing::info!(video = %id, "upload aborted");
     http::no_content()
-}
-
-fn anyhow_chain(e: &StoreError) -> String {
-    let mut s = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
 }
 
 #[cfg(test)]
