@@ -15,6 +15,7 @@ pub mod local_s3;
 pub mod notifications;
 mod server;
 pub mod sqlite_store;
+pub mod tantivy_search;
 pub mod transcoder;
 
 pub use config::{BUCKET, DevConfig};

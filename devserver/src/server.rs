@@ -5,6 +5,7 @@ use crate::cors::Cors;
 use crate::local_s3::LocalS3;
 use crate::notifications::{self, EventRecorder, Trigger};
 use crate::sqlite_store::SqliteMetadata;
+use crate::tantivy_search::TantivySearch;
 use crate::transcoder::Transcoder;
 use anyhow::Context;
 use bytes::Bytes;
@@ -70,6 +71,7 @@ impl DevStack {
         let client = s3_client(&sdk, Some(&public_url));
         let blobs = Arc::new(S3Blobs::new(client.clone(), BUCKET));
         let meta = Arc::new(SqliteMetadata::open(&data.join("metadata.sqlite3")).context("opening the metadata database")?);
+        let search = Arc::new(TantivySearch::open(&data.join("search")).context("opening the search index")?);
 
         // The bucket's notification rule, as the template writes it: uploads/ triggers the transcode function. The
         // recorder beside it keeps what was delivered, for tests and the log.
@@ -77,6 +79,7 @@ impl DevStack {
             TranscodeState {
                 meta: meta.clone(),
                 objects: blobs.clone(),
+                search: search.clone(),
                 tools: framelift_media::Tools::locate()?,
                 work_root: data.join("work"),
                 options: framelift_media::Options::default(),
@@ -98,6 +101,7 @@ impl DevStack {
             objects: blobs.clone(),
             blobs,
             meta,
+            search,
             auth: Arc::new(auth),
             upload: config.upload.clone(),
             catalogue,
@@ -269,6 +273,7 @@ impl DevStack {
             Function::List => framelift_list::handle(&self.state, req).await,
             Function::WatchUrl => framelift_watch_url::handle(&self.state, req).await,
             Function::Delete => framelift_delete::handle(&self.state, req).await,
+            Function::Search => framelift_search::handle(&self.state, req).await,
         }
     }
 

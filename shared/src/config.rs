@@ -33,6 +33,10 @@ pub struct AwsResources {
     pub s3_endpoint: Option<String>,
     /// `FRAMELIFT_DYNAMODB_ENDPOINT`: a DynamoDB-compatible endpoint instead of AWS's.
     pub dynamodb_endpoint: Option<String>,
+    /// `FRAMELIFT_OPENSEARCH_URL`: the search cluster's endpoint (requests are SigV4-signed when it is an AWS one).
+    pub opensearch_url: String,
+    /// `FRAMELIFT_SEARCH_INDEX`: the index of ready videos (default `framelift-videos`).
+    pub search_index: String,
 }
 
 /// What the reading routes need.
@@ -98,6 +102,8 @@ impl Config {
 }
 
 impl AwsResources {
+    pub const DEFAULT_SEARCH_INDEX: &str = "framelift-videos";
+
     /// The resources alone, for functions that serve no HTTP route (the transcoder).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(&|k: &str| std::env::var(k).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
@@ -110,6 +116,8 @@ impl AwsResources {
             table: required("FRAMELIFT_TABLE", "the DynamoDB table of videos")?,
             s3_endpoint: get("FRAMELIFT_S3_ENDPOINT"),
             dynamodb_endpoint: get("FRAMELIFT_DYNAMODB_ENDPOINT"),
+            opensearch_url: required("FRAMELIFT_OPENSEARCH_URL", "the OpenSearch endpoint of the search index")?,
+            search_index: get("FRAMELIFT_SEARCH_INDEX").unwrap_or_else(|| AwsResources::DEFAULT_SEARCH_INDEX.to_owned()),
         })
     }
 }
@@ -146,6 +154,7 @@ mod tests {
         ("FRAMELIFT_AUTH_AUDIENCE", "client"),
         ("FRAMELIFT_BUCKET", "b"),
         ("FRAMELIFT_TABLE", "t"),
+        ("FRAMELIFT_OPENSEARCH_URL", "https://search-x.eu-west-1.es.amazonaws.com"),
         ("FRAMELIFT_SIGNING_SECRET", "0123456789abcdef0123456789abcdef"),
     ];
 
@@ -157,11 +166,14 @@ mod tests {
         assert_eq!(c.auth.issuers, ["https://accounts.google.com", "accounts.google.com"]);
         assert_eq!(c.auth.jwks_url, AuthConfig::GOOGLE_JWKS_URL);
         assert_eq!(c.aws.s3_endpoint, None);
+        assert_eq!(c.aws.search_index, "framelift-videos");
     }
 
     #[test]
     fn resource_names_have_no_silent_default() {
-        for missing in ["FRAMELIFT_AUTH_AUDIENCE", "FRAMELIFT_BUCKET", "FRAMELIFT_TABLE", "FRAMELIFT_SIGNING_SECRET"] {
+        for missing in
+            ["FRAMELIFT_AUTH_AUDIENCE", "FRAMELIFT_BUCKET", "FRAMELIFT_TABLE", "FRAMELIFT_OPENSEARCH_URL", "FRAMELIFT_SIGNING_SECRET"]
+        {
             let pairs: Vec<_> = MINIMAL.iter().copied().filter(|(k, _)| *k != missing).collect();
             let e = Config::from_lookup(env(&pairs)).unwrap_err();
             assert!(e.to_string().starts_with(missing), "{e}");

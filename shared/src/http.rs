@@ -76,6 +76,16 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref().and_then(|q| q.first(name).map(str::to_owned))
 }
 
+/// How many results a page holds: `limit` from the query string, 1 to `max`, or `default` when it is not given.
+pub fn limit_param(req: &Request, default: usize, max: usize) -> Result<usize, AppError> {
+    match query_param(req, "limit") {
+        None => Ok(default),
+        Some(l) => l.parse().ok().filter(|l| (1..=max).contains(l)).ok_or_else(|| {
+            AppError::BadRequest(format!("limit must be a whole number from 1 to {max}, not '{}'", l.chars().take(20).collect::<String>()))
+        }),
+    }
+}
+
 /// The bearer token of the `Authorization` header.
 pub fn bearer_token(req: &Request) -> Result<&str, AppError> {
     let missing = || AppError::Unauthorized("sign in first: this route needs an `Authorization: Bearer <token>` header".into());

@@ -1,5 +1,6 @@
 //! Cold-start wiring for the deployed functions: JSON logs, configuration, and the AWS clients, each made once.
 
+use crate::adapters::opensearch::{OpenSearchIndex, Signing};
 use crate::adapters::{dynamodb::DynamoMetadata, s3::S3Blobs};
 use crate::auth::Verifier;
 use crate::config::{AwsResources, Config};
@@ -21,12 +22,13 @@ pub fn init_tracing() {
 /// The state of a deployed HTTP function: configuration from the environment, the AWS SDK's default credentials.
 pub async fn aws_state() -> Result<AppState, Error> {
     let config = Config::from_env()?;
-    let (blobs, meta) = aws_backends(&config.aws).await;
+    let AwsBackends { blobs, meta, search } = aws_backends(&config.aws).await?;
     let blobs = Arc::new(blobs);
     Ok(AppState {
         objects: blobs.clone(),
         blobs,
         meta: Arc::new(meta),
+        search: Arc::new(search),
         auth: Arc::new(Verifier::from_config(&config.auth)),
         upload: config.upload,
         catalogue: config.catalogue,
@@ -34,10 +36,23 @@ pub async fn aws_state() -> Result<AppState, Error> {
     })
 }
 
-/// The S3 and DynamoDB adapters for `aws`, with the SDK's default credentials chain.
-pub async fn aws_backends(aws: &AwsResources) -> (S3Blobs, DynamoMetadata) {
+/// The adapters a deployed function reaches its resources through.
+pub struct AwsBackends {
+    pub blobs: S3Blobs,
+    pub meta: DynamoMetadata,
+    pub search: OpenSearchIndex,
+}
+
+/// The S3, DynamoDB and OpenSearch adapters for `aws`, with the SDK's default credentials chain.
+pub async fn aws_backends(aws: &AwsResources) -> Result<AwsBackends, Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let blobs = S3Blobs::new(crate::adapters::s3_client(&sdk, aws.s3_endpoint.as_deref()), &aws.bucket);
     let meta = DynamoMetadata::new(crate::adapters::dynamodb_client(&sdk, aws.dynamodb_endpoint.as_deref()), &aws.table);
-    (blobs, meta)
+    let signing = match (Signing::aws_service_of(&aws.opensearch_url), sdk.credentials_provider(), sdk.region()) {
+        (Some(service), Some(credentials), Some(region)) => Signing::Aws { credentials, region: region.clone(), service },
+        (Some(_), _, _) => return Err("an AWS OpenSearch endpoint needs AWS credentials and a region".into()),
+        (None, _, _) => Signing::None,
+    };
+    let search = OpenSearchIndex::connect(&aws.opensearch_url, &aws.search_index, signing)?;
+    Ok(AwsBackends { blobs, meta, search })
 }

@@ -1,7 +1,10 @@
 //! The ports: small traits between the handlers and whatever backs them. On AWS they are S3 and DynamoDB; in the local
 //! stack an in-process S3 server and an embedded store; in unit tests the in-memory fakes. Handlers never know which.
 
-use crate::domain::{ETag, ListQuery, ObjectKey, Page, PageKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord};
+use crate::domain::{
+    ETag, ListQuery, ObjectKey, Page, PageKey, PartNumber, SearchDocument, SearchHits, SearchText, StoredPart, UploadId, VideoId,
+    VideoRecord,
+};
 use async_trait::async_trait;
 use std::path::Path;
 use std::time::Duration;
@@ -81,4 +84,16 @@ pub trait MetadataStore: Send + Sync {
     async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError>;
     /// Up to `limit` records matching `query`, newest first, starting after `after`; an index query, never a scan.
     async fn list(&self, query: &ListQuery, limit: usize, after: Option<&PageKey>) -> Result<Page, StoreError>;
+}
+
+/// The search index of ready videos. Written when a video becomes ready, cleared when it is deleted; its matching rules
+/// are those of [`crate::domain::SearchText`]'s module.
+#[async_trait]
+pub trait SearchIndex: Send + Sync {
+    /// Adds the document, or replaces the one with the same id. Searchable once this returns.
+    async fn put(&self, doc: &SearchDocument) -> Result<(), StoreError>;
+    /// Removes the document with this id; one that is not there is not an error. Gone from results once this returns.
+    async fn remove(&self, id: &VideoId) -> Result<(), StoreError>;
+    /// Up to `limit` best matches for `text`, best first, and the number of all matches.
+    async fn search(&self, text: &SearchText, limit: usize) -> Result<SearchHits, StoreError>;
 }

@@ -13,6 +13,7 @@ pub enum Function {
     List,
     WatchUrl,
     Delete,
+    Search,
 }
 
 impl Function {
@@ -26,6 +27,7 @@ impl Function {
             Function::List => "list",
             Function::WatchUrl => "watch-url",
             Function::Delete => "delete",
+            Function::Search => "search",
         }
     }
 }
@@ -50,6 +52,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/api/videos/{id}/watch", function: Function::WatchUrl },
     Route { method: "GET", path: "/api/videos/{id}/hls/{path+}", function: Function::WatchUrl },
     Route { method: "DELETE", path: "/api/videos/{id}", function: Function::Delete },
+    Route { method: "GET", path: "/api/search", function: Function::Search },
 ];
 
 impl Route {

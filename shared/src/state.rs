@@ -6,7 +6,7 @@ use crate::config::{CatalogueConfig, UploadConfig};
 use crate::domain::{Video, VideoRecord, VideoStatus};
 use crate::error::AppError;
 use crate::http::bearer_token;
-use crate::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, StoreError};
+use crate::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, SearchIndex, StoreError};
 use lambda_http::Request;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +46,7 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub objects: Arc<dyn ObjectStore>,
     pub meta: Arc<dyn MetadataStore>,
+    pub search: Arc<dyn SearchIndex>,
     pub auth: Arc<Verifier>,
     pub upload: UploadConfig,
     pub catalogue: CatalogueConfig,

@@ -3,7 +3,7 @@
 
 use framelift_dev_issuer::{AUDIENCE, DevIssuer, ISSUER};
 use framelift_shared::AppState;
-use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata};
+use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
 use framelift_shared::apigw::{self, RawRequest};
 use framelift_shared::auth::{JwksCache, StaticKeySource, Verifier};
 use framelift_shared::config::{CatalogueConfig, UploadConfig};
@@ -25,6 +25,7 @@ pub struct World {
     pub state: AppState,
     pub blobs: Arc<MemoryBlobs>,
     pub meta: Arc<MemoryMetadata>,
+    pub search: Arc<MemorySearch>,
 }
 
 impl Default for World {
@@ -37,6 +38,7 @@ impl World {
     pub fn with_upload(upload: UploadConfig) -> Self {
         let blobs = Arc::new(MemoryBlobs::default());
         let meta = Arc::new(MemoryMetadata::default());
+        let search = Arc::new(MemorySearch::default());
         let keys = JwksCache::new(Arc::new(StaticKeySource(issuer().jwks().clone())), Duration::from_secs(30));
         let auth = Arc::new(Verifier::new(&[ISSUER.to_owned()], AUDIENCE, keys));
         let catalogue = CatalogueConfig { signing_key: SigningKey::generate(), media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
@@ -44,12 +46,13 @@ impl World {
             blobs: blobs.clone(),
             objects: blobs.clone(),
             meta: meta.clone(),
+            search: search.clone(),
             auth,
             upload,
             catalogue,
             signed_urls: Default::default(),
         };
-        Self { state, blobs, meta }
+        Self { state, blobs, meta, search }
     }
 
     /// A valid token for `name`.
@@ -159,12 +162,28 @@ pub fn test_clip(name: &str) -> std::path::PathBuf {
 }
 
 impl World {
-    /// A video of `owner`'s in `status` (ready ones with renditions and a poster), created at `created_at`.
+    /// A video of `owner`'s in `status` (ready ones with renditions and a poster, and in the search index), created at
+    /// `created_at`.
     pub async fn video(&self, owner: &str, status: framelift_shared::domain::VideoStatus, created_at: time::OffsetDateTime) -> VideoRecord {
-        use framelift_shared::domain::{MediaInfo, Rendition, Transition, VideoStatus};
+        self.video_titled(owner, "Test video", None, status, created_at).await
+    }
+
+    /// [`World::video`] with a title and description.
+    pub async fn video_titled(
+        &self,
+        owner: &str,
+        title: &str,
+        description: Option<&str>,
+        status: framelift_shared::domain::VideoStatus,
+        created_at: time::OffsetDateTime,
+    ) -> VideoRecord {
+        use framelift_shared::domain::{MediaInfo, Rendition, SearchDocument, Transition, VideoStatus};
+        use framelift_shared::ports::SearchIndex;
         let mut record = self.upload(owner, 1_000_000).await;
         self.meta.delete(&record.id, record.version).await.unwrap();
         record.created_at = created_at;
+        record.title = title.parse().expect("a valid title");
+        record.description = description.map(|d| d.parse().expect("a valid description"));
         let processing = record.apply(Transition::BeginProcessing).unwrap();
         let settled = match status {
             VideoStatus::Uploading => record.clone(),
@@ -183,6 +202,9 @@ impl World {
         let mut stored = settled.clone();
         stored.version = 1;
         self.meta.insert(&stored).await.unwrap();
+        if stored.status == VideoStatus::Ready {
+            self.search.put(&SearchDocument::of(&stored)).await.unwrap();
+        }
         stored
     }
 }

@@ -4,6 +4,8 @@
 pub mod api;
 pub mod blob_contract;
 pub mod metadata_contract;
+pub mod recorder;
+pub mod search_contract;
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};

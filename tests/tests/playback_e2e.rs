@@ -1,5 +1,5 @@
 //! Playback from the private bucket, end to end on the local stack: the signed `hls` URL alone plays in ffmpeg; nothing
-//! is reachable unsigned, tampered or expired.
+//! is reachable unsigned, tampered or expired; the ready video is found by search; delete removes it from everywhere.
 
 use framelift_devserver::{DevConfig, RunningServer};
 use framelift_shared::domain::{VideoId, VideoStatus};
@@ -14,12 +14,24 @@ async fn the_signed_url_plays_and_nothing_plays_without_it() {
     let server = RunningServer::start(DevConfig::for_tests(&dir)).await.unwrap();
     let api = Api::new(&server.url);
     let alice = api.token("Alice").await;
-    let id: VideoId = api.upload(&std::fs::read(test_clip("one-second.mp4")).unwrap(), "Play me", &alice).await.parse().unwrap();
+    let id: VideoId = api.upload(&std::fs::read(test_clip("one-second.mp4")).unwrap(), "Playground tour", &alice).await.parse().unwrap();
+    let search = |q: &'static str| {
+        let api = &api;
+        async move {
+            let (status, body) = api.call("GET", &format!("/api/search?q={q}"), None, None).await;
+            assert_eq!(status, 200, "{body}");
+            body["videos"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("playground").await, Vec::<String>::new(), "not searchable before it is ready");
 
     // Before it is ready: 409 for the owner, 404 for anyone else.
     let early = api.call("GET", &format!("/api/videos/{id}/watch"), None, Some(&alice)).await.0;
     assert!(early == 409 || early == 200, "{early}");
     assert_eq!(wait_until_settled(&server, &id).await.status, VideoStatus::Ready);
+    assert_eq!(search("playgruond").await, [id.to_string()], "found with a typo once ready");
+    assert_eq!(search("alcie").await, [id.to_string()], "and by its author");
+    assert_eq!(search("tou").await, [id.to_string()], "and by a word being typed");
 
     let (status, watch) = api.call("GET", &format!("/api/videos/{id}/watch"), None, None).await;
     assert_eq!(status, 200, "{watch}");
@@ -74,6 +86,7 @@ async fn the_signed_url_plays_and_nothing_plays_without_it() {
     assert!(list["videos"].as_array().unwrap().iter().all(|v| v["id"] != id.to_string()));
     let source = server.stack.s3_client().head_object().bucket(framelift_devserver::BUCKET).key(id.source_key().as_str()).send().await;
     assert!(source.is_err(), "the source is gone");
+    assert_eq!(search("playground").await, Vec::<String>::new(), "the search entry is gone");
     assert_eq!(api.call("DELETE", &format!("/api/videos/{id}"), None, Some(&alice)).await.0, 404, "a repeat is harmless");
 
     server.stop().await.unwrap();

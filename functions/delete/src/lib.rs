@@ -1,5 +1,6 @@
-//! `DELETE /api/videos/{id}`: the owner removes a video: its source, every rendition and the poster, then its record.
-//! Playlists are served only for a recorded, ready video, so every watch link issued before stops at once.
+//! `DELETE /api/videos/{id}`: the owner removes a video: its search document, its source, every rendition and the
+//! poster, then its record. Playlists are served only for a recorded, ready video, so every watch link issued before
+//! stops at once.
 //!
 //! Its own function, not a method of `list`: it is the one catalogue route that writes, and its own function lets the
 //! template give only it the permission to delete objects and records.
@@ -27,7 +28,9 @@ async fn delete(state: &AppState, req: Request) -> Result<ApiResponse, AppError>
             not_found()
         });
     }
-    // Storage first, the record last: a failure part way leaves the record, so repeating the call finishes the job.
+    // The search document and storage first, the record last: a failure part way leaves the record, so repeating the
+    // call finishes the job.
+    state.search.remove(&id).await?;
     if record.status == VideoStatus::Uploading {
         state.blobs.abort_multipart(&id.source_key(), &record.upload.upload_id).await?;
     }

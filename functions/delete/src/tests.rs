@@ -1,5 +1,6 @@
 use super::*;
-use framelift_shared::ports::MetadataStore;
+use framelift_shared::domain::SearchText;
+use framelift_shared::ports::{MetadataStore, SearchIndex};
 use framelift_testkit::{World, parts, request};
 use time::macros::datetime;
 
@@ -25,6 +26,8 @@ async fn the_owner_removes_the_record_and_every_object() {
     let id = v.id.to_string();
     assert!(w.blobs.keys().iter().all(|k| !k.contains(&id)), "{:?}", w.blobs.keys());
     assert_eq!(w.blobs.keys(), [format!("{}master.m3u8", other.id.media_prefix())], "other videos untouched");
+    let hits = w.search.search(&SearchText::parse("test video").unwrap(), 10).await.unwrap();
+    assert_eq!(hits.ids, [other.id], "its search document is gone, the other's stays");
     assert_eq!(delete(&w, &v.id.to_string(), Some(&w.token("Alice"))).await, 404, "a repeat finds nothing and harms nothing");
 }
 

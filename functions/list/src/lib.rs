@@ -26,15 +26,7 @@ pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
 }
 
 async fn list(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
-    let limit = match http::query_param(&req, "limit") {
-        None => DEFAULT_LIMIT,
-        Some(l) => l.parse().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "limit must be a whole number from 1 to {MAX_LIMIT}, not '{}'",
-                l.chars().take(20).collect::<String>()
-            ))
-        })?,
-    };
+    let limit = http::limit_param(&req, DEFAULT_LIMIT, MAX_LIMIT)?;
     let mine = match http::query_param(&req, "mine").as_deref() {
         None | Some("false") => false,
         Some("true") => true,

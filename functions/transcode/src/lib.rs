@@ -7,11 +7,16 @@
 //! event, retry or sweep takes over. A bad file is the uploader's problem: the video fails with the reason and the
 //! function succeeds, so nothing retries it. A fault of ours (storage or database unreachable) releases the lease and
 //! returns an error, so Lambda retries.
+//!
+//! A ready video is written to the search index after its record; if that write fails the event is retried, and the
+//! retry, finding the video ready, writes the document again (writing it is idempotent).
 
 use aws_lambda_events::event::s3::S3Event;
 use framelift_media::{Options, Tools, TranscodeError};
-use framelift_shared::domain::{Claim, ListQuery, MediaInfo, ObjectKey, Rendition, Transition, VideoId, VideoRecord, VideoStatus};
-use framelift_shared::ports::{MetadataStore, ObjectStore, StoreError};
+use framelift_shared::domain::{
+    Claim, ListQuery, MediaInfo, ObjectKey, Rendition, SearchDocument, Transition, VideoId, VideoRecord, VideoStatus,
+};
+use framelift_shared::ports::{MetadataStore, ObjectStore, SearchIndex, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +28,7 @@ pub const MAX_ATTEMPTS: u32 = 3;
 pub struct TranscodeState {
     pub meta: Arc<dyn MetadataStore>,
     pub objects: Arc<dyn ObjectStore>,
+    pub search: Arc<dyn SearchIndex>,
     pub tools: Tools,
     /// Where sources are downloaded and outputs made (`/tmp` on Lambda).
     pub work_root: PathBuf,
@@ -113,6 +119,11 @@ async fn claim(state: &TranscodeState, id: VideoId) -> anyhow::Result<Option<Vid
         let Some(record) = state.meta.get(&id).await? else { return Ok(None) };
         let next = match record.claim(time::OffsetDateTime::now_utc(), state.lease) {
             Claim::Claimed(next) => *next,
+            Claim::Done if record.status == VideoStatus::Ready => {
+                // A repeat after a ready video's index write failed: write it again.
+                state.search.put(&SearchDocument::of(&record)).await?;
+                return Ok(None);
+            }
             Claim::Busy | Claim::Done => return Ok(None),
         };
         match state.meta.replace(&next).await {
@@ -180,7 +191,12 @@ async fn finish(state: &TranscodeState, claimed: &VideoRecord, result: Result<Me
     };
     let next = claimed.apply(transition)?;
     match state.meta.replace(&next).await {
-        Ok(()) => Ok(outcome),
+        Ok(()) => {
+            if next.status == VideoStatus::Ready {
+                state.search.put(&SearchDocument::of(&next)).await?;
+            }
+            Ok(outcome)
+        }
         Err(StoreError::NotFound) => {
             // Deleted while it was processed: what this attempt published would be an orphan.
             state.objects.delete_prefix(&claimed.id.media_prefix()).await?;

@@ -10,10 +10,11 @@ use std::time::Duration;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     framelift_shared::lambda::init_tracing();
-    let (objects, meta) = framelift_shared::lambda::aws_backends(&AwsResources::from_env()?).await;
+    let backends = framelift_shared::lambda::aws_backends(&AwsResources::from_env()?).await?;
     let state = &TranscodeState {
-        meta: Arc::new(meta),
-        objects: Arc::new(objects),
+        meta: Arc::new(backends.meta),
+        objects: Arc::new(backends.blobs),
+        search: Arc::new(backends.search),
         tools: Tools::locate()?,
         work_root: std::env::temp_dir(),
         options: Options::default(),

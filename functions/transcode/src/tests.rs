@@ -2,29 +2,32 @@
 //! out-of-order events, reasons for bad files, retries for our own faults.
 
 use super::*;
-use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata};
-use framelift_shared::domain::{Author, ContentType, UploadPlan, UploadState};
+use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
+use framelift_shared::domain::{Author, ContentType, SearchHits, SearchText, UploadPlan, UploadState};
 use framelift_testkit::test_clip;
 
 struct Fixture {
     state: TranscodeState,
     blobs: Arc<MemoryBlobs>,
     meta: Arc<MemoryMetadata>,
+    search: Arc<MemorySearch>,
 }
 
 fn fixture() -> Fixture {
     let blobs = Arc::new(MemoryBlobs::default());
     let meta = Arc::new(MemoryMetadata::default());
+    let search = Arc::new(MemorySearch::default());
     let work_root = std::env::temp_dir().join(format!("transcode-test-{}", VideoId::generate()));
     let state = TranscodeState {
         meta: meta.clone(),
         objects: blobs.clone(),
+        search: search.clone(),
         tools: Tools::locate().expect("the bundled ffmpeg: run scripts/fetch-ffmpeg.sh"),
         work_root,
         options: Options::default(),
         lease: Duration::from_secs(900),
     };
-    Fixture { state, blobs, meta }
+    Fixture { state, blobs, meta, search }
 }
 
 /// A video whose upload completed with the bytes of `clip`.
@@ -37,7 +40,8 @@ async fn uploaded(f: &Fixture, clip: &str) -> VideoId {
         plan: UploadPlan::new(bytes.len() as u64, 8 << 20).unwrap(),
     };
     let author = Author { id: "alice".parse().unwrap(), name: "Alice".into() };
-    let record = VideoRecord::new_upload(id, "Clip".parse().unwrap(), None, author, upload, time::OffsetDateTime::now_utc());
+    let record =
+        VideoRecord::new_upload(id, format!("Clip {clip}").parse().unwrap(), None, author, upload, time::OffsetDateTime::now_utc());
     f.meta.insert(&record).await.unwrap();
     f.meta.replace(&record.apply(Transition::BeginProcessing).unwrap()).await.unwrap();
     f.blobs.put_object(id.source_key().as_str(), bytes);
@@ -78,6 +82,11 @@ async fn an_upload_becomes_ready_with_its_ladder_published() {
     assert_eq!(f.blobs.content_type(&format!("{prefix}720p/seg_0000.ts")).as_deref(), Some("video/mp2t"));
     assert_eq!(f.blobs.content_type(&format!("{prefix}master.m3u8")).as_deref(), Some("application/vnd.apple.mpegurl"));
     assert!(!f.state.work_root.join(format!("framelift-{id}")).exists(), "the work folder is cleaned up");
+    assert_eq!(found(&f, "one second").await.ids, [id], "the ready video is searchable");
+}
+
+async fn found(f: &Fixture, q: &str) -> SearchHits {
+    f.search.search(&SearchText::parse(q).unwrap(), 10).await.unwrap()
 }
 
 #[tokio::test]
@@ -108,6 +117,7 @@ async fn a_bad_file_fails_with_its_reason_and_is_not_retried() {
     assert_eq!(r.status, VideoStatus::Failed);
     assert_eq!(r.failure_reason.as_deref(), Some("not a video file: its contents are not a video format we can read"));
     assert!(f.blobs.keys().iter().all(|k| !k.starts_with("media/")));
+    assert_eq!(found(&f, "clip").await.total, 0, "a failed video is not searchable");
 }
 
 #[tokio::test]
@@ -183,4 +193,37 @@ async fn repeated_crashes_end_in_failed_not_a_loop() {
     let swept = sweep(&f.state, false).await.unwrap();
     assert_eq!(swept, [(id, Outcome::Failed(format!("processing failed {MAX_ATTEMPTS} times; upload the video again")))]);
     assert_eq!(f.meta.get(&id).await.unwrap().unwrap().status, VideoStatus::Failed);
+}
+
+/// A search index that is down.
+struct SearchDown;
+
+#[async_trait::async_trait]
+impl SearchIndex for SearchDown {
+    async fn put(&self, _: &SearchDocument) -> Result<(), StoreError> {
+        Err(StoreError::unavailable(std::io::Error::other("connection refused")))
+    }
+    async fn remove(&self, _: &VideoId) -> Result<(), StoreError> {
+        Err(StoreError::unavailable(std::io::Error::other("connection refused")))
+    }
+    async fn search(&self, _: &SearchText, _: usize) -> Result<SearchHits, StoreError> {
+        Err(StoreError::unavailable(std::io::Error::other("connection refused")))
+    }
+}
+
+#[tokio::test]
+async fn a_failed_index_write_is_retried_and_the_retry_only_indexes() {
+    let mut f = fixture();
+    let id = uploaded(&f, "tiny-160x90.mp4").await;
+    let working = f.state.search.clone();
+    f.state.search = Arc::new(SearchDown);
+    assert!(handle(&f.state, event(&id)).await.is_err(), "index down: Lambda must retry");
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    assert_eq!(r.status, VideoStatus::Ready);
+    assert_eq!(found(&f, "tiny").await.total, 0);
+    f.state.search = working;
+    handle(&f.state, event(&id)).await.unwrap();
+    assert_eq!(found(&f, "tiny").await.ids, [id], "the retry wrote the document");
+    let again = f.meta.get(&id).await.unwrap().unwrap();
+    assert_eq!((again.version, again.attempts), (r.version, 1), "and transcoded nothing again");
 }

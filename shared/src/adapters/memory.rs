@@ -1,8 +1,11 @@
 //! In-memory fakes of the ports, for handler unit tests. They keep the contracts of the real adapters (conditional
 //! writes, upload lifecycles) and nothing else; the adapters themselves are tested against real servers.
 
-use crate::domain::{ETag, ListQuery, ObjectKey, Page, PageKey, PartNumber, StoredPart, UploadId, VideoId, VideoRecord};
-use crate::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, StoreError};
+use crate::domain::{
+    ETag, ListQuery, ObjectKey, Page, PageKey, PartNumber, SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, StoredPart, UploadId,
+    VideoId, VideoRecord, auto_fuzziness,
+};
+use crate::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, SearchIndex, StoreError};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -201,4 +204,86 @@ impl MemoryBlobs {
     pub fn put_object(&self, key: &str, bytes: Vec<u8>) {
         self.objects.lock().unwrap().insert(key.to_owned(), (bytes, "video/mp4".to_owned()));
     }
+}
+
+/// Documents in a map, matched word by word with the rules of [`crate::domain::SearchText`]'s module: exact, within
+/// `AUTO` edits, and the last word as a prefix, weighed by field. Small and slow; for handler tests.
+#[derive(Default)]
+pub struct MemorySearch {
+    docs: Mutex<BTreeMap<VideoId, SearchDocument>>,
+}
+
+impl MemorySearch {
+    fn score(doc: &SearchDocument, words: &[String]) -> f32 {
+        let fields = [&doc.title, &doc.author, &doc.description].map(|f| crate::domain::words(f));
+        let mut score = 0.0;
+        for (i, word) in words.iter().enumerate() {
+            let last = i + 1 == words.len();
+            for (field, (_, boost)) in fields.iter().zip(SEARCH_FIELDS) {
+                let allowed = usize::from(auto_fuzziness(word.chars().count()));
+                for candidate in field {
+                    score += if candidate == word {
+                        2.0 * boost
+                    } else if edit_distance(candidate, word) <= allowed || (last && candidate.starts_with(word.as_str())) {
+                        boost
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+        score
+    }
+}
+
+#[async_trait]
+impl SearchIndex for MemorySearch {
+    async fn put(&self, doc: &SearchDocument) -> Result<(), StoreError> {
+        self.docs.lock().unwrap().insert(doc.id, doc.clone());
+        Ok(())
+    }
+
+    async fn remove(&self, id: &VideoId) -> Result<(), StoreError> {
+        self.docs.lock().unwrap().remove(id);
+        Ok(())
+    }
+
+    async fn search(&self, text: &SearchText, limit: usize) -> Result<SearchHits, StoreError> {
+        let words = text.words();
+        let docs = self.docs.lock().unwrap();
+        let mut scored: Vec<(f32, &SearchDocument)> =
+            docs.values().map(|d| (Self::score(d, &words), d)).filter(|(score, _)| *score > 0.0).collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.created_at.cmp(&a.1.created_at)));
+        Ok(SearchHits { total: scored.len() as u64, ids: scored.iter().take(limit).map(|(_, d)| d.id).collect() })
+    }
+}
+
+/// Edits (insert, delete, substitute, swap of neighbours) between two words, counted in characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d: Vec<Vec<usize>> = (0..=a.len())
+        .map(|i| {
+            (0..=b.len())
+                .map(|j| {
+                    if i == 0 {
+                        j
+                    } else if j == 0 {
+                        i
+                    } else {
+                        0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }

@@ -2,12 +2,14 @@
 
 mod ids;
 mod listing;
+mod search;
 mod text;
 mod upload;
 mod video;
 
 pub use ids::{ObjectKey, PartNumber, UploadId, UserId, VideoId};
 pub use listing::{ListQuery, Page, PageKey, rfc3339};
+pub use search::{SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, auto_fuzziness, words};
 pub use text::{ContentType, ContentTypeError, Description, Title};
 pub use upload::{ETag, PartCheck, StoredPart, UploadPlan};
 pub use video::{

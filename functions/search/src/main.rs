@@ -1,0 +1,11 @@
+//! The `search` Lambda: `GET /api/search`.
+
+use lambda_http::{run, service_fn};
+use std::convert::Infallible;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    framelift_shared::lambda::init_tracing();
+    let state = &framelift_shared::lambda::aws_state().await?;
+    run(service_fn(move |req| async move { Ok::<_, Infallible>(framelift_search::handle(state, req).await) })).await
+}
