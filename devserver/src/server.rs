@@ -10,7 +10,7 @@ use crate::transcoder::Transcoder;
 use anyhow::Context;
 use bytes::Bytes;
 use framelift_dev_issuer::{AUDIENCE, DevIssuer, ISSUER};
-use framelift_shared::adapters::{s3::S3Blobs, s3_client, static_sdk_config};
+use framelift_shared::adapters::{s3::S3Blobs, static_sdk_config};
 use framelift_shared::apigw::{self, RawRequest};
 use framelift_shared::auth::{HttpKeySource, JwksCache, KeySource, Verifier};
 use framelift_shared::config::CatalogueConfig;
@@ -45,7 +45,7 @@ pub struct DevStack {
     cors: Cors,
     events: Arc<EventRecorder>,
     public_url: String,
-    s3_client: aws_sdk_s3::Client,
+    blobs: Arc<S3Blobs>,
     transcoder: Option<Arc<Transcoder>>,
 }
 
@@ -68,8 +68,7 @@ impl DevStack {
 
         let issuer = DevIssuer::load_or_create(data).context("loading the dev issuer's key")?;
         let sdk = static_sdk_config(&access_key, &secret_key);
-        let client = s3_client(&sdk, Some(&public_url));
-        let blobs = Arc::new(S3Blobs::new(client.clone(), BUCKET));
+        let blobs = Arc::new(S3Blobs::new(&sdk, BUCKET, Some(&public_url))?);
         let meta = Arc::new(SqliteMetadata::open(&data.join("metadata.sqlite3")).context("opening the metadata database")?);
         let search = Arc::new(TantivySearch::open(&data.join("search")).context("opening the search index")?);
 
@@ -99,7 +98,7 @@ impl DevStack {
         let catalogue = CatalogueConfig { signing_key: signing_key(data)?, media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
         let state = AppState {
             objects: blobs.clone(),
-            blobs,
+            blobs: blobs.clone(),
             meta,
             search,
             auth: Arc::new(auth),
@@ -114,7 +113,7 @@ impl DevStack {
             cors: Cors { allowed_origins: config.allowed_origins.clone() },
             events,
             public_url,
-            s3_client: client,
+            blobs,
             transcoder,
         }))
     }
@@ -130,7 +129,12 @@ impl DevStack {
 
     /// A client of the in-process S3, signed with its credentials.
     pub fn s3_client(&self) -> &aws_sdk_s3::Client {
-        &self.s3_client
+        self.blobs.client()
+    }
+
+    /// The S3 adapter the handlers use, on the in-process S3.
+    pub fn s3_blobs(&self) -> &S3Blobs {
+        &self.blobs
     }
 
     pub fn public_url(&self) -> &str {

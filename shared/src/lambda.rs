@@ -46,7 +46,7 @@ pub struct AwsBackends {
 /// The S3, DynamoDB and OpenSearch adapters for `aws`, with the SDK's default credentials chain.
 pub async fn aws_backends(aws: &AwsResources) -> Result<AwsBackends, Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let blobs = S3Blobs::new(crate::adapters::s3_client(&sdk, aws.s3_endpoint.as_deref()), &aws.bucket);
+    let blobs = S3Blobs::new(&sdk, &aws.bucket, aws.s3_endpoint.as_deref())?;
     let meta = DynamoMetadata::new(crate::adapters::dynamodb_client(&sdk, aws.dynamodb_endpoint.as_deref()), &aws.table);
     let signing = match (Signing::aws_service_of(&aws.opensearch_url), sdk.credentials_provider(), sdk.region()) {
         (Some(service), Some(credentials), Some(region)) => Signing::Aws { credentials, region: region.clone(), service },

@@ -1,7 +1,7 @@
 //! The S3 adapter against two real S3 wire protocols on loopback: the dev server's in-process S3 and moto.
 
 use framelift_devserver::{BUCKET, DevConfig, RunningServer};
-use framelift_shared::adapters::{s3::S3Blobs, s3_client};
+use framelift_shared::adapters::s3::S3Blobs;
 use framelift_shared::domain::ObjectKey;
 use framelift_tests::{blob_contract, moto_endpoint, moto_sdk, temp_dir, unique_name};
 
@@ -15,20 +15,20 @@ async fn read(client: &aws_sdk_s3::Client, bucket: &str, key: ObjectKey) -> (Vec
 async fn s3_adapter_on_the_in_process_server() {
     let dir = temp_dir("blobs-local");
     let server = RunningServer::start(DevConfig::for_tests(&dir)).await.unwrap();
-    let client = server.stack.s3_client().clone();
-    let blobs = S3Blobs::new(client.clone(), BUCKET);
-    blob_contract::run_all(&blobs, |key| read(&client, BUCKET, key)).await;
-    blob_contract::objects(&blobs).await;
+    let blobs = server.stack.s3_blobs();
+    let client = blobs.client().clone();
+    blob_contract::run_all(blobs, |key| read(&client, BUCKET, key)).await;
+    blob_contract::objects(blobs).await;
     server.stop().await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_adapter_on_moto() {
-    let client = s3_client(&moto_sdk(), Some(moto_endpoint()));
     let bucket = unique_name("media");
+    let blobs = S3Blobs::new(&moto_sdk(), &bucket, Some(moto_endpoint())).unwrap();
+    let client = blobs.client().clone();
     client.create_bucket().bucket(&bucket).send().await.unwrap();
-    let blobs = S3Blobs::new(client.clone(), &bucket);
     blob_contract::run_all(&blobs, |key| read(&client, &bucket, key)).await;
     blob_contract::objects(&blobs).await;
 }

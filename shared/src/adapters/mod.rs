@@ -4,6 +4,7 @@
 pub mod dynamodb;
 pub mod memory;
 pub mod opensearch;
+pub mod presign;
 pub mod s3;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -1,22 +1,25 @@
 //! [`BlobStore`] on S3 (or any S3-compatible server): multipart uploads with presigned part URLs.
 
+use super::presign::Presigner;
 use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId};
 use crate::ports::{BlobStore, ObjectStore, PresignedUrl, StoreError};
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use std::time::Duration;
-use time::OffsetDateTime;
 
 pub struct S3Blobs {
     client: aws_sdk_s3::Client,
     bucket: String,
+    presigner: Presigner,
 }
 
 impl S3Blobs {
-    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into() }
+    /// The bucket on AWS, or with `endpoint` on that S3-compatible server (path style); presigned URLs point there too.
+    pub fn new(sdk: &aws_config::SdkConfig, bucket: impl Into<String>, endpoint: Option<&str>) -> Result<Self, StoreError> {
+        let bucket = bucket.into();
+        let presigner = Presigner::new(sdk, &bucket, endpoint)?;
+        Ok(Self { client: super::s3_client(sdk, endpoint), bucket, presigner })
     }
 
     pub fn client(&self) -> &aws_sdk_s3::Client {
@@ -58,19 +61,8 @@ impl BlobStore for S3Blobs {
     }
 
     async fn presign_part(&self, key: &ObjectKey, upload: &UploadId, part: PartNumber, ttl: Duration) -> Result<PresignedUrl, StoreError> {
-        let presigning = PresigningConfig::expires_in(ttl).map_err(StoreError::unavailable)?;
-        let signed_at = OffsetDateTime::now_utc();
-        let req = self
-            .client
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .upload_id(upload.as_str())
-            .part_number(part.into())
-            .presigned(presigning)
-            .await
-            .map_err(classify)?;
-        Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: signed_at + ttl })
+        let part = i32::from(part).to_string();
+        self.presigner.presign("PUT", key.as_str(), &[("partNumber", &part), ("uploadId", upload.as_str())], ttl).await
     }
 
     async fn list_parts(&self, key: &ObjectKey, upload: &UploadId) -> Result<Vec<StoredPart>, StoreError> {
@@ -103,10 +95,7 @@ impl BlobStore for S3Blobs {
     }
 
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<PresignedUrl, StoreError> {
-        let presigning = PresigningConfig::expires_in(ttl).map_err(StoreError::unavailable)?;
-        let signed_at = OffsetDateTime::now_utc();
-        let req = self.client.get_object().bucket(&self.bucket).key(key).presigned(presigning).await.map_err(classify)?;
-        Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: signed_at + ttl })
+        self.presigner.presign("GET", key, &[], ttl).await
     }
 
     async fn abort_multipart(&self, key: &ObjectKey, upload: &UploadId) -> Result<(), StoreError> {
