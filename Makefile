@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .PHONY: help dev build test lint fmt bench clean
 
 help:
-	@echo "make dev    - build and run the local stack at http://localhost:$${PORT:-8080} (state in $${FRAMELIFT_DATA:-.framelift})"
+	@echo "make dev    - build and run the local stack (web page and API) at http://localhost:$${PORT:-8080} (state in $${FRAMELIFT_DATA:-.framelift})"
 	@echo "make test   - install what the tests need, then run every test"
 	@echo "make lint   - rustfmt check and clippy with warnings denied"
 	@echo "make bench  - benchmarks, each beside its baseline (release build)"
@@ -14,6 +14,7 @@ build:
 	@scripts/fetch-ffmpeg.sh >/dev/null
 	@if [ ! -x target/debug/framelift-devserver ]; then echo "First build: compiling the workspace takes several minutes on a small machine..."; fi
 	cargo build -p framelift-devserver -p framelift-cli
+	@scripts/web.sh
 
 dev: build
 	./target/debug/framelift-devserver
@@ -21,6 +22,7 @@ dev: build
 test:
 	@scripts/check-rust.sh
 	@scripts/fetch-ffmpeg.sh >/dev/null
+	@scripts/web.sh --test
 	@py=$$(scripts/python-tools.sh) && FRAMELIFT_PYTHON="$$py" cargo test --workspace
 
 lint:

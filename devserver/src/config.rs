@@ -21,6 +21,10 @@ pub struct DevConfig {
     /// `FRAMELIFT_TRANSCODE_CONCURRENCY`: how many videos transcode at once (default 1; each uses every core); 0 turns
     /// transcoding off (completed uploads stay `processing`), as the upload benchmark does.
     pub transcode_concurrency: usize,
+    /// `FRAMELIFT_WEB_DIR`: the built web client served at `/` (default `web/dist`); absent, `/` says how to build it.
+    pub web_dir: PathBuf,
+    /// `FRAMELIFT_GOOGLE_CLIENT_ID`: offered to the web page for Google sign-in (the dev issuer's sign-in is always on).
+    pub google_client_id: Option<String>,
 }
 
 /// The bucket the local stack keeps media in.
@@ -43,13 +47,13 @@ impl DevConfig {
                 .unwrap_or_default(),
             upload: upload_config(&get)?,
             transcode_concurrency: match get("FRAMELIFT_TRANSCODE_CONCURRENCY") {
-                Some(n) => {
-                    n.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                        anyhow::anyhow!("FRAMELIFT_TRANSCODE_CONCURRENCY is not valid: '{n}' is not a number of 1 or more")
-                    })?
-                }
+                Some(n) => n.parse().map_err(|_| {
+                    anyhow::anyhow!("FRAMELIFT_TRANSCODE_CONCURRENCY is not valid: '{n}' is not a whole number (0 turns transcoding off)")
+                })?,
                 None => 1,
             },
+            web_dir: get("FRAMELIFT_WEB_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("web/dist")),
+            google_client_id: get("FRAMELIFT_GOOGLE_CLIENT_ID"),
         })
     }
 
@@ -63,6 +67,8 @@ impl DevConfig {
             allowed_origins: vec![],
             upload: UploadConfig::default(),
             transcode_concurrency: 1,
+            web_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist")),
+            google_client_id: None,
         }
     }
 }

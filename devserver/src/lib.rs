@@ -7,6 +7,7 @@
 //!   notifications ([`notifications`]) to the function the template triggers.
 //! - `/dev/token`, `/dev/jwks.json`: the dev token issuer (never deployed).
 //! - metadata: SQLite ([`sqlite_store`]), durable across `kill -9`.
+//! - `/`: the web client's built files and its runtime `/config.json` ([`web`]).
 //! - transcoding: the transcode function on the bucket's `uploads/` events, in the background ([`transcoder`]).
 
 pub mod config;
@@ -17,6 +18,7 @@ mod server;
 pub mod sqlite_store;
 pub mod tantivy_search;
 pub mod transcoder;
+pub mod web;
 
 pub use config::{BUCKET, DevConfig};
 pub use server::{DevStack, RunningServer};

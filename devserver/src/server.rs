@@ -7,6 +7,7 @@ use crate::notifications::{self, EventRecorder, Trigger};
 use crate::sqlite_store::SqliteMetadata;
 use crate::tantivy_search::TantivySearch;
 use crate::transcoder::Transcoder;
+use crate::web::WebFiles;
 use anyhow::Context;
 use bytes::Bytes;
 use framelift_dev_issuer::{AUDIENCE, DevIssuer, ISSUER};
@@ -43,6 +44,7 @@ pub struct DevStack {
     s3: s3s::service::S3Service,
     issuer: DevIssuer,
     cors: Cors,
+    web: WebFiles,
     events: Arc<EventRecorder>,
     public_url: String,
     blobs: Arc<S3Blobs>,
@@ -111,6 +113,7 @@ impl DevStack {
             s3,
             issuer,
             cors: Cors { allowed_origins: config.allowed_origins.clone() },
+            web: WebFiles::new(config.web_dir.clone(), config.google_client_id.clone()),
             events,
             public_url,
             blobs,
@@ -198,6 +201,10 @@ impl DevStack {
         } else if path == "/dev/health" && method == Method::GET {
             // The trivial handler: benchmarks measure the server's own floor against it.
             json_response(StatusCode::OK, &serde_json::json!({"status": "ok"}))
+        } else if path == "/config.json" && method == Method::GET {
+            json_response(StatusCode::OK, self.web.config())
+        } else if method == Method::GET || method == Method::HEAD {
+            self.web_file(&path).await
         } else {
             error_response(AppError::NotFound(format!("nothing is served at {path}")))
         };
@@ -209,6 +216,21 @@ impl DevStack {
             tracing::info!(%method, path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
         }
         Ok(res)
+    }
+
+    async fn web_file(&self, path: &str) -> HttpResponse {
+        match self.web.get(path).await {
+            Some(file) => {
+                let mut res = Response::new(Full::new(Bytes::from(file.bytes)).map_err(|e| match e {}).boxed());
+                res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(file.content_type));
+                res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(file.cache_control));
+                res
+            }
+            None if path == "/" && !self.web.built() => error_response(AppError::NotFound(
+                "the web client is not built: run `make dev` (or `npm ci && npm run build` in web/)".into(),
+            )),
+            None => error_response(AppError::NotFound(format!("nothing is served at {path}"))),
+        }
     }
 
     async fn storage(&self, req: Request<Incoming>) -> HttpResponse {

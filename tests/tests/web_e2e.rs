@@ -1,0 +1,31 @@
+//! The web client in real headless Chromium against the dev server on port 0: `web/e2e/run.mjs` signs in, uploads a
+//! shared clip, waits for ready, plays and switches quality, searches with a typo, previews the fake camera and plays
+//! a link. Screenshots go to `target/web-e2e/`. Needs the built page (`npm run build` in web/; `make test` does it),
+//! Node, and Debian's `chromium`.
+
+use framelift_devserver::{DevConfig, RunningServer};
+use framelift_testkit::test_clip;
+use framelift_tests::temp_dir;
+use std::path::Path;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_client_works_in_chromium() {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    assert!(web.join("dist/index.html").is_file(), "the web client is not built: run `npm ci && npm run build` in web/ (make test does)");
+    let dir = temp_dir("web-e2e");
+    let server = RunningServer::start(DevConfig::for_tests(&dir)).await.unwrap();
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/web-e2e");
+    let clip = test_clip("portrait-720x1280.mp4");
+    let status = tokio::process::Command::new("node")
+        .arg("e2e/run.mjs")
+        .arg(&server.url)
+        .arg(&clip)
+        .arg(&shots)
+        .current_dir(&web)
+        .status()
+        .await
+        .expect("node runs");
+    server.stop().await.unwrap();
+    assert!(status.success(), "the browser test failed: see its output and target/web-e2e/");
+    std::fs::remove_dir_all(dir).unwrap();
+}

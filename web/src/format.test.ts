@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import { bytes, duration, partSize, playable } from './format'
+
+describe('duration', () => {
+  it('reads like a player clock', () => {
+    expect(duration(0)).toBe('0:00')
+    expect(duration(75.4)).toBe('1:15')
+    expect(duration(3725)).toBe('1:02:05')
+  })
+})
+
+describe('bytes', () => {
+  it('uses binary units', () => {
+    expect(bytes(512)).toBe('512 B')
+    expect(bytes(1536)).toBe('1.5 KB')
+    expect(bytes(20 * 1024 ** 3)).toBe('20.0 GB')
+  })
+})
+
+describe('partSize', () => {
+  it('matches the server: 8 MiB, raised in whole MiB to stay within 10,000 parts', () => {
+    expect(partSize(1000)).toBe(8 * 1024 * 1024)
+    const big = 200 * 1024 ** 3
+    expect(partSize(big) % (1024 * 1024)).toBe(0)
+    expect(Math.ceil(big / partSize(big))).toBeLessThanOrEqual(10_000)
+  })
+})
+
+describe('playable', () => {
+  it('finds YouTube ids in every link shape', () => {
+    for (const link of [
+      'https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=10',
+      'https://youtu.be/dQw4w9WgXcQ',
+      'https://m.youtube.com/shorts/dQw4w9WgXcQ',
+      'https://www.youtube.com/embed/dQw4w9WgXcQ',
+    ]) {
+      expect(playable(link)).toEqual({ kind: 'youtube', id: 'dQw4w9WgXcQ' })
+    }
+  })
+  it('tells HLS from files and refuses what cannot play', () => {
+    expect(playable('https://cdn.example/v/master.m3u8?sig=1')).toEqual({ kind: 'hls', url: 'https://cdn.example/v/master.m3u8?sig=1' })
+    expect(playable('https://cdn.example/clip.mp4').kind).toBe('file')
+    expect(playable('not a url').kind).toBe('invalid')
+    expect(playable('javascript:alert(1)').kind).toBe('invalid')
+    expect(playable('https://youtube.com/watch?v=short').kind).toBe('invalid')
+  })
+})

@@ -1,0 +1,57 @@
+// Small pure helpers the pages share (unit-tested).
+
+/** `75.4` → `1:15`, `3725` → `1:02:05`. */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds))
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const rest = String(s % 60).padStart(2, '0')
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`
+}
+
+/** `1536` → `1.5 KB`. */
+export function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB']
+  let v = n
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`
+}
+
+/** The part size the server will choose for `size` bytes: `preferred`, raised in whole MiB to stay within 10,000 parts. */
+export function partSize(size: number, preferred = 8 * 1024 * 1024): number {
+  const mib = 1024 * 1024
+  const needed = Math.ceil(size / 10_000 / mib) * mib
+  return Math.max(preferred, needed, 5 * mib)
+}
+
+/** What "Play a link" plays: a YouTube video (by id), an HLS stream or a direct file. */
+export type Playable = { kind: 'youtube'; id: string } | { kind: 'hls'; url: string } | { kind: 'file'; url: string }
+
+export function playable(input: string): Playable | { kind: 'invalid'; reason: string } {
+  let url: URL
+  try {
+    url = new URL(input.trim())
+  } catch {
+    return { kind: 'invalid', reason: 'That is not a link: paste a full URL starting with https://' }
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return { kind: 'invalid', reason: 'Only http and https links can be played' }
+  }
+  const host = url.hostname.replace(/^(www|m|music)\./, '')
+  const id = /^[A-Za-z0-9_-]{11}$/
+  if (host === 'youtu.be') {
+    const v = url.pathname.slice(1).split('/')[0]
+    if (id.test(v)) return { kind: 'youtube', id: v }
+  }
+  if (host === 'youtube.com' || host === 'youtube-nocookie.com') {
+    const v = url.searchParams.get('v') ?? url.pathname.match(/^\/(?:embed|shorts|live)\/([^/?]+)/)?.[1] ?? ''
+    if (id.test(v)) return { kind: 'youtube', id: v }
+    return { kind: 'invalid', reason: 'That YouTube link does not name a video' }
+  }
+  if (/\.m3u8$/i.test(url.pathname)) return { kind: 'hls', url: url.href }
+  return { kind: 'file', url: url.href }
+}

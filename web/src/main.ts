@@ -1,0 +1,407 @@
+// The Framelift page: hash routes (static hosting needs no rewrites), one function per page.
+
+import './style.css'
+import { Api, ApiError, type RuntimeConfig, type Video } from './api'
+import { bytes, duration, playable } from './format'
+import { mountPlayer, type Player } from './player'
+import { Sessions } from './session'
+import { Upload, pendingFor } from './upload'
+
+const main = document.getElementById('main')!
+const notice = document.getElementById('notice')!
+const account = document.getElementById('account')!
+let cleanup: (() => void)[] = []
+
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Record<string, unknown> = {}, ...children: (Node | string)[]) {
+  const e = document.createElement(tag)
+  for (const [k, v] of Object.entries(props)) {
+    if (k.startsWith('aria-') || k === 'role' || k === 'for') e.setAttribute(k, String(v))
+    else (e as unknown as Record<string, unknown>)[k] = v
+  }
+  e.append(...children)
+  return e
+}
+
+function say(message: string, kind: 'info' | 'error' = 'info') {
+  notice.textContent = message
+  notice.className = kind
+  if (message) setTimeout(() => notice.textContent === message && (notice.textContent = ''), 8000)
+}
+
+const errorText = (e: unknown) => (e instanceof ApiError || e instanceof Error ? e.message : String(e))
+
+async function boot() {
+  const config: RuntimeConfig = await fetch('/config.json')
+    .then((r) => r.json())
+    .catch(() => ({ apiBase: '', googleClientId: null, devSignIn: true }))
+  const sessions = new Sessions(config)
+  const api = new Api(config.apiBase, () => sessions.token())
+  if (config.googleClientId) loadGoogle(config.googleClientId, sessions)
+
+  const renderAccount = () => {
+    const s = sessions.session
+    if (!s) {
+      account.replaceChildren(h('button', { type: 'button', textContent: 'Sign in', onclick: () => signIn(config, sessions) }))
+      return
+    }
+    const avatar = s.picture
+      ? h('img', { className: 'avatar', src: s.picture, alt: '' })
+      : h('span', { className: 'avatar', 'aria-hidden': 'true', textContent: s.name.slice(0, 1).toUpperCase() })
+    account.replaceChildren(
+      avatar,
+      h('span', { className: 'name', textContent: s.name }),
+      h('button', { type: 'button', textContent: 'Sign out', onclick: () => sessions.signOut() }),
+    )
+  }
+  sessions.onChange(() => {
+    renderAccount()
+    route()
+  })
+  renderAccount()
+
+  document.getElementById('search-form')!.addEventListener('submit', (e) => {
+    e.preventDefault()
+    const q = (document.getElementById('search') as HTMLInputElement).value.trim()
+    if (q) location.hash = `#/search?q=${encodeURIComponent(q)}`
+  })
+
+  const route = () => {
+    for (const c of cleanup) c()
+    cleanup = []
+    const [path, query] = location.hash.replace(/^#/, '').split('?')
+    const params = new URLSearchParams(query ?? '')
+    const parts = (path || '/').split('/').filter(Boolean)
+    document.querySelectorAll('nav a').forEach((a) => a.removeAttribute('aria-current'))
+    document.querySelector(`nav a[href="#/${parts[0] ?? ''}"]`)?.setAttribute('aria-current', 'page')
+    switch (parts[0]) {
+      case undefined:
+        return home(api)
+      case 'watch':
+        return watch(api, parts[1] ?? '')
+      case 'upload':
+        if (!sessions.session) {
+          location.hash = '#/'
+          say('Sign in to upload videos.', 'error')
+          return
+        }
+        return upload(api)
+      case 'mine':
+        if (!sessions.session) {
+          location.hash = '#/'
+          say('Sign in to see your videos.', 'error')
+          return
+        }
+        return mine(api)
+      case 'search':
+        return search(api, params.get('q') ?? '')
+      case 'camera':
+        return camera()
+      case 'play':
+        return playLink()
+      case 'signin':
+        return signIn(config, sessions)
+      default:
+        main.replaceChildren(h('h1', { textContent: 'Page not found' }), h('a', { href: '#/', textContent: 'Go home' }))
+    }
+  }
+  window.addEventListener('hashchange', route)
+  route()
+}
+
+function loadGoogle(clientId: string, sessions: Sessions) {
+  const script = h('script', { src: 'https://accounts.google.com/gsi/client', async: true })
+  script.addEventListener('load', () => {
+    window.google!.accounts.id.initialize({ client_id: clientId, auto_select: true, callback: (r) => sessions.googleCredential(r.credential) })
+  })
+  document.head.append(script)
+}
+
+function signIn(config: RuntimeConfig, sessions: Sessions) {
+  const name = h('input', { id: 'signin-name', required: true, autocomplete: 'nickname' })
+  const form = h(
+    'form',
+    { className: 'card narrow' },
+    h('h1', { textContent: 'Sign in' }),
+    h('label', { for: 'signin-name', textContent: 'Name' }),
+    name,
+    h('button', { type: 'submit', textContent: 'Continue' }),
+  )
+  if (config.googleClientId && window.google) {
+    const slot = h('div')
+    form.prepend(slot)
+    window.google.accounts.id.renderButton(slot, { theme: 'outline', size: 'large' })
+  }
+  if (!config.devSignIn) form.querySelectorAll('label, input, button').forEach((e) => e.remove())
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    try {
+      await sessions.devSignIn(name.value.trim())
+      location.hash = '#/'
+    } catch (err) {
+      say(errorText(err), 'error')
+    }
+  })
+  main.replaceChildren(form)
+  name.focus()
+}
+
+function card(v: Video) {
+  const meta = [v.author.name, v.durationSeconds !== undefined ? duration(v.durationSeconds) : ''].filter(Boolean).join(' · ')
+  return h(
+    'a',
+    { className: 'video-card', href: `#/watch/${v.id}`, 'aria-label': v.title },
+    v.posterUrl ? h('img', { src: v.posterUrl, alt: '', loading: 'lazy' }) : h('div', { className: 'no-poster' }),
+    h('span', { className: 'title', textContent: v.title }),
+    h('span', { className: 'meta', textContent: meta }),
+  )
+}
+
+async function home(api: Api) {
+  const grid = h('div', { className: 'grid' })
+  const more = h('button', { type: 'button', textContent: 'More videos', hidden: true })
+  main.replaceChildren(h('h1', { textContent: 'Latest videos' }), grid, more)
+  let cursor: string | undefined
+  const page = async () => {
+    try {
+      const res = await api.list(cursor)
+      grid.append(...res.videos.map(card))
+      if (!grid.children.length) grid.replaceChildren(h('p', { textContent: 'No videos yet. Sign in and upload the first one.' }))
+      cursor = res.nextCursor
+      more.hidden = !cursor
+    } catch (e) {
+      say(errorText(e), 'error')
+    }
+  }
+  more.onclick = page
+  await page()
+}
+
+async function watch(api: Api, id: string) {
+  const stage = h('div', { className: 'stage' })
+  main.replaceChildren(stage)
+  try {
+    const { video } = await api.video(id)
+    const info = h(
+      'section',
+      { className: 'info' },
+      h('h1', { textContent: video.title }),
+      h('p', { className: 'meta', textContent: `${video.author.name} · ${new Date(video.createdAt).toLocaleDateString()}` }),
+      h('p', { className: 'description', textContent: video.description ?? '' }),
+    )
+    main.append(info)
+    if (video.status !== 'ready') {
+      stage.replaceChildren(h('p', { className: 'player-error', role: 'alert', textContent: `This video is ${video.status}.` }))
+      return
+    }
+    const w = await api.watch(id)
+    const player: Player = mountPlayer(stage, { hls: w.hls, poster: w.posterUrl })
+    cleanup.push(() => player.destroy())
+  } catch (e) {
+    stage.replaceChildren(h('p', { className: 'player-error', role: 'alert', textContent: errorText(e) }))
+  }
+}
+
+function upload(api: Api) {
+  const title = h('input', { id: 'up-title', required: true, maxLength: 200 })
+  const description = h('textarea', { id: 'up-description', rows: 3, maxLength: 5000 })
+  const file = h('input', { id: 'up-file', type: 'file', accept: 'video/*', required: true })
+  const start = h('button', { type: 'submit', textContent: 'Start upload' })
+  const bar = h('div', { className: 'bar', role: 'progressbar', 'aria-label': 'Upload progress', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 0 })
+  const fill = h('div', { className: 'fill' })
+  bar.append(fill)
+  const status = h('p', { className: 'status', 'aria-live': 'polite' })
+  const pause = h('button', { type: 'button', textContent: 'Pause', disabled: true })
+  const cancel = h('button', { type: 'button', textContent: 'Cancel', disabled: true })
+  const form = h(
+    'form',
+    { className: 'card' },
+    h('h1', { textContent: 'Upload a video' }),
+    h('label', { for: 'up-title', textContent: 'Title' }),
+    title,
+    h('label', { for: 'up-description', textContent: 'Description' }),
+    description,
+    h('label', { for: 'up-file', textContent: 'Video file' }),
+    file,
+    h('div', { className: 'row' }, start, pause, cancel),
+    bar,
+    status,
+  )
+  main.replaceChildren(form)
+
+  const setProgress = (percent: number) => {
+    bar.setAttribute('aria-valuenow', String(percent))
+    fill.style.width = `${percent}%`
+  }
+  const job = new Upload(api, {
+    progress: (percent, sent, total) => {
+      setProgress(percent)
+      status.textContent = `${percent}% · ${bytes(sent)} of ${bytes(total)}`
+    },
+    done: (video) => {
+      setProgress(100)
+      status.replaceChildren('Uploaded. It is being processed: ', h('a', { href: '#/mine', textContent: 'see My videos' }))
+      pause.disabled = cancel.disabled = true
+      say(`"${video.title}" is uploaded and being processed.`)
+    },
+    failed: (message) => {
+      status.textContent = `${message}. Press Start upload to retry: parts already sent are kept.`
+      start.disabled = false
+    },
+  })
+  file.addEventListener('change', () => {
+    const f = file.files?.[0]
+    const p = f && pendingFor(f)
+    if (p) {
+      status.textContent = `This file was being uploaded as "${p.title}": Start upload resumes it.`
+      if (!title.value) title.value = p.title
+    }
+  })
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const f = file.files?.[0]
+    if (!f) return
+    if (f.type && !f.type.startsWith('video/')) {
+      status.textContent = `"${f.name}" is not a video (${f.type}): choose a video file.`
+      return
+    }
+    start.disabled = true
+    try {
+      await job.start(f, title.value.trim(), description.value.trim())
+      pause.disabled = cancel.disabled = false
+      status.textContent = job.resuming ? 'Resuming…' : 'Uploading…'
+    } catch (err) {
+      start.disabled = false
+      status.textContent = errorText(err)
+    }
+  })
+  pause.onclick = () => {
+    pause.textContent = job.togglePause() ? 'Resume' : 'Pause'
+  }
+  cancel.onclick = async () => {
+    await job.cancel()
+    setProgress(0)
+    status.textContent = 'Upload cancelled.'
+    start.disabled = false
+    pause.disabled = cancel.disabled = true
+  }
+}
+
+async function mine(api: Api) {
+  const list = h('ul', { className: 'mine' })
+  main.replaceChildren(h('h1', { textContent: 'My videos' }), list)
+  let timer = 0
+  const render = async () => {
+    try {
+      const { videos } = await api.mine()
+      list.replaceChildren(
+        ...videos.map((v) => {
+          const status = h('span', { className: `badge ${v.status}`, textContent: v.status })
+          const row = h(
+            'li',
+            {},
+            h('a', { href: `#/watch/${v.id}`, textContent: v.title }),
+            status,
+            v.failureReason ? h('span', { className: 'reason', textContent: v.failureReason }) : '',
+          )
+          const del = h('button', { type: 'button', textContent: 'Delete', 'aria-label': `Delete ${v.title}` })
+          del.onclick = async () => {
+            if (!confirm(`Delete "${v.title}"? This cannot be undone.`)) return
+            await api.remove(v.id).then(render, (e) => say(errorText(e), 'error'))
+          }
+          row.append(del)
+          return row
+        }),
+      )
+      if (!videos.length) list.replaceChildren(h('li', { textContent: 'No videos yet.' }))
+      if (videos.some((v) => v.status === 'uploading' || v.status === 'processing')) timer = window.setTimeout(render, 2000)
+    } catch (e) {
+      say(errorText(e), 'error')
+    }
+  }
+  cleanup.push(() => clearTimeout(timer))
+  await render()
+}
+
+async function search(api: Api, q: string) {
+  ;(document.getElementById('search') as HTMLInputElement).value = q
+  const results = h('div', { className: 'grid' })
+  const heading = h('h1', { textContent: `Results for "${q}"` })
+  main.replaceChildren(heading, results)
+  try {
+    const res = await api.search(q)
+    heading.textContent = `${res.total} result${res.total === 1 ? '' : 's'} for "${q}"`
+    results.append(...res.videos.map(card))
+  } catch (e) {
+    results.replaceChildren(h('p', { role: 'alert', textContent: errorText(e) }))
+  }
+}
+
+function camera() {
+  const video = h('video', { autoplay: true, muted: true, playsInline: true, 'aria-label': 'Camera preview' })
+  const start = h('button', { type: 'button', textContent: 'Start camera' })
+  const stop = h('button', { type: 'button', textContent: 'Stop camera', disabled: true })
+  const status = h('p', { className: 'status', 'aria-live': 'polite' })
+  let stream: MediaStream | null = null
+  const halt = () => {
+    stream?.getTracks().forEach((t) => t.stop())
+    stream = null
+    video.srcObject = null
+    start.disabled = false
+    stop.disabled = true
+  }
+  start.onclick = async () => {
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true })
+      video.srcObject = stream
+      start.disabled = true
+      stop.disabled = false
+      status.textContent = 'Camera and microphone on.'
+    } catch (e) {
+      status.textContent = `The camera could not start: ${errorText(e)}`
+    }
+  }
+  stop.onclick = () => {
+    halt()
+    status.textContent = 'Camera off.'
+  }
+  cleanup.push(halt)
+  main.replaceChildren(h('h1', { textContent: 'Camera' }), h('div', { className: 'player' }, video), h('div', { className: 'row' }, start, stop), status)
+}
+
+function playLink() {
+  const input = h('input', { id: 'link-url', type: 'url', required: true, placeholder: 'https://' })
+  const stage = h('div', { className: 'stage' })
+  const form = h(
+    'form',
+    { className: 'card' },
+    h('h1', { textContent: 'Play a link' }),
+    h('label', { for: 'link-url', textContent: 'Video URL' }),
+    input,
+    h('button', { type: 'submit', textContent: 'Play' }),
+  )
+  main.replaceChildren(form, stage)
+  form.addEventListener('submit', (e) => {
+    e.preventDefault()
+    for (const c of cleanup) c()
+    cleanup = []
+    const p = playable(input.value)
+    if (p.kind === 'invalid') {
+      stage.replaceChildren(h('p', { className: 'player-error', role: 'alert', textContent: p.reason }))
+    } else if (p.kind === 'youtube') {
+      stage.replaceChildren(
+        h('iframe', {
+          className: 'player',
+          src: `https://www.youtube-nocookie.com/embed/${p.id}`,
+          title: 'YouTube video player',
+          allow: 'accelerometer; autoplay; encrypted-media; picture-in-picture',
+          allowFullscreen: true,
+        }),
+      )
+    } else {
+      const player = mountPlayer(stage, p.kind === 'hls' ? { hls: p.url } : { file: p.url })
+      cleanup.push(() => player.destroy())
+    }
+  })
+}
+
+void boot()

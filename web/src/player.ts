@@ -1,0 +1,86 @@
+// The player: hls.js where Media Source Extensions exist, the browser's own HLS elsewhere (Safari), a quality menu
+// (Auto and each rung), the poster while loading, keyboard control, and a message instead of a blank box on failure.
+
+import Hls from 'hls.js'
+
+export interface Player {
+  video: HTMLVideoElement
+  destroy(): void
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}): HTMLElementTagNameMap[K] {
+  return Object.assign(document.createElement(tag), props)
+}
+
+export function mountPlayer(host: HTMLElement, src: { hls?: string; file?: string; poster?: string }): Player {
+  host.replaceChildren()
+  const frame = el('div', { className: 'player' })
+  const video = el('video', { controls: true, playsInline: true, preload: 'metadata' })
+  video.setAttribute('aria-label', 'Video player')
+  if (src.poster) video.poster = src.poster
+  const error = el('p', { className: 'player-error', hidden: true })
+  error.setAttribute('role', 'alert')
+  const quality = el('select')
+  quality.setAttribute('aria-label', 'Quality')
+  quality.append(el('option', { value: '-1', textContent: 'Auto' }))
+  quality.hidden = true
+  frame.append(video, error)
+  host.append(frame, quality)
+
+  const fail = (message: string) => {
+    error.textContent = message
+    error.hidden = false
+    video.classList.add('failed')
+  }
+
+  let hls: Hls | null = null
+  if (src.hls && Hls.isSupported()) {
+    hls = new Hls({ capLevelToPlayerSize: true })
+    hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
+      data.levels.forEach((level, i) => quality.append(el('option', { value: String(i), textContent: `${Math.min(level.width, level.height)}p` })))
+      quality.hidden = data.levels.length < 2
+    })
+    hls.on(Hls.Events.ERROR, (_e, data) => {
+      if (!data.fatal) return
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR && data.response?.code === 403) {
+        fail('This link has expired. Reload the page to get a new one.')
+      } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+        hls?.recoverMediaError()
+      } else {
+        fail(`This video could not be played (${data.details}).`)
+      }
+    })
+    quality.addEventListener('change', () => {
+      if (hls) hls.currentLevel = Number(quality.value)
+    })
+    hls.loadSource(src.hls)
+    hls.attachMedia(video)
+  } else if (src.hls && video.canPlayType('application/vnd.apple.mpegurl')) {
+    video.src = src.hls
+  } else if (src.file) {
+    video.src = src.file
+  } else {
+    fail('This browser cannot play adaptive streams.')
+  }
+  video.addEventListener('error', () => fail('This video could not be played: the file or link may be broken.'))
+
+  // Keyboard: space or k plays and pauses, arrows seek 5 s, m mutes, f goes full screen.
+  frame.tabIndex = 0
+  frame.addEventListener('keydown', (e) => {
+    const keys: Record<string, () => void> = {
+      ' ': () => (video.paused ? void video.play() : video.pause()),
+      k: () => (video.paused ? void video.play() : video.pause()),
+      ArrowRight: () => (video.currentTime += 5),
+      ArrowLeft: () => (video.currentTime -= 5),
+      m: () => (video.muted = !video.muted),
+      f: () => (document.fullscreenElement ? void document.exitFullscreen() : void frame.requestFullscreen()),
+    }
+    if (e.target === video && e.key === ' ') return
+    const action = keys[e.key]
+    if (action) {
+      e.preventDefault()
+      action()
+    }
+  })
+  return { video, destroy: () => hls?.destroy() }
+}
