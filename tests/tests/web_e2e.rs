@@ -1,9 +1,11 @@
 //! The web client in real headless Chromium against the dev server on port 0: `web/e2e/run.mjs` signs in, uploads a
 //! shared clip, waits for ready, plays and switches quality, searches with a typo, previews the fake camera and plays
-//! a link. Screenshots go to `target/web-e2e/`. Needs the built page (`npm run build` in web/; `make test` does it),
+//! a link; refuses a non-video and an oversized file before sending a byte; pauses, retries a failing part, resumes
+//! after a reload from the parts storage holds, shows a failed video's reason, and cancels. Screenshots go to `target/web-e2e/`. Needs the built page (`npm run build` in web/; `make test` does it),
 //! Node, and Debian's `chromium`.
 
 use framelift_devserver::{DevConfig, RunningServer};
+use framelift_shared::config::UploadConfig;
 use framelift_testkit::test_clip;
 use framelift_tests::temp_dir;
 use std::path::Path;
@@ -13,7 +15,9 @@ async fn the_web_client_works_in_chromium() {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
     assert!(web.join("dist/index.html").is_file(), "the web client is not built: run `npm ci && npm run build` in web/ (make test does)");
     let dir = temp_dir("web-e2e");
-    let server = RunningServer::start(DevConfig::for_tests(&dir)).await.unwrap();
+    // A 64 MiB limit, so the page's 413 message can be checked with a file of 65 MiB.
+    let upload = UploadConfig { max_upload_bytes: 64 << 20, ..UploadConfig::default() };
+    let server = RunningServer::start(DevConfig { upload, ..DevConfig::for_tests(&dir) }).await.unwrap();
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/web-e2e");
     let clip = test_clip("portrait-720x1280.mp4");
     let status = tokio::process::Command::new("node")

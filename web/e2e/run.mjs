@@ -2,7 +2,8 @@
 // server: node e2e/run.mjs BASE_URL CLIP SCREENSHOT_DIR. Each step saves a screenshot; any failure exits non-zero.
 
 import { chromium } from 'playwright-core'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 
 const [base, clip, shots] = process.argv.slice(2)
@@ -10,6 +11,7 @@ if (!base || !clip || !shots) {
   console.error('usage: node e2e/run.mjs BASE_URL CLIP SCREENSHOT_DIR')
   process.exit(2)
 }
+rmSync(shots, { recursive: true, force: true })
 mkdirSync(shots, { recursive: true })
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium'
 const browser = await chromium.launch({
@@ -88,6 +90,102 @@ try {
   await page.getByRole('link', { name: title }).waitFor()
   await shot('search')
 
+  // Before any byte is sent: a file that is not a video, and one larger than the server allows (the test server's
+  // maximum is 64 MiB).
+  const storagePuts = []
+  page.on('request', (r) => r.method() === 'PUT' && r.url().includes('/framelift-local/') && storagePuts.push(r.url()))
+  await page.getByRole('navigation').getByRole('link', { name: 'Upload' }).click()
+  await page.getByLabel('Title').fill('Notes')
+  await page.getByLabel('Video file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') })
+  await page.getByRole('button', { name: 'Start upload' }).click()
+  await page.getByText('"notes.txt" is not a video (text/plain): choose a video file.').waitFor()
+  const huge = join(shots, 'huge.mp4')
+  writeFileSync(huge, Buffer.alloc(65 * 1024 * 1024))
+  await page.getByLabel('Video file').setInputFiles(huge)
+  await page.getByRole('button', { name: 'Start upload' }).click()
+  await page.getByText(/is above the limit of 67108864 bytes/).waitFor()
+  check(storagePuts.length === 0, `bytes were sent for refused files: ${storagePuts.length} PUTs`)
+  await shot('refused-before-sending')
+
+  // Pause, a failing part retried, a page reload mid-upload resumed from the parts storage holds, then cancel.
+  // Parts are slowed to 600 ms each so there is time to act; the first PUT of part 2 fails once.
+  const big = join(shots, 'not-really-a-video.mp4')
+  writeFileSync(big, randomBytes(40 * 1024 * 1024)) // 5 parts of 8 MiB
+  let failedOnce = false
+  await page.route('**/framelift-local/**', async (route) => {
+    const url = route.request().url()
+    if (route.request().method() !== 'PUT') return route.continue()
+    await new Promise((r) => setTimeout(r, 600))
+    if (!failedOnce && url.includes('partNumber=2')) {
+      failedOnce = true
+      return route.fulfill({ status: 503, body: 'slow down' })
+    }
+    return route.continue()
+  })
+  const progress = async () => Number(await page.getByRole('progressbar').getAttribute('aria-valuenow'))
+  await page.reload()
+  await page.getByLabel('Title').fill('Sea noise')
+  await page.getByLabel('Video file').setInputFiles(big)
+  storagePuts.length = 0
+  await page.getByRole('button', { name: 'Start upload' }).click()
+  await page.waitForFunction(() => Number(document.querySelector('[role=progressbar]')?.getAttribute('aria-valuenow')) > 0, null, { timeout: 30_000 })
+  await page.getByRole('button', { name: 'Pause' }).click()
+  await page.waitForTimeout(1500) // parts in flight when paused are aborted; nothing moves after that
+  const paused = await progress()
+  await page.waitForTimeout(1500)
+  check((await progress()) === paused, 'progress moved while paused')
+  await shot('paused')
+  await page.getByRole('button', { name: 'Resume' }).click()
+  await page.waitForFunction((p) => Number(document.querySelector('[role=progressbar]')?.getAttribute('aria-valuenow')) > p, paused, { timeout: 30_000 })
+  check(failedOnce, 'the failing part was never tried')
+  // Wait for at least one acknowledged part, then reload in the middle of the upload.
+  const held = async () => {
+    const pending = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('framelift.pending.')).map((k) => JSON.parse(localStorage[k]))[0])
+    const token = await page.evaluate(() => JSON.parse(localStorage['framelift.session']).token)
+    const res = await page.evaluate(async ([id, t]) => (await fetch(`/api/uploads/${id}/parts`, { headers: { authorization: `Bearer ${t}` } })).json(), [pending.videoId, token])
+    return res.parts.length
+  }
+  await page.waitForFunction(async () => true)
+  for (let i = 0; i < 50 && (await held()) < 2; i++) await page.waitForTimeout(200)
+  const before = await held()
+  check(before >= 2 && before < 5, `expected a partial upload before the reload, storage holds ${before} of 5 parts`)
+  await page.reload()
+  await page.getByLabel('Video file').setInputFiles(big)
+  await page.getByText('This file was being uploaded as "Sea noise": Start upload resumes it.').waitFor()
+  await shot('resume-offered')
+  storagePuts.length = 0
+  await page.getByRole('button', { name: 'Start upload' }).click()
+  await page.waitForFunction(() => document.querySelector('[role=progressbar]')?.getAttribute('aria-valuenow') === '100', null, { timeout: 60_000 })
+  await page.getByText('Uploaded.').waitFor()
+  const resent = new Set(storagePuts.map((u) => new URL(u).searchParams.get('partNumber'))).size
+  check(resent === 5 - before, `after the reload ${resent} parts were sent; storage held ${before} of 5`)
+  await shot('resumed-and-uploaded')
+  await page.unroute('**/framelift-local/**')
+
+  // The random bytes are not a video: My videos shows it failed, with the reason.
+  await page.getByRole('navigation').getByRole('link', { name: 'My videos' }).click()
+  await page.locator('li', { hasText: 'Sea noise' }).locator('.badge.failed').waitFor({ timeout: 60_000 })
+  await page.locator('li', { hasText: 'Sea noise' }).getByText(/not a video/).waitFor()
+  await shot('failed-with-reason')
+
+  // Cancel aborts the upload: it is gone from My videos.
+  await page.getByRole('navigation').getByRole('link', { name: 'Upload' }).click()
+  await page.route('**/framelift-local/**', async (route) => {
+    if (route.request().method() === 'PUT') await new Promise((r) => setTimeout(r, 2000))
+    return route.continue().catch(() => {})
+  })
+  writeFileSync(big, randomBytes(40 * 1024 * 1024))
+  await page.getByLabel('Title').fill('Cancelled take')
+  await page.getByLabel('Video file').setInputFiles(big)
+  await page.getByRole('button', { name: 'Start upload' }).click()
+  await page.getByRole('button', { name: 'Cancel' }).click()
+  await page.getByText('Upload cancelled.').waitFor()
+  await page.unroute('**/framelift-local/**')
+  await page.getByRole('navigation').getByRole('link', { name: 'My videos' }).click()
+  await page.locator('li', { hasText: 'Sea noise' }).waitFor()
+  check((await page.locator('li', { hasText: 'Cancelled take' }).count()) === 0, 'a cancelled upload is still listed')
+  await shot('cancelled')
+
   // Camera preview from Chromium's fake device.
   await page.getByRole('navigation').getByRole('link', { name: 'Camera' }).click()
   await page.getByRole('button', { name: 'Start camera' }).click()
@@ -125,4 +223,5 @@ try {
   process.exitCode = 1
 } finally {
   await browser.close()
+  for (const f of ['huge.mp4', 'not-really-a-video.mp4']) rmSync(join(shots, f), { force: true })
 }
