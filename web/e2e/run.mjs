@@ -205,7 +205,16 @@ try {
   })
   await page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 1, null, { timeout: 30_000 })
   check((await currentTime()) > 1, 'the link did not play')
+  // Keyboard: k pauses the player that has focus.
+  await page.locator('.player').focus()
+  await page.keyboard.press('k')
+  check(await page.evaluate(() => document.querySelector('video').paused), 'k did not pause')
   await shot('play-link')
+  // A stream that fails says so instead of leaving a blank box.
+  await page.getByLabel('Video URL').fill(`${base}/nothing-here/master.m3u8`)
+  await page.getByRole('button', { name: 'Play' }).click()
+  await page.getByRole('alert').filter({ hasText: 'could not be played' }).waitFor({ timeout: 30_000 })
+  await shot('broken-link')
 
   // Phone width: the navigation and search still fit.
   await page.setViewportSize({ width: 390, height: 800 })
