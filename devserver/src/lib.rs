@@ -21,4 +21,4 @@ pub mod transcoder;
 pub mod web;
 
 pub use config::{BUCKET, DevConfig};
-pub use server::{DevStack, RunningServer};
+pub use server::{DevStack, RunningServer, invoke};

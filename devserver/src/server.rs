@@ -289,18 +289,8 @@ impl DevStack {
         res.map(|b| Full::new(Bytes::from(b.to_vec())).map_err(|e| match e {}).boxed())
     }
 
-    /// The function that serves a route, exactly as its Lambda's `main` calls it.
     async fn call(&self, function: Function, req: lambda_http::Request) -> lambda_http::Response<lambda_http::Body> {
-        match function {
-            Function::Initialize => framelift_initialize::handle(&self.state, req).await,
-            Function::PartUrl => framelift_part_url::handle(&self.state, req).await,
-            Function::Complete => framelift_complete::handle(&self.state, req).await,
-            Function::Abort => framelift_abort::handle(&self.state, req).await,
-            Function::List => framelift_list::handle(&self.state, req).await,
-            Function::WatchUrl => framelift_watch_url::handle(&self.state, req).await,
-            Function::Delete => framelift_delete::handle(&self.state, req).await,
-            Function::Search => framelift_search::handle(&self.state, req).await,
-        }
+        invoke(function, &self.state, req).await
     }
 
     async fn dev_token(&self, req: Request<Incoming>) -> HttpResponse {
@@ -403,5 +393,19 @@ impl RunningServer {
             Some(task) => task.await?,
             None => Ok(()),
         }
+    }
+}
+
+/// The function that serves a route, exactly as its Lambda's `main` calls it.
+pub async fn invoke(function: Function, state: &AppState, req: lambda_http::Request) -> lambda_http::Response<lambda_http::Body> {
+    match function {
+        Function::Initialize => framelift_initialize::handle(state, req).await,
+        Function::PartUrl => framelift_part_url::handle(state, req).await,
+        Function::Complete => framelift_complete::handle(state, req).await,
+        Function::Abort => framelift_abort::handle(state, req).await,
+        Function::List => framelift_list::handle(state, req).await,
+        Function::WatchUrl => framelift_watch_url::handle(state, req).await,
+        Function::Delete => framelift_delete::handle(state, req).await,
+        Function::Search => framelift_search::handle(state, req).await,
     }
 }

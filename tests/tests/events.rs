@@ -1,0 +1,165 @@
+//! The sample events in `events/`: one API Gateway HTTP API (payload 2.0) event per route and an S3
+//! `ObjectCreated:CompleteMultipartUpload` event for the transcoder. Each is parsed by the real lambda_http /
+//! aws_lambda_events types and run through its handler here; the same files work with
+//! `cargo lambda invoke <function> --data-file events/<file>`.
+//!
+//! The files are made by this test's generator from the route table (`FRAMELIFT_WRITE_EVENTS=1 cargo test -p
+//! framelift-tests --test events` rewrites them), and the test fails if they drift from it.
+
+use framelift_devserver::invoke;
+use framelift_shared::apigw::{self, RawRequest};
+use framelift_shared::domain::{VideoId, VideoStatus};
+use framelift_shared::routes::{ROUTES, Route};
+use framelift_testkit::World;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use time::macros::datetime;
+
+/// The video id every sample event names.
+const ID: &str = "01JDX3W9K7Q4T2B8N6M5R0ZC1A";
+/// Where a token goes; the test (or whoever invokes) puts a real one in.
+const TOKEN: &str = "Bearer <a token from POST /dev/token or Google>";
+
+fn dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))
+}
+
+/// The sample request of a route: its file name, the request, and the status its handler answers in the test world
+/// (a ready video with id [`ID`] owned by Alice, who is the caller; no upload in progress).
+fn sample(route: &Route) -> (String, RawRequest, u16) {
+    let path = route.path.replace("{id}", ID).replace("{path+}", "master.m3u8");
+    let (query, body, status): (&str, Option<Value>, u16) = match (route.method, route.path) {
+        ("POST", "/api/uploads") => {
+            ("", Some(json!({"filename": "day9.mp4", "contentType": "video/mp4", "size": 61581333, "title": "Day 9"})), 201)
+        }
+        ("POST", "/api/uploads/{id}/part-urls") => ("", Some(json!({"partNumbers": [1, 2, 3]})), 409),
+        ("GET", "/api/uploads/{id}/parts") => ("", None, 409),
+        ("POST", "/api/uploads/{id}/complete") => ("", Some(json!({})), 200),
+        ("DELETE", "/api/uploads/{id}") => ("", None, 409),
+        ("GET", "/api/videos") => ("limit=20", None, 200),
+        ("GET", "/api/videos/{id}") => ("", None, 200),
+        ("GET", "/api/videos/{id}/watch") => ("", None, 200),
+        ("GET", "/api/videos/{id}/hls/{path+}") => ("expires=1767225600&sig=unsigned-sample", None, 403),
+        ("DELETE", "/api/videos/{id}") => ("", None, 204),
+        ("GET", "/api/search") => ("q=day%209&limit=10", None, 200),
+        other => panic!("no sample for {other:?}: add one"),
+    };
+    let mut headers = vec![("host".to_owned(), "abc123.execute-api.eu-west-1.amazonaws.com".to_owned())];
+    if route.path.starts_with("/api/uploads") || route.method == "DELETE" {
+        headers.push(("authorization".to_owned(), TOKEN.to_owned()));
+    }
+    if body.is_some() {
+        headers.push(("content-type".to_owned(), "application/json".to_owned()));
+    }
+    let name = format!("{}.{}.json", route.function.name(), slug(route));
+    let raw = RawRequest {
+        method: route.method.to_owned(),
+        path,
+        query: query.to_owned(),
+        headers,
+        body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+        source_ip: "203.0.113.7".to_owned(),
+    };
+    (name, raw, status)
+}
+
+fn slug(route: &Route) -> String {
+    let last = route.path.trim_end_matches('/').rsplit('/').find(|s| !s.starts_with('{')).unwrap_or("root");
+    let one = route.path.ends_with('}') && !route.path.ends_with("+}");
+    format!("{}-{}{}", route.method.to_lowercase(), last, if one { "-one" } else { "" })
+}
+
+fn event_of(route: &Route, raw: &RawRequest) -> Value {
+    let params = route.match_path(&raw.path).expect("the sample path fits its route");
+    let mut event = apigw::event(route, &params, raw);
+    // Fixed values where API Gateway puts fresh ones, so the files do not change between runs.
+    event["requestContext"]["requestId"] = json!("c6af9ac6-7b61-11e6-9a41-93e8deadbeef");
+    event["requestContext"]["timeEpoch"] = json!(1764064800000u64);
+    event["requestContext"]["time"] = json!("25/Nov/2026:10:00:00 +0000");
+    event
+}
+
+fn s3_event() -> Value {
+    let created = framelift_shared::s3_events::ObjectCreated {
+        bucket: "framelift-media-0f1e2d3c".into(),
+        key: format!("uploads/{ID}/source"),
+        size: 61581333,
+        etag: "6805f2cfc46c0f04559748bb039d69ae-8".into(),
+        event_name: "ObjectCreated:CompleteMultipartUpload",
+        sequencer: "0062E99A88DC407460".into(),
+    };
+    let mut event = framelift_shared::s3_events::s3_event_json(&created);
+    event["Records"][0]["eventTime"] = json!("2026-11-25T10:00:00.000Z");
+    event["Records"][0]["awsRegion"] = json!("eu-west-1");
+    event
+}
+
+fn write_or_compare(name: &str, event: &Value) {
+    let path = dir().join(name);
+    let text = serde_json::to_string_pretty(event).unwrap() + "\n";
+    if std::env::var_os("FRAMELIFT_WRITE_EVENTS").is_some() {
+        std::fs::create_dir_all(dir()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing: run with FRAMELIFT_WRITE_EVENTS=1", path.display()));
+    let on_disk: Value = serde_json::from_str(&on_disk).unwrap();
+    assert_eq!(&on_disk, event, "{name} drifted from the generator: run with FRAMELIFT_WRITE_EVENTS=1");
+}
+
+/// A world where the sample id is Alice's ready video (in the search index) and Alice is the caller.
+async fn world() -> World {
+    let w = World::default();
+    let mut v = w.video_titled("Alice", "Day 9", Some("Adaptive bitrate streaming"), VideoStatus::Ready, datetime!(2026-11-24 10:00:00 UTC)).await;
+    use framelift_shared::ports::{MetadataStore, SearchIndex};
+    w.meta.delete(&v.id, v.version).await.unwrap();
+    w.search.remove(&v.id).await.unwrap();
+    v.id = ID.parse::<VideoId>().unwrap();
+    w.meta.insert(&v).await.unwrap();
+    w.search.put(&framelift_shared::domain::SearchDocument::of(&v)).await.unwrap();
+    w
+}
+
+#[tokio::test]
+async fn every_route_has_a_sample_event_that_its_handler_runs() {
+    let mut names = Vec::new();
+    for route in ROUTES {
+        let (name, raw, expected) = sample(route);
+        let event = event_of(route, &raw);
+        write_or_compare(&name, &event);
+        // As Lambda would: the file through lambda_http's parser, a real token in place of the placeholder.
+        let w = world().await;
+        let text = std::fs::read_to_string(dir().join(&name)).unwrap().replace(TOKEN, &format!("Bearer {}", w.token("Alice")));
+        let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let res = invoke(route.function, &w.state, req).await;
+        let body = String::from_utf8_lossy(res.body().as_ref()).into_owned();
+        assert_eq!(res.status().as_u16(), expected, "{name}: {body}");
+        names.push(name);
+    }
+    names.push("transcode.object-created.json".into());
+    let mut on_disk: Vec<String> =
+        std::fs::read_dir(dir()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".json")).collect();
+    on_disk.sort();
+    names.sort();
+    assert_eq!(on_disk, names, "events/ holds exactly one sample per route and the transcoder's");
+}
+
+#[tokio::test]
+async fn the_transcode_sample_is_an_s3_event_its_handler_takes() {
+    let event = s3_event();
+    write_or_compare("transcode.object-created.json", &event);
+    let text = std::fs::read_to_string(dir().join("transcode.object-created.json")).unwrap();
+    let parsed: aws_lambda_events::event::s3::S3Event = serde_json::from_str(&text).unwrap();
+    assert_eq!(parsed.records[0].event_name.as_deref(), Some("ObjectCreated:CompleteMultipartUpload"));
+    // No such video in an empty world: the handler finds nothing to do and succeeds (no retry).
+    let w = World::default();
+    let state = framelift_transcode::TranscodeState {
+        meta: w.meta.clone(),
+        objects: w.blobs.clone(),
+        search: w.search.clone(),
+        tools: framelift_media::Tools::locate().unwrap(),
+        work_root: std::env::temp_dir(),
+        options: framelift_media::Options::default(),
+        lease: std::time::Duration::from_secs(900),
+    };
+    framelift_transcode::handle(&state, parsed).await.unwrap();
+}

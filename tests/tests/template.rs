@@ -1,0 +1,71 @@
+//! The SAM template against the code: its HTTP routes are exactly the route table the dev server mounts (both ways),
+//! no `/dev` route is deployed, every function crate is built by it, and each sample event in `events/` names a real
+//! route.
+
+use framelift_shared::routes::ROUTES;
+use std::collections::BTreeSet;
+use std::path::Path;
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(repo().join("template.yaml")).unwrap();
+    YamlLoader::load_from_str(&text).unwrap().remove(0)
+}
+
+/// (method, path, binary) of every HttpApi event in the template.
+fn template_routes(t: &Yaml) -> BTreeSet<(String, String, String)> {
+    let mut routes = BTreeSet::new();
+    for (_, resource) in t["Resources"].as_hash().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        let Some(events) = resource["Properties"]["Events"].as_hash() else { continue };
+        for (_, event) in events {
+            if event["Type"].as_str() == Some("HttpApi") {
+                let p = &event["Properties"];
+                routes.insert((p["Method"].as_str().unwrap().to_owned(), p["Path"].as_str().unwrap().to_owned(), binary.clone()));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_templates_routes_are_the_route_table_both_ways() {
+    let deployed = template_routes(&template());
+    let mounted: BTreeSet<_> =
+        ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned(), format!("framelift-{}", r.function.name()))).collect();
+    let missing: Vec<_> = mounted.difference(&deployed).collect();
+    let extra: Vec<_> = deployed.difference(&mounted).collect();
+    assert!(missing.is_empty(), "routes the dev server serves but the template does not deploy: {missing:?}");
+    assert!(extra.is_empty(), "routes the template deploys that the route table lacks: {extra:?}");
+    assert!(deployed.iter().all(|(_, path, _)| path.starts_with("/api/")), "only /api routes are deployed");
+    assert!(!deployed.iter().any(|(_, path, _)| path.starts_with("/dev")), "no /dev route is deployed");
+}
+
+#[test]
+fn every_function_crate_is_built_by_the_template() {
+    let t = template();
+    let built: BTreeSet<String> = t["Resources"]
+        .as_hash()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|r| {
+            assert_eq!(r["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
+            r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let crates: BTreeSet<String> = std::fs::read_dir(repo().join("functions"))
+        .unwrap()
+        .map(|e| format!("framelift-{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    assert_eq!(built, crates);
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
