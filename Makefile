@@ -1,11 +1,12 @@
 # Framelift: the two commands of the quick start are `make dev` and `make test`.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev build test lint fmt bench clean
+.PHONY: help dev build test check-aws lambda lint fmt bench clean
 
 help:
 	@echo "make dev    - build and run the local stack (web page and API) at http://localhost:$${PORT:-8080} (state in $${FRAMELIFT_DATA:-.framelift})"
 	@echo "make test   - install what the tests need, then run every test"
+	@echo "make lambda - cross-build every function for arm64 Lambda and the ffmpeg layer (for sam build/deploy)"
 	@echo "make lint   - rustfmt check and clippy with warnings denied"
 	@echo "make bench  - benchmarks, each beside its baseline (release build)"
 
@@ -24,6 +25,20 @@ test:
 	@scripts/fetch-ffmpeg.sh >/dev/null
 	@scripts/web.sh --test
 	@py=$$(scripts/python-tools.sh) && FRAMELIFT_PYTHON="$$py" cargo test --workspace
+	@$(MAKE) --no-print-directory check-aws
+
+# The deployment's checks: the template (cfn-lint, sam validate --lint), the workflows against GitHub's schema, and one
+# function cross-built for arm64 so packaging cannot rot unnoticed.
+check-aws:
+	@aws=$$(dirname $$(scripts/python-tools.sh aws)) && $$aws/cfn-lint template.yaml && echo "cfn-lint: template.yaml clean"
+	@sam=$$(dirname $$(scripts/python-tools.sh sam)) && mkdir -p .tools/lambda/ffmpeg-layer/bin && \
+		SAM_CLI_TELEMETRY=0 $$sam/sam validate --lint --template template.yaml --region us-east-1
+	@aws=$$(dirname $$(scripts/python-tools.sh aws)) && $$aws/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	@scripts/lambda.sh --debug framelift-abort
+
+lambda:
+	@scripts/check-rust.sh
+	@scripts/lambda.sh
 
 lint:
 	cargo fmt --all --check

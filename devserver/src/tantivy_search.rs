@@ -22,7 +22,10 @@ const WRITER_BYTES: usize = 20_000_000;
 pub struct TantivySearch {
     index: Index,
     reader: IndexReader,
-    writer: Arc<Mutex<IndexWriter>>,
+    /// Serializes writes. The writer itself (and tantivy's lock on the folder) lives only for one write: writes are
+    /// rare (a video becomes ready or is deleted), and a writer held open would keep the folder locked for as long as
+    /// anything holds this value, which a server restarted in the same process must not wait for.
+    writing: Arc<Mutex<()>>,
     id: Field,
     /// The searched fields with their weights, in the order of [`SEARCH_FIELDS`].
     fields: Vec<(Field, f32)>,
@@ -67,11 +70,10 @@ impl TantivySearch {
     fn with_index(index: Index) -> anyhow::Result<Self> {
         index.tokenizers().register(TOKENIZER, analyzer());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let writer = index.writer_with_num_threads(1, WRITER_BYTES)?;
         let schema = index.schema();
         let id = schema.get_field("id")?;
         let fields = SEARCH_FIELDS.iter().map(|(name, boost)| Ok((schema.get_field(name)?, *boost))).collect::<tantivy::Result<_>>()?;
-        Ok(Self { index, reader, writer: Arc::new(Mutex::new(writer)), id, fields })
+        Ok(Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields })
     }
 
     fn document(&self, doc: &SearchDocument) -> TantivyDocument {
@@ -83,13 +85,15 @@ impl TantivySearch {
         d
     }
 
-    /// Applies `change` to the writer and commits, off the async threads (a commit syncs to disk).
+    /// Applies `change` through a writer of its own and commits, off the async threads (a commit syncs to disk).
     async fn write(&self, change: impl FnOnce(&mut IndexWriter) -> tantivy::Result<()> + Send + 'static) -> Result<(), StoreError> {
-        let writer = self.writer.clone();
+        let (writing, index) = (self.writing.clone(), self.index.clone());
         tokio::task::spawn_blocking(move || {
-            let mut w = writer.lock().expect("not poisoned");
+            let _one_at_a_time = writing.lock().expect("not poisoned");
+            let mut w: IndexWriter = index.writer_with_num_threads(1, WRITER_BYTES)?;
             change(&mut w)?;
-            w.commit().map(|_| ())
+            w.commit()?;
+            w.wait_merging_threads()
         })
         .await
         .map_err(failed)?

@@ -37,6 +37,17 @@ async fn tantivy_keeps_its_documents_across_a_reopen() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tantivy_holds_no_lock_between_writes() {
+    // A server restarted in the same process opens the folder while the old one's handles still live.
+    let dir = temp_dir("tantivy-two");
+    let (old, new) = (TantivySearch::open(&dir).unwrap(), TantivySearch::open(&dir).unwrap());
+    old.put(&doc("Day 9", "Keerti", "")).await.unwrap();
+    new.put(&doc("Day 10", "Keerti", "")).await.unwrap();
+    assert_eq!(new.search(&SearchText::parse("keerti").unwrap(), 10).await.unwrap().total, 2);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// Runs only when `OPENSEARCH_URL` names a cluster (for example `http://127.0.0.1:9200`); each case gets its own index.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opensearch_index_keeps_the_contract_when_a_cluster_is_given() {
