@@ -54,6 +54,8 @@ bench:
 	cargo bench -p framelift-tests --bench upload
 	cargo bench -p framelift-tests --bench transcode
 	cargo bench -p framelift-tests --bench catalogue
+	cargo build --release $(patsubst functions/%/,-p framelift-%,$(wildcard functions/*/))
+	cargo bench -p framelift-tests --bench coldstart
 
 clean:
 	cargo clean

@@ -101,7 +101,8 @@ fn write_or_compare(name: &str, event: &Value) {
         std::fs::create_dir_all(dir()).unwrap();
         std::fs::write(&path, &text).unwrap();
     }
-    let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing: run with FRAMELIFT_WRITE_EVENTS=1", path.display()));
+    let on_disk =
+        std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing: run with FRAMELIFT_WRITE_EVENTS=1", path.display()));
     let on_disk: Value = serde_json::from_str(&on_disk).unwrap();
     assert_eq!(&on_disk, event, "{name} drifted from the generator: run with FRAMELIFT_WRITE_EVENTS=1");
 }
@@ -109,7 +110,8 @@ fn write_or_compare(name: &str, event: &Value) {
 /// A world where the sample id is Alice's ready video (in the search index) and Alice is the caller.
 async fn world() -> World {
     let w = World::default();
-    let mut v = w.video_titled("Alice", "Day 9", Some("Adaptive bitrate streaming"), VideoStatus::Ready, datetime!(2026-11-24 10:00:00 UTC)).await;
+    let mut v =
+        w.video_titled("Alice", "Day 9", Some("Adaptive bitrate streaming"), VideoStatus::Ready, datetime!(2026-11-24 10:00:00 UTC)).await;
     use framelift_shared::ports::{MetadataStore, SearchIndex};
     w.meta.delete(&v.id, v.version).await.unwrap();
     w.search.remove(&v.id).await.unwrap();
@@ -136,8 +138,11 @@ async fn every_route_has_a_sample_event_that_its_handler_runs() {
         names.push(name);
     }
     names.push("transcode.object-created.json".into());
-    let mut on_disk: Vec<String> =
-        std::fs::read_dir(dir()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".json")).collect();
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
     on_disk.sort();
     names.sort();
     assert_eq!(on_disk, names, "events/ holds exactly one sample per route and the transcoder's");
