@@ -69,3 +69,4 @@ fn every_function_crate_is_built_by_the_template() {
     let globals = &t["Globals"]["Function"];
     assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
     assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
+}
