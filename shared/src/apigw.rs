@@ -102,8 +102,27 @@ pub fn event(route: &Route, path_params: &[(String, String)], raw: &RawRequest) 
 }
 
 /// Parses an event with lambda_http's own deserializer, as the Lambda runtime does.
+///
+/// lambda_http builds the request's URI from the Host header, path and query, and panics if they do not make one (API
+/// Gateway never sends such an event; a client of the dev server can send any Host header). That becomes an error
+/// here: first by checking the URI it will build, and should anything else slip through, by catching the panic.
 pub fn to_request(event: &Value) -> Result<lambda_http::Request, serde_json::Error> {
-    lambda_http::request::from_str(&event.to_string())
+    let invalid = |what: &str| <serde_json::Error as serde::de::Error>::custom(format!("the request's {what} is not valid in a URI"));
+    let host = event["headers"]["host"].as_str().unwrap_or("localhost");
+    let path = event["rawPath"].as_str().unwrap_or("/");
+    let query = event["rawQueryString"].as_str().unwrap_or("");
+    let scheme = event["headers"]["x-forwarded-proto"].as_str().unwrap_or("https");
+    if host.parse::<http::uri::Authority>().is_err() {
+        return Err(invalid("Host header"));
+    }
+    // As lambda_http builds it: the URL normalised by the url crate, then the raw query, parsed as an http::Uri.
+    let url = url::Url::parse(&format!("{scheme}://{host}{path}")).map_err(|_| invalid("Host or X-Forwarded-Proto header"))?.to_string();
+    let uri = if query.is_empty() { url } else { format!("{url}?{query}") };
+    if uri.parse::<http::Uri>().is_err() {
+        return Err(invalid("Host, X-Forwarded-Proto header, path or query"));
+    }
+    let text = event.to_string();
+    std::panic::catch_unwind(|| lambda_http::request::from_str(&text)).unwrap_or_else(|_| Err(invalid("URI")))
 }
 
 #[cfg(test)]
@@ -111,6 +130,23 @@ mod tests {
     use super::*;
     use crate::routes::{Lookup, lookup};
     use lambda_http::RequestExt;
+
+    #[test]
+    fn a_host_header_that_makes_no_uri_is_an_error_not_a_panic() {
+        let route = crate::routes::ROUTES.iter().find(|r| r.path == "/api/videos").unwrap();
+        for host in ["a b", "x/y", "\"", "h{}", "a:99999", ":80"] {
+            let raw = RawRequest {
+                method: "GET".into(),
+                path: "/api/videos".into(),
+                query: String::new(),
+                headers: vec![("host".into(), host.into())],
+                body: vec![],
+                source_ip: "127.0.0.1".into(),
+            };
+            let e = to_request(&event(route, &[], &raw)).unwrap_err();
+            assert!(e.to_string().contains("Host"), "{host}: {e}");
+        }
+    }
 
     #[test]
     fn a_request_survives_the_trip_through_lambda_http() {

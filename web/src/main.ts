@@ -194,7 +194,7 @@ async function watch(api: Api, id: string) {
       return
     }
     const w = await api.watch(id)
-    const player: Player = mountPlayer(stage, { hls: w.hls, poster: w.posterUrl })
+    const player: Player = await mountPlayer(stage, { hls: w.hls, poster: w.posterUrl })
     cleanup.push(() => player.destroy())
   } catch (e) {
     stage.replaceChildren(h('p', { className: 'player-error', role: 'alert', textContent: errorText(e) }))
@@ -380,7 +380,7 @@ function playLink() {
     h('button', { type: 'submit', textContent: 'Play' }),
   )
   main.replaceChildren(form, stage)
-  form.addEventListener('submit', (e) => {
+  form.addEventListener('submit', async (e) => {
     e.preventDefault()
     for (const c of cleanup) c()
     cleanup = []
@@ -398,7 +398,7 @@ function playLink() {
         }),
       )
     } else {
-      const player = mountPlayer(stage, p.kind === 'hls' ? { hls: p.url } : { file: p.url })
+      const player = await mountPlayer(stage, p.kind === 'hls' ? { hls: p.url } : { file: p.url })
       cleanup.push(() => player.destroy())
     }
   })

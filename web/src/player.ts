@@ -1,7 +1,10 @@
 // The player: hls.js where Media Source Extensions exist, the browser's own HLS elsewhere (Safari), a quality menu
 // (Auto and each rung), the poster while loading, keyboard control, and a message instead of a blank box on failure.
 
-import Hls from 'hls.js'
+// hls.js is loaded on first use, so pages without a player do not download it.
+type HlsModule = typeof import('hls.js')
+let hlsModule: Promise<HlsModule> | null = null
+const loadHls = () => (hlsModule ??= import('hls.js'))
 
 export interface Player {
   video: HTMLVideoElement
@@ -12,7 +15,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
   return Object.assign(document.createElement(tag), props)
 }
 
-export function mountPlayer(host: HTMLElement, src: { hls?: string; file?: string; poster?: string }): Player {
+export async function mountPlayer(host: HTMLElement, src: { hls?: string; file?: string; poster?: string }): Promise<Player> {
+  const Hls = src.hls ? (await loadHls()).default : null
   host.replaceChildren()
   const frame = el('div', { className: 'player' })
   const video = el('video', { controls: true, playsInline: true, preload: 'metadata' })
@@ -33,8 +37,8 @@ export function mountPlayer(host: HTMLElement, src: { hls?: string; file?: strin
     video.classList.add('failed')
   }
 
-  let hls: Hls | null = null
-  if (src.hls && Hls.isSupported()) {
+  let hls: InstanceType<HlsModule['default']> | null = null
+  if (src.hls && Hls && Hls.isSupported()) {
     hls = new Hls({ capLevelToPlayerSize: true })
     hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
       data.levels.forEach((level, i) => quality.append(el('option', { value: String(i), textContent: `${Math.min(level.width, level.height)}p` })))
