@@ -198,6 +198,7 @@ try {
   await page.getByRole('navigation').getByRole('link', { name: 'Play a link' }).click()
   await page.getByLabel('Video URL').fill(hls)
   await page.getByRole('button', { name: 'Play' }).click()
+  await page.locator('.stage video').waitFor()
   await page.evaluate(() => {
     const v = document.querySelector('video')
     v.muted = true
