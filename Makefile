@@ -1,11 +1,12 @@
 # Framelift: the two commands of the quick start are `make dev` and `make test`.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev build test check-aws lambda lint fmt bench clean
+.PHONY: help dev build test soak check-aws lambda lint fmt bench clean
 
 help:
 	@echo "make dev    - build and run the local stack (web page and API) at http://localhost:$${PORT:-8080} (state in $${FRAMELIFT_DATA:-.framelift})"
 	@echo "make test   - install what the tests need, then run every test"
+	@echo "make soak   - the longer reliability runs (tests marked ignored), with their figures"
 	@echo "make lambda - cross-build every function for arm64 Lambda and the ffmpeg layer (for sam build/deploy)"
 	@echo "make lint   - rustfmt check and clippy with warnings denied"
 	@echo "make bench  - benchmarks, each beside its baseline (release build)"
@@ -26,6 +27,12 @@ test:
 	@scripts/web.sh --test
 	@py=$$(scripts/python-tools.sh) && FRAMELIFT_PYTHON="$$py" cargo test --workspace
 	@$(MAKE) --no-print-directory check-aws
+
+soak:
+	@scripts/check-rust.sh
+	@scripts/fetch-ffmpeg.sh >/dev/null
+	@py=$$(scripts/python-tools.sh) && FRAMELIFT_PYTHON="$$py" FRAMELIFT_FUZZ_CASES=100000 \
+		cargo test --release -p framelift-tests --test state --test fuzz -- --include-ignored --nocapture
 
 # The deployment's checks: the template (cfn-lint, sam validate --lint), the workflows against GitHub's schema, and one
 # function cross-built for arm64 so packaging cannot rot unnoticed.

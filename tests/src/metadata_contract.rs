@@ -93,11 +93,19 @@ pub async fn lists_by_status_newest_first(store: &dyn MetadataStore) {
 /// Paging visits every video exactly once, newest first, for several page sizes; the owner query sees every status
 /// and nobody else's videos; the last page says there is no next.
 pub async fn pages_visit_every_video_once(store: &dyn MetadataStore) {
+    paging_walks_every_video_once(store, 23, &[1, 2, 3, 7, 18, 100]).await;
+}
+
+/// `videos` records (a fifth of them another owner's, runs of three in the same second), walked page by page at
+/// each of `limits`: every one of the owner's videos exactly once, newest first, no empty last page. Returns the
+/// number of pages read.
+pub async fn paging_walks_every_video_once(store: &dyn MetadataStore, videos: i64, limits: &[usize]) -> usize {
     let owner = format!("pager-{}", VideoId::generate());
     let other = format!("other-{}", VideoId::generate());
     let base = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(40_000);
     let mut expected = Vec::new();
-    for i in 0..23i64 {
+    let mut total_pages = 0;
+    for i in 0..videos {
         let mut r = record(if i % 5 == 4 { &other } else { &owner });
         // Runs of videos in the same second: ties are broken by id.
         r.created_at = base + time::Duration::seconds(i / 3);
@@ -109,7 +117,7 @@ pub async fn pages_visit_every_video_once(store: &dyn MetadataStore) {
     expected.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
     let expected: Vec<VideoId> = expected.iter().map(|r| r.id).collect();
     let query = ListQuery::Owner(owner.parse().unwrap());
-    for limit in [1, 2, 3, 7, 18, 100] {
+    for &limit in limits {
         let (mut seen, mut after, mut pages) = (Vec::new(), None, 0);
         loop {
             let page = store.list(&query, limit, after.as_ref()).await.unwrap();
@@ -124,7 +132,9 @@ pub async fn pages_visit_every_video_once(store: &dyn MetadataStore) {
         }
         assert_eq!(seen, expected, "limit {limit}: every video once, newest first");
         assert_eq!(pages, expected.len().div_ceil(limit).max(1), "limit {limit}: no empty last page");
+        total_pages += pages;
     }
+    total_pages
 }
 
 /// `n` writers read the same record and race to move it: exactly one wins, the rest lose cleanly.
