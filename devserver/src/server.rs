@@ -285,12 +285,8 @@ impl DevStack {
             Ok(r) => r,
             Err(e) => return error_response(AppError::BadRequest(format!("the request could not be read: {e}"))),
         };
-        let res = self.call(route.function, lambda_req).await;
+        let res = invoke(route.function, &self.state, lambda_req).await;
         res.map(|b| Full::new(Bytes::from(b.to_vec())).map_err(|e| match e {}).boxed())
-    }
-
-    async fn call(&self, function: Function, req: lambda_http::Request) -> lambda_http::Response<lambda_http::Body> {
-        invoke(function, &self.state, req).await
     }
 
     async fn dev_token(&self, req: Request<Incoming>) -> HttpResponse {
