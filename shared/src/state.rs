@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-/// Signed object URLs, reused while they have at least half their life left: signing (SigV4 through the SDK) is the
-/// costly part of a page of videos, and a poster URL can serve many readers. Bounded; cleared when full.
+/// Signed object URLs, reused while they have at least half their life left: a poster URL can serve many readers, and
+/// a page of videos need not sign twenty URLs again for each of them. Bounded; cleared when full.
 #[derive(Default)]
 pub struct SignedUrls {
     entries: std::sync::Mutex<std::collections::HashMap<String, PresignedUrl>>,

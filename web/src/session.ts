@@ -18,8 +18,8 @@ const RENEW_BEFORE_MS = 5 * 60 * 1000
 /** The claims of a JWT, unverified (the server verifies; the page only reads its own token's name and expiry). */
 export function claims(token: string): Record<string, unknown> {
   const payload = token.split('.')[1] ?? ''
-  const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'))
-  return JSON.parse(decodeURIComponent(escape(json)))
+  const binary = atob(payload.replace(/-/g, '+').replace(/_/g, '/'))
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))))
 }
 
 function fromToken(token: string, via: Session['via']): Session {
