@@ -63,8 +63,8 @@ enum Command {
     Watch { id: String },
     /// Delete one of your videos.
     Delete { id: String },
-    /// Sign in: on the local stack, a dev token for NAME; on a deployment, a Google ID token from --token-file or
-    /// FRAMELIFT_TOKEN. Saved (owner-only) in the config folder.
+    /// Sign in: on the local stack, a dev token for NAME; on a deployment, a Google ID token from --token-file (`-`:
+    /// paste it on standard input) or FRAMELIFT_TOKEN. Saved (owner-only) in the config folder.
     Login {
         #[arg(long)]
         name: Option<String>,
@@ -162,6 +162,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login { name, token_file } => {
             let token = match (name, token_file) {
                 (Some(name), _) => client.dev_token(&name).await?,
+                // `-` reads a pasted token from standard input.
+                (None, Some(f)) if f.as_os_str() == "-" => std::io::read_to_string(std::io::stdin())?.trim().to_owned(),
                 (None, Some(f)) => std::fs::read_to_string(&f)?.trim().to_owned(),
                 (None, None) => std::env::var("FRAMELIFT_TOKEN").map_err(|_| {
                     anyhow::anyhow!("give --name NAME (local stack), --token-file FILE or FRAMELIFT_TOKEN (a Google ID token)")

@@ -54,6 +54,14 @@ async fn upload_interrupt_resume_search_watch_delete() {
     let mode = std::fs::metadata(cli.config.join("framelift/config.json")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the token file is private");
 
+    // A token pasted on standard input is saved as given.
+    let mut paste = cli.command(&["login", "--token-file", "-"]).stdin(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    std::io::Write::write_all(paste.stdin.as_mut().unwrap(), b"pasted.token.value\n").unwrap();
+    drop(paste.stdin.take());
+    assert!(paste.wait().unwrap().success());
+    assert_eq!(token(&cli.config), "pasted.token.value");
+    cli.ok(&["login", "--name", "Keerti"]);
+
     // Upload one part, then Ctrl-C while the second waits.
     let clip = test_clip("landscape-1080p.mp4"); // 9.1 MB: 2 parts of 5 MiB
     let args = ["upload", clip.to_str().unwrap(), "--title", "Harbour at dawn", "--parallel", "1"];
