@@ -85,6 +85,7 @@ impl DevStack {
                 work_root: data.join("work"),
                 options: framelift_media::Options::default(),
                 lease: Duration::from_secs(16 * 60),
+                faults: framelift_transcode::Faults::NONE,
             },
             config.transcode_concurrency,
         );

@@ -165,6 +165,7 @@ async fn the_transcode_sample_is_an_s3_event_its_handler_takes() {
         work_root: std::env::temp_dir(),
         options: framelift_media::Options::default(),
         lease: std::time::Duration::from_secs(900),
+        faults: framelift_transcode::Faults::NONE,
     };
     framelift_transcode::handle(&state, parsed).await.unwrap();
 }

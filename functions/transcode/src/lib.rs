@@ -35,6 +35,31 @@ pub struct TranscodeState {
     pub options: Options,
     /// How long an attempt owns a video: longer than the function may run.
     pub lease: Duration,
+    /// Fault injection for reliability tests; [`Faults::NONE`] everywhere else.
+    pub faults: Faults,
+}
+
+/// Faults a test can switch on. A crash stops a video's first attempt part way through publishing, as a killed
+/// process would: some renditions written, the lease still held, nothing recorded; the lease must lapse and a retry
+/// or sweep take over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Crash the first attempt of one video in this many (chosen by id, so the same videos every run); 0: never.
+    pub crash_one_in: u32,
+}
+
+impl Faults {
+    pub const NONE: Faults = Faults { crash_one_in: 0 };
+
+    fn crashes(&self, record: &VideoRecord) -> bool {
+        use std::hash::{Hash, Hasher};
+        if self.crash_one_in == 0 || record.attempts != 1 {
+            return false;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        record.id.hash(&mut h);
+        h.finish().is_multiple_of(u64::from(self.crash_one_in))
+    }
 }
 
 /// What became of one video.
@@ -100,6 +125,8 @@ pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outc
     match result {
         Ok(media) => finish(state, &claimed, Ok(media)).await,
         Err(Attempt::Rejected(reason)) => finish(state, &claimed, Err(reason)).await,
+        // As if the process had died: the lease stays until it lapses.
+        Err(Attempt::Crashed) => anyhow::bail!("fault injection: the attempt crashed part way through publishing"),
         Err(Attempt::Transient(e)) => {
             // Give the video back at once so Lambda's retry can claim it; if even that fails, the lease lapses.
             if let Err(release) = state.meta.replace(&claimed.release()).await {
@@ -139,6 +166,7 @@ async fn claim(state: &TranscodeState, id: VideoId) -> anyhow::Result<Option<Vid
 enum Attempt {
     Rejected(String),
     Transient(anyhow::Error),
+    Crashed,
 }
 
 impl From<StoreError> for Attempt {
@@ -165,7 +193,11 @@ async fn run(state: &TranscodeState, record: &VideoRecord, work: &std::path::Pat
         Err(TranscodeError::Failed(e)) => return Err(Attempt::Transient(e)),
     };
     let prefix = record.id.media_prefix();
-    for (path, content_type) in &output.files {
+    let crash_at = state.faults.crashes(record).then_some(output.files.len() / 2);
+    for (i, (path, content_type)) in output.files.iter().enumerate() {
+        if crash_at == Some(i) {
+            return Err(Attempt::Crashed);
+        }
         let key = format!("{prefix}{}", path.to_string_lossy());
         state.objects.upload(&key, &out.join(path), content_type, cache_control(content_type)).await?;
     }

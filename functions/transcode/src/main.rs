@@ -2,7 +2,7 @@
 
 use framelift_media::{Options, Tools};
 use framelift_shared::config::AwsResources;
-use framelift_transcode::TranscodeState;
+use framelift_transcode::{Faults, TranscodeState};
 use lambda_runtime::{LambdaEvent, run, service_fn};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         options: Options::default(),
         // Longer than the function's 900 s timeout, so a live attempt is never taken over.
         lease: Duration::from_secs(16 * 60),
+        faults: Faults::NONE,
     };
     run(service_fn(move |event: LambdaEvent<aws_lambda_events::event::s3::S3Event>| async move {
         framelift_transcode::handle(state, event.payload).await.map_err(lambda_runtime::Error::from)

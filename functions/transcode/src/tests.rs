@@ -26,6 +26,7 @@ fn fixture() -> Fixture {
         work_root,
         options: Options::default(),
         lease: Duration::from_secs(900),
+        faults: Faults::NONE,
     };
     Fixture { state, blobs, meta, search }
 }
