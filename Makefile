@@ -31,8 +31,8 @@ test:
 soak:
 	@scripts/check-rust.sh
 	@scripts/fetch-ffmpeg.sh >/dev/null
-	@py=$$(scripts/python-tools.sh) && FRAMELIFT_PYTHON="$$py" FRAMELIFT_FUZZ_CASES=100000 FRAMELIFT_CHAOS_UPLOADS=200 \
-		cargo test --release -p framelift-tests --test state --test fuzz --test events_chaos -- --include-ignored --nocapture
+	@py=$$(scripts/python-tools.sh) && FRAMELIFT_PYTHON="$$py" FRAMELIFT_FUZZ_CASES=100000 FRAMELIFT_CHAOS_UPLOADS=200 FRAMELIFT_LOAD_REQUESTS=10000 \
+		cargo test --release -p framelift-tests --test state --test fuzz --test events_chaos --test load -- --include-ignored --nocapture
 
 # The deployment's checks: the template (cfn-lint, sam validate --lint), the workflows against GitHub's schema, and one
 # function cross-built for arm64 so packaging cannot rot unnoticed.
