@@ -8,8 +8,8 @@
 //! function succeeds, so nothing retries it. A fault of ours (storage or database unreachable) releases the lease and
 //! returns an error, so Lambda retries.
 //!
-//! A ready video is written to the search index after its record; if that write fails the event is retried, and the
-//! retry, finding the video ready, writes the document again (writing it is idempotent).
+//! The search document is written after the renditions and before the record says ready, so a video that is ready
+//! can be found; if that write fails, the attempt gives the video back like any fault of ours and is retried.
 
 use aws_lambda_events::event::s3::S3Event;
 use framelift_media::{Options, Tools, TranscodeError};
@@ -146,11 +146,6 @@ async fn claim(state: &TranscodeState, id: VideoId) -> anyhow::Result<Option<Vid
         let Some(record) = state.meta.get(&id).await? else { return Ok(None) };
         let next = match record.claim(time::OffsetDateTime::now_utc(), state.lease) {
             Claim::Claimed(next) => *next,
-            Claim::Done if record.status == VideoStatus::Ready => {
-                // A repeat after a ready video's index write failed: write it again.
-                state.search.put(&SearchDocument::of(&record)).await?;
-                return Ok(None);
-            }
             Claim::Busy | Claim::Done => return Ok(None),
         };
         match state.meta.replace(&next).await {
@@ -201,6 +196,8 @@ async fn run(state: &TranscodeState, record: &VideoRecord, work: &std::path::Pat
         let key = format!("{prefix}{}", path.to_string_lossy());
         state.objects.upload(&key, &out.join(path), content_type, cache_control(content_type)).await?;
     }
+    // Findable before the record says ready (a fault here gives the video back for a retry).
+    state.search.put(&SearchDocument::of(record)).await?;
     Ok(MediaInfo {
         duration_seconds: (output.source.duration * 1000.0).round() / 1000.0,
         width: output.source.width,
@@ -223,14 +220,10 @@ async fn finish(state: &TranscodeState, claimed: &VideoRecord, result: Result<Me
     };
     let next = claimed.apply(transition)?;
     match state.meta.replace(&next).await {
-        Ok(()) => {
-            if next.status == VideoStatus::Ready {
-                state.search.put(&SearchDocument::of(&next)).await?;
-            }
-            Ok(outcome)
-        }
+        Ok(()) => Ok(outcome),
         Err(StoreError::NotFound) => {
             // Deleted while it was processed: what this attempt published would be an orphan.
+            state.search.remove(&claimed.id).await?;
             state.objects.delete_prefix(&claimed.id.media_prefix()).await?;
             Ok(Outcome::Skipped("the video was deleted while it was processed"))
         }

@@ -213,18 +213,17 @@ impl SearchIndex for SearchDown {
 }
 
 #[tokio::test]
-async fn a_failed_index_write_is_retried_and_the_retry_only_indexes() {
+async fn an_index_that_is_down_holds_the_video_back_until_a_retry_makes_it_ready_and_findable() {
     let mut f = fixture();
     let id = uploaded(&f, "tiny-160x90.mp4").await;
     let working = f.state.search.clone();
     f.state.search = Arc::new(SearchDown);
     assert!(handle(&f.state, event(&id)).await.is_err(), "index down: Lambda must retry");
     let r = f.meta.get(&id).await.unwrap().unwrap();
-    assert_eq!(r.status, VideoStatus::Ready);
-    assert_eq!(found(&f, "tiny").await.total, 0);
+    assert_eq!((r.status, r.lease_until), (VideoStatus::Processing, None), "not ready while not findable; released for the retry");
     f.state.search = working;
     handle(&f.state, event(&id)).await.unwrap();
-    assert_eq!(found(&f, "tiny").await.ids, [id], "the retry wrote the document");
-    let again = f.meta.get(&id).await.unwrap().unwrap();
-    assert_eq!((again.version, again.attempts), (r.version, 1), "and transcoded nothing again");
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    assert_eq!((r.status, r.attempts), (VideoStatus::Ready, 2));
+    assert_eq!(found(&f, "tiny").await.ids, [id], "ready and findable together");
 }
