@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { claims } from './session'
 
-const b64url = (s: string) => Buffer.from(s, 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+const b64url = (s: string) =>
+  btoa(String.fromCharCode(...new TextEncoder().encode(s)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
 
 describe('claims', () => {
   it('reads a token payload, UTF-8 names included', () => {
