@@ -7,7 +7,8 @@ command -v node >/dev/null || { echo "Node.js is required for the web client (ap
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-npm run --silent build >/dev/null
+log=$(mktemp); trap 'rm -f "$log"' EXIT
+npm run --silent build >"$log" 2>&1 || { cat "$log" >&2; echo "the web client's build failed" >&2; exit 1; }
 if [ "${1:-}" = "--test" ]; then
   npx --no-install vitest run --reporter=dot
   if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
