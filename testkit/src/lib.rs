@@ -208,3 +208,16 @@ impl World {
         stored
     }
 }
+
+/// The event S3 sends when `id`'s upload completes, through the parser Lambda uses.
+pub fn upload_event(id: &VideoId) -> aws_lambda_events::event::s3::S3Event {
+    let created = framelift_shared::s3_events::ObjectCreated {
+        bucket: "media".into(),
+        key: id.source_key().as_str().to_owned(),
+        size: 1,
+        etag: "e-1".into(),
+        event_name: "ObjectCreated:CompleteMultipartUpload",
+        sequencer: "01".into(),
+    };
+    serde_json::from_value(framelift_shared::s3_events::s3_event_json(&created)).expect("S3's event parses")
+}

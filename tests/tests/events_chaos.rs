@@ -11,25 +11,13 @@ use framelift_shared::domain::{
     Author, ContentType, ListQuery, SearchText, Transition, UploadPlan, UploadState, VideoId, VideoRecord, VideoStatus,
 };
 use framelift_shared::ports::{MetadataStore, SearchIndex};
-use framelift_testkit::test_clip;
+use framelift_testkit::{test_clip, upload_event};
 use framelift_transcode::{Faults, TranscodeState, handle, sweep};
 use futures::StreamExt;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn event(id: &VideoId) -> aws_lambda_events::event::s3::S3Event {
-    let created = framelift_shared::s3_events::ObjectCreated {
-        bucket: "media".into(),
-        key: id.source_key().as_str().to_owned(),
-        size: 1,
-        etag: "e-1".into(),
-        event_name: "ObjectCreated:CompleteMultipartUpload",
-        sequencer: "01".into(),
-    };
-    serde_json::from_value(framelift_shared::s3_events::s3_event_json(&created)).unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn duplicated_reordered_and_crashing_deliveries_make_each_video_ready_once() {
@@ -72,7 +60,7 @@ async fn duplicated_reordered_and_crashing_deliveries_make_each_video_ready_once
         deliveries.swap(a, b);
     }
     let started = Instant::now();
-    let failures = futures::stream::iter(deliveries.iter().map(|id| handle(&state, event(id))))
+    let failures = futures::stream::iter(deliveries.iter().map(|id| handle(&state, upload_event(id))))
         .buffer_unordered(4)
         .filter(|r| std::future::ready(r.is_err()))
         .count()

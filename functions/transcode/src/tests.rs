@@ -4,7 +4,7 @@
 use super::*;
 use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
 use framelift_shared::domain::{Author, ContentType, SearchHits, SearchText, UploadPlan, UploadState};
-use framelift_testkit::test_clip;
+use framelift_testkit::{test_clip, upload_event};
 
 struct Fixture {
     state: TranscodeState,
@@ -49,24 +49,11 @@ async fn uploaded(f: &Fixture, clip: &str) -> VideoId {
     id
 }
 
-/// The event S3 sends when the upload completes, through the parser Lambda uses.
-fn event(id: &VideoId) -> S3Event {
-    let created = framelift_shared::s3_events::ObjectCreated {
-        bucket: "media".into(),
-        key: id.source_key().as_str().to_owned(),
-        size: 1,
-        etag: "e-1".into(),
-        event_name: "ObjectCreated:CompleteMultipartUpload",
-        sequencer: "01".into(),
-    };
-    serde_json::from_value(framelift_shared::s3_events::s3_event_json(&created)).unwrap()
-}
-
 #[tokio::test]
 async fn an_upload_becomes_ready_with_its_ladder_published() {
     let f = fixture();
     let id = uploaded(&f, "one-second.mp4").await;
-    handle(&f.state, event(&id)).await.unwrap();
+    handle(&f.state, upload_event(&id)).await.unwrap();
     let r = f.meta.get(&id).await.unwrap().unwrap();
     assert_eq!(r.status, VideoStatus::Ready, "{:?}", r.failure_reason);
     let media = r.media.unwrap();
@@ -101,9 +88,9 @@ async fn the_same_event_three_times_and_out_of_order_does_the_work_once() {
     assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Ready).count(), 1, "{outcomes:?}");
     let version = f.meta.get(&id).await.unwrap().unwrap().version;
     // Late and replayed events, in any order, change nothing.
-    handle(&f.state, event(&other)).await.unwrap();
-    handle(&f.state, event(&id)).await.unwrap();
-    handle(&f.state, event(&other)).await.unwrap();
+    handle(&f.state, upload_event(&other)).await.unwrap();
+    handle(&f.state, upload_event(&id)).await.unwrap();
+    handle(&f.state, upload_event(&other)).await.unwrap();
     let r = f.meta.get(&id).await.unwrap().unwrap();
     assert_eq!((r.status, r.version, r.attempts), (VideoStatus::Ready, version, 1));
     assert_eq!(f.meta.get(&other).await.unwrap().unwrap().status, VideoStatus::Ready);
@@ -113,7 +100,7 @@ async fn the_same_event_three_times_and_out_of_order_does_the_work_once() {
 async fn a_bad_file_fails_with_its_reason_and_is_not_retried() {
     let f = fixture();
     let id = uploaded(&f, "not-a-video.mp4").await;
-    handle(&f.state, event(&id)).await.expect("a bad file is not our fault: no retry");
+    handle(&f.state, upload_event(&id)).await.expect("a bad file is not our fault: no retry");
     let r = f.meta.get(&id).await.unwrap().unwrap();
     assert_eq!(r.status, VideoStatus::Failed);
     assert_eq!(r.failure_reason.as_deref(), Some("not a video file: its contents are not a video format we can read"));
@@ -170,11 +157,11 @@ async fn our_own_faults_ask_for_a_retry_and_release_the_video() {
     let id = uploaded(&f, "tiny-160x90.mp4").await;
     let working = f.state.objects.clone();
     f.state.objects = Arc::new(Down);
-    assert!(handle(&f.state, event(&id)).await.is_err(), "storage down: Lambda must retry");
+    assert!(handle(&f.state, upload_event(&id)).await.is_err(), "storage down: Lambda must retry");
     let r = f.meta.get(&id).await.unwrap().unwrap();
     assert_eq!((r.status, r.lease_until), (VideoStatus::Processing, None), "released for the retry");
     f.state.objects = working;
-    handle(&f.state, event(&id)).await.unwrap();
+    handle(&f.state, upload_event(&id)).await.unwrap();
     let r = f.meta.get(&id).await.unwrap().unwrap();
     assert_eq!((r.status, r.attempts), (VideoStatus::Ready, 2));
 }
@@ -218,11 +205,11 @@ async fn an_index_that_is_down_holds_the_video_back_until_a_retry_makes_it_ready
     let id = uploaded(&f, "tiny-160x90.mp4").await;
     let working = f.state.search.clone();
     f.state.search = Arc::new(SearchDown);
-    assert!(handle(&f.state, event(&id)).await.is_err(), "index down: Lambda must retry");
+    assert!(handle(&f.state, upload_event(&id)).await.is_err(), "index down: Lambda must retry");
     let r = f.meta.get(&id).await.unwrap().unwrap();
     assert_eq!((r.status, r.lease_until), (VideoStatus::Processing, None), "not ready while not findable; released for the retry");
     f.state.search = working;
-    handle(&f.state, event(&id)).await.unwrap();
+    handle(&f.state, upload_event(&id)).await.unwrap();
     let r = f.meta.get(&id).await.unwrap().unwrap();
     assert_eq!((r.status, r.attempts), (VideoStatus::Ready, 2));
     assert_eq!(found(&f, "tiny").await.ids, [id], "ready and findable together");
