@@ -1,11 +1,19 @@
-"""moto_server for the adapter tests, with one correction to its S3 wire format.
+"""moto_server for the adapter tests, with two corrections where moto differs from the services.
 
-moto (5.2.x) answers ListParts and CompleteMultipartUpload with `<ListPartsResponse>` and
-`<CompleteMultipartUploadResponse>` root elements; S3 answers `<...Result>`, and aws-sdk-rust's strict XML parser
-refuses anything else. This wrapper renames those root elements and otherwise runs moto's own server unchanged:
-`python3 moto_server.py -H 127.0.0.1 -p PORT`.
+1. S3's wire format: moto (5.2.x) answers ListParts and CompleteMultipartUpload with `<ListPartsResponse>` and
+   `<CompleteMultipartUploadResponse>` root elements; S3 answers `<...Result>`, and aws-sdk-rust's strict XML parser
+   refuses anything else. The root elements are renamed.
+2. DynamoDB's atomic conditional writes: moto's server handles requests on many threads and checks a write's
+   condition and applies it without a lock, so two of 100 racing conditional PutItems could both succeed (seen in a
+   clean-clone run), which DynamoDB never allows. Writes are serialized here, as DynamoDB serializes writes to an
+   item.
+
+Otherwise moto's own server runs unchanged: `python3 moto_server.py -H 127.0.0.1 -p PORT`.
 """
 import sys
+import threading
+
+from moto.dynamodb.models import DynamoDBBackend
 
 from moto.s3.responses import S3Response
 from moto.server import main
@@ -29,6 +37,22 @@ def serialized(self, *args, **kwargs):
 
 
 S3Response.serialized = serialized
+
+_writes = threading.Lock()
+
+
+def _atomic(name):
+    original = getattr(DynamoDBBackend, name)
+
+    def locked(self, *args, **kwargs):
+        with _writes:
+            return original(self, *args, **kwargs)
+
+    setattr(DynamoDBBackend, name, locked)
+
+
+for _name in ("put_item", "update_item", "delete_item"):
+    _atomic(_name)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
