@@ -221,3 +221,22 @@ pub fn upload_event(id: &VideoId) -> aws_lambda_events::event::s3::S3Event {
     };
     serde_json::from_value(framelift_shared::s3_events::s3_event_json(&created)).expect("S3's event parses")
 }
+
+/// The record `initialize` writes for Alice's upload of `size` bytes titled `title` (status `uploading`, version 1),
+/// for tests that put the source in storage themselves.
+pub fn uploading_record(title: &str, size: u64) -> VideoRecord {
+    let upload = UploadState {
+        upload_id: "u".parse().unwrap(),
+        content_type: ContentType::parse("video/mp4").unwrap(),
+        plan: UploadPlan::new(size, 8 << 20).unwrap(),
+    };
+    let author = Author { id: "alice".parse().unwrap(), name: "Alice".into() };
+    VideoRecord::new_upload(
+        VideoId::generate(),
+        title.parse().expect("a valid title"),
+        None,
+        author,
+        upload,
+        time::OffsetDateTime::now_utc(),
+    )
+}

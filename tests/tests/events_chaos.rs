@@ -7,11 +7,9 @@
 //! `make test` runs 30 uploads; `make soak` runs 200 (`FRAMELIFT_CHAOS_UPLOADS`).
 
 use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
-use framelift_shared::domain::{
-    Author, ContentType, ListQuery, SearchText, Transition, UploadPlan, UploadState, VideoId, VideoRecord, VideoStatus,
-};
+use framelift_shared::domain::{ListQuery, SearchText, Transition, VideoId, VideoStatus};
 use framelift_shared::ports::{MetadataStore, SearchIndex};
-use framelift_testkit::{test_clip, upload_event};
+use framelift_testkit::{test_clip, upload_event, uploading_record};
 use framelift_transcode::{Faults, TranscodeState, handle, sweep};
 use futures::StreamExt;
 use rand::{Rng, SeedableRng};
@@ -37,14 +35,8 @@ async fn duplicated_reordered_and_crashing_deliveries_make_each_video_ready_once
     let bytes = std::fs::read(test_clip("tiny-160x90.mp4")).unwrap();
     let mut ids = Vec::new();
     for i in 0..uploads {
-        let id = VideoId::generate();
-        let upload = UploadState {
-            upload_id: "u".parse().unwrap(),
-            content_type: ContentType::parse("video/mp4").unwrap(),
-            plan: UploadPlan::new(bytes.len() as u64, 8 << 20).unwrap(),
-        };
-        let author = Author { id: "alice".parse().unwrap(), name: "Alice".into() };
-        let r = VideoRecord::new_upload(id, format!("Chaos {i}").parse().unwrap(), None, author, upload, time::OffsetDateTime::now_utc());
+        let r = uploading_record(&format!("Chaos {i}"), bytes.len() as u64);
+        let id = r.id;
         meta.insert(&r).await.unwrap();
         meta.replace(&r.apply(Transition::BeginProcessing).unwrap()).await.unwrap();
         blobs.put_object(id.source_key().as_str(), bytes.clone());

@@ -3,8 +3,8 @@
 
 use super::*;
 use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
-use framelift_shared::domain::{Author, ContentType, SearchHits, SearchText, UploadPlan, UploadState};
-use framelift_testkit::{test_clip, upload_event};
+use framelift_shared::domain::{SearchHits, SearchText};
+use framelift_testkit::{test_clip, upload_event, uploading_record};
 
 struct Fixture {
     state: TranscodeState,
@@ -34,15 +34,8 @@ fn fixture() -> Fixture {
 /// A video whose upload completed with the bytes of `clip`.
 async fn uploaded(f: &Fixture, clip: &str) -> VideoId {
     let bytes = std::fs::read(test_clip(clip)).unwrap();
-    let id = VideoId::generate();
-    let upload = UploadState {
-        upload_id: "u".parse().unwrap(),
-        content_type: ContentType::parse("video/mp4").unwrap(),
-        plan: UploadPlan::new(bytes.len() as u64, 8 << 20).unwrap(),
-    };
-    let author = Author { id: "alice".parse().unwrap(), name: "Alice".into() };
-    let record =
-        VideoRecord::new_upload(id, format!("Clip {clip}").parse().unwrap(), None, author, upload, time::OffsetDateTime::now_utc());
+    let record = uploading_record(&format!("Clip {clip}"), bytes.len() as u64);
+    let id = record.id;
     f.meta.insert(&record).await.unwrap();
     f.meta.replace(&record.apply(Transition::BeginProcessing).unwrap()).await.unwrap();
     f.blobs.put_object(id.source_key().as_str(), bytes);
