@@ -23,7 +23,7 @@ pub struct SourceInfo {
 }
 
 /// Why a file cannot be used, in words for the person who uploaded it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Unusable {
     #[error("not a video file: {0}")]
     NotAVideo(String),
@@ -33,10 +33,28 @@ pub enum Unusable {
     NoVideoStream,
     #[error("the video's dimensions ({0}x{1}) are not supported: the largest is 8192x8192")]
     Dimensions(u32, u32),
+    #[error("not a video file: its picture size could not be read")]
+    NoPictureSize,
+    #[error("the video's frame rate ({0} fps) is above the highest accepted, 240 fps")]
+    FrameRate(f64),
+    #[error("the video is {} long; the longest accepted is 12:00:00", clock(*.0))]
+    TooLong(f64),
 }
 
 /// The largest frame side accepted (a header claiming more is refused before decoding).
 pub const MAX_SIDE: u32 = 8192;
+/// The highest declared frame rate accepted: slow-motion cameras record 240; a file declaring more is a pile of frames
+/// nobody can watch, each costing a decode.
+pub const MAX_FPS: f64 = 240.0;
+/// The longest video accepted, in seconds (12 hours). The transcode also stops its output here, so a header that
+/// understates the length cannot make it run on.
+pub const MAX_DURATION: f64 = 12.0 * 3600.0;
+
+/// `hh:mm:ss`.
+fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
 
 /// Probes `input` (a file in `dir`, named by us) with the sandboxed ffmpeg itself: the report it prints on opening a
 /// file. The same binary that will decode the file says what it sees, and the bundle needs no second tool. (The
@@ -72,9 +90,16 @@ pub fn interpret(report: &str) -> Result<SourceInfo, Unusable> {
     if demuxer.is_empty() {
         return Err(Unusable::NotAVideo("its container could not be recognised".into()));
     }
-    let (w, h) = video.size.unwrap_or((0, 0));
+    let Some((w, h)) = video.size else { return Err(Unusable::NoPictureSize) };
     if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
         return Err(Unusable::Dimensions(w, h));
+    }
+    // Only a declared average rate counts here: `tbr` is a timebase guess (1k for most browser recordings).
+    if let Some(declared) = video.declared_fps.filter(|f| *f > MAX_FPS) {
+        return Err(Unusable::FrameRate(declared));
+    }
+    if duration > MAX_DURATION {
+        return Err(Unusable::TooLong(duration));
     }
     // Non-square pixels: the displayed width is the coded width times the sample aspect ratio.
     let sar = video.sar.filter(|r| *r > 0.0 && r.is_finite()).unwrap_or(1.0);
@@ -105,6 +130,8 @@ struct StreamLine {
     size: Option<(u32, u32)>,
     sar: Option<f64>,
     fps: Option<f64>,
+    /// The average rate the stream declares (`N fps`), as opposed to the `tbr` guess.
+    declared_fps: Option<f64>,
     attached_pic: bool,
     rotation: f64,
     channels: Option<u32>,
@@ -147,6 +174,7 @@ fn streams(report: &str) -> Vec<StreamLine> {
                 }
                 if let Some(f) = p.strip_suffix(" fps") {
                     s.fps = parse_rate(f);
+                    s.declared_fps = s.fps;
                 } else if s.fps.is_none()
                     && let Some(f) = p.strip_suffix(" tbr")
                 {
@@ -258,8 +286,23 @@ At least one output file must be specified";
         assert_eq!(interpret(truncated), Err(Unusable::NotAVideo("the file is incomplete (was the upload cut off?)".into())));
         let text = "[in#0 @ 0x55] Error opening input: Invalid data found when processing input";
         assert_eq!(interpret(text), Err(Unusable::NotAVideo("its contents are not a video format we can read".into())));
-        let huge = LANDSCAPE.replace("1920x1080", "60000x60000");
-        assert!(matches!(interpret(&huge), Err(Unusable::Dimensions(60000, 60000))));
+        let huge = LANDSCAPE.replace("1920x1080", "16000x16000");
+        assert_eq!(interpret(&huge), Err(Unusable::Dimensions(16000, 16000)));
+        // ffmpeg leaves out a size it will not allocate (60000x60000): no size is no picture.
+        let sizeless = LANDSCAPE.replace("1920x1080 [SAR 1:1 DAR 16:9], ", "");
+        assert_eq!(interpret(&sizeless).unwrap_err().to_string(), "not a video file: its picture size could not be read");
+    }
+
+    #[test]
+    fn floods_of_frames_and_endless_files_are_refused() {
+        let fast = LANDSCAPE.replace("30 fps, 30 tbr", "1k fps, 1k tbr");
+        assert_eq!(interpret(&fast).unwrap_err().to_string(), "the video's frame rate (1000 fps) is above the highest accepted, 240 fps");
+        assert!(interpret(&LANDSCAPE.replace("30 fps, 30 tbr", "240 fps, 240 tbr")).is_ok(), "slow motion is fine");
+        // A browser recording declares no rate, only a 1k timebase guess: accepted.
+        assert!(interpret(&LANDSCAPE.replace("30 fps, 30 tbr", "1k tbr")).is_ok());
+        let long = LANDSCAPE.replace("Duration: 00:00:10.00", "Duration: 13:00:10.00");
+        assert_eq!(interpret(&long).unwrap_err().to_string(), "the video is 13:00:10 long; the longest accepted is 12:00:00");
+        assert!(interpret(&LANDSCAPE.replace("Duration: 00:00:10.00", "Duration: 12:00:00.00")).is_ok());
     }
 
     #[test]

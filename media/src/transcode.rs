@@ -2,7 +2,7 @@
 
 use crate::hls::{self, MASTER, Measured};
 use crate::ladder::{Rung, ladder};
-use crate::probe::{SourceInfo, probe};
+use crate::probe::{MAX_DURATION, SourceInfo, probe};
 use crate::sandbox::{self, Limits, RunError};
 use crate::tools::Tools;
 use std::ffi::OsString;
@@ -69,7 +69,8 @@ pub async fn transcode(tools: &Tools, input: &Path, out: &Path, opts: &Options) 
     let mut args: Vec<OsString> =
         ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-progress", "pipe:1"].map(Into::into).to_vec();
     args.extend(sandbox::input_guard(Some(&source.demuxer)));
-    args.extend(["-i".into(), input.as_os_str().to_owned()]);
+    // Read no further than the longest video accepted, whatever the header said about the length.
+    args.extend(["-t".into(), format!("{MAX_DURATION}").into(), "-i".into(), input.as_os_str().to_owned()]);
     args.extend(hls::ladder_args(&rungs, source.audio_channels, out));
     let limits = Limits { wall: opts.wall_for(source.duration), memory_bytes: opts.memory_bytes };
     let started = std::time::Instant::now();
