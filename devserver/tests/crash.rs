@@ -1,5 +1,5 @@
-//! `kill -9` of the dev server mid-upload: after a restart every acknowledged part and record is still there, and the
-//! upload resumes and completes. The real binary, killed for real.
+//! `kill -9` of the dev server mid-upload and mid-transcode: after a restart every acknowledged part and record is still
+//! there, the upload resumes and completes, and the interrupted transcode is redone. The real binary, killed for real.
 
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
@@ -28,6 +28,10 @@ fn spawn(data: &std::path::Path, port: u16) -> Server {
 }
 
 impl Server {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn kill_9(mut self) {
         // SIGKILL: no chance to flush or clean up.
         self.child.kill().unwrap();
@@ -143,4 +147,115 @@ fn futures_stream() -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Erro
             None
         }
     })
+}
+
+/// The ffmpeg processes whose parent is `parent`, with their command lines.
+fn ffmpeg_children(parent: u32) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // pid (comm) state ppid ...: comm may hold spaces, so read after its closing parenthesis.
+        let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
+        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
+        if head.ends_with("(ffmpeg") && ppid == Some(parent) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            found.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
+        }
+    }
+    found
+}
+
+fn alive(pid: u32) -> bool {
+    // A killed child of a dead parent is reaped by init at once; a zombie would still show its stat.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
+}
+
+async fn token(http: &reqwest::Client, base: &str) -> String {
+    http.post(format!("{base}/dev/token")).json(&json!({"name": "Alice"})).send().await.unwrap().json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Uploads `file` through the API in parts, completes it and returns the video's id.
+async fn upload(http: &reqwest::Client, base: &str, token: &str, file: &std::path::Path) -> String {
+    let bytes = std::fs::read(file).unwrap();
+    let (status, init) = call(
+        http,
+        reqwest::Method::POST,
+        format!("{base}/api/uploads"),
+        token,
+        Some(json!({"filename": "clip.mp4", "contentType": "video/mp4", "size": bytes.len(), "title": "Harbour at dusk"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{init}");
+    let id = init["video"]["id"].as_str().unwrap().to_owned();
+    let part_size = init["partSize"].as_u64().unwrap() as usize;
+    let numbers: Vec<usize> = (1..=init["partCount"].as_u64().unwrap() as usize).collect();
+    let (_, urls) =
+        call(http, reqwest::Method::POST, format!("{base}/api/uploads/{id}/part-urls"), token, Some(json!({"partNumbers": numbers}))).await;
+    for (i, chunk) in bytes.chunks(part_size).enumerate() {
+        let url = urls["urls"][(i + 1).to_string()].as_str().unwrap();
+        assert_eq!(http.put(url).body(chunk.to_vec()).send().await.unwrap().status(), 200);
+    }
+    let (status, done) = call(http, reqwest::Method::POST, format!("{base}/api/uploads/{id}/complete"), token, Some(json!({}))).await;
+    assert_eq!(status, 200, "{done}");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_transcode_redoes_the_transcode_after_restart() {
+    let data = std::env::temp_dir().join(format!("framelift-crash-transcode-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let http = reqwest::Client::new();
+    let server = spawn(&data, port);
+    let token = token(&http, &server.base).await;
+    let id = upload(&http, &server.base, &token, &framelift_testkit::test_clip("landscape-1080p.mp4")).await;
+
+    // Wait for the ladder's ffmpeg (the one reporting progress, not the probe) and let it write some segments.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let encoder = loop {
+        if let Some((pid, _)) = ffmpeg_children(server.pid()).into_iter().find(|(_, cmd)| cmd.contains("-progress")) {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "no transcode started within 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(alive(encoder), "the encoder finished before the kill; the clip is too short to test this");
+    server.kill_9();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(encoder) {
+        assert!(Instant::now() < deadline, "ffmpeg outlived the dev server it worked for");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!("kill -9 mid-transcode: the encoder (pid {encoder}) died with the server");
+
+    let server = spawn(&data, port);
+    let (status, video) = call(&http, reqwest::Method::GET, format!("{}/api/videos/{id}", server.base), &token, None).await;
+    assert_eq!(status, 200, "{video}");
+    let started = Instant::now();
+    let video = loop {
+        let (_, body) = call(&http, reqwest::Method::GET, format!("{}/api/videos/{id}", server.base), &token, None).await;
+        match body["video"]["status"].as_str() {
+            Some("ready") => break body["video"].clone(),
+            Some("processing") => {}
+            other => panic!("after the restart the video became {other:?}: {body}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(180), "still not ready 180 s after the restart");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let rungs = video["renditions"].as_array().unwrap().len();
+    assert!(rungs >= 3, "the redone ladder is whole: {video}");
+    let (status, watch) = call(&http, reqwest::Method::GET, format!("{}/api/videos/{id}/watch", server.base), &token, None).await;
+    assert_eq!(status, 200, "{watch}");
+    let master = http.get(watch["hls"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(master.status(), 200);
+    let master = master.text().await.unwrap();
+    assert_eq!(master.matches("#EXT-X-STREAM-INF").count(), rungs, "{master}");
+    println!("after the restart: ready in {:.1} s with {rungs} renditions", started.elapsed().as_secs_f64());
+    server.kill_9();
+    std::fs::remove_dir_all(&data).unwrap();
 }
