@@ -31,7 +31,7 @@ test:
 soak:
 	@scripts/check-rust.sh
 	@scripts/fetch-ffmpeg.sh >/dev/null
-	@py=$$(scripts/python-tools.sh) && FRAMELIFT_PYTHON="$$py" FRAMELIFT_FUZZ_CASES=100000 FRAMELIFT_CHAOS_UPLOADS=200 FRAMELIFT_LOAD_REQUESTS=10000 \
+	@py=$$(scripts/python-tools.sh) && FRAMELIFT_PYTHON="$$py" FRAMELIFT_FUZZ_CASES=100000 FRAMELIFT_CHAOS_UPLOADS=200 FRAMELIFT_LOAD_REQUESTS=10000 FRAMELIFT_LOAD_UPLOADS=20 \
 		cargo test --release -p framelift-tests --test state --test fuzz --test events_chaos --test load -- --include-ignored --nocapture
 
 # The deployment's checks: the template (cfn-lint, sam validate --lint), the workflows against GitHub's schema, and one

@@ -45,8 +45,16 @@ pub struct PresignedUrl {
 pub trait BlobStore: Send + Sync {
     /// Starts a multipart upload of `key`; the content type is what storage will serve it as.
     async fn start_multipart(&self, key: &ObjectKey, content_type: &str) -> Result<UploadId, StoreError>;
-    /// A URL that lets whoever holds it PUT part `part` of the upload, until `ttl` has passed.
-    async fn presign_part(&self, key: &ObjectKey, upload: &UploadId, part: PartNumber, ttl: Duration) -> Result<PresignedUrl, StoreError>;
+    /// A URL that lets whoever holds it PUT part `part` of the upload, of exactly `size` bytes (the length is signed:
+    /// storage refuses a body of any other length), until `ttl` has passed.
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload: &UploadId,
+        part: PartNumber,
+        size: u64,
+        ttl: Duration,
+    ) -> Result<PresignedUrl, StoreError>;
     /// Every part storage holds for the upload, ordered by part number. `NotFound` if the upload is gone.
     async fn list_parts(&self, key: &ObjectKey, upload: &UploadId) -> Result<Vec<StoredPart>, StoreError>;
     /// Assembles the object from `parts` (in order). `NotFound` if the upload is gone (completed or aborted).

@@ -54,9 +54,11 @@ impl Api {
         parts.iter().map(|n| res["urls"][n.to_string()].as_str().unwrap().to_owned()).collect()
     }
 
-    /// PUTs a part's bytes to its URL; returns the status and the ETag header.
+    /// PUTs a part's bytes to its URL; returns the status and the ETag header. The status is 0 when storage closed the
+    /// connection without an answer the client could read: it refuses a body before reading it, and a client still
+    /// sending megabytes may see the close before the 403.
     pub async fn put_part(&self, url: &str, bytes: Vec<u8>) -> (u16, Option<String>) {
-        let res = self.http.put(url).body(bytes).send().await.expect("storage answers");
+        let Ok(res) = self.http.put(url).body(bytes).send().await else { return (0, None) };
         let etag = res.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
         (res.status().as_u16(), etag)
     }

@@ -30,11 +30,11 @@ where
     let first = vec![1u8; 5 * MIB];
     let second = vec![2u8; 1234];
     let ttl = Duration::from_secs(300);
-    let url2 = blobs.presign_part(&key, &upload, n(2), ttl).await.unwrap();
+    let url2 = blobs.presign_part(&key, &upload, n(2), second.len() as u64, ttl).await.unwrap();
     let res = put(&url2.url, second.clone()).await;
     assert!(res.status().is_success(), "PUT part 2: {}", res.status());
     let etag2 = ETag::new(res.headers()["etag"].to_str().unwrap());
-    let url1 = blobs.presign_part(&key, &upload, n(1), ttl).await.unwrap();
+    let url1 = blobs.presign_part(&key, &upload, n(1), first.len() as u64, ttl).await.unwrap();
     let etag1 = ETag::new(put(&url1.url, first.clone()).await.headers()["etag"].to_str().unwrap());
 
     let parts = blobs.list_parts(&key, &upload).await.unwrap();
@@ -62,7 +62,7 @@ where
     // Abort: the upload and its parts are gone, and aborting again is harmless.
     let key = VideoId::generate().source_key();
     let upload = blobs.start_multipart(&key, "video/mp4").await.unwrap();
-    let url = blobs.presign_part(&key, &upload, n(1), ttl).await.unwrap();
+    let url = blobs.presign_part(&key, &upload, n(1), 100, ttl).await.unwrap();
     assert!(put(&url.url, vec![7u8; 100]).await.status().is_success());
     blobs.abort_multipart(&key, &upload).await.unwrap();
     assert!(matches!(blobs.list_parts(&key, &upload).await, Err(StoreError::NotFound)));

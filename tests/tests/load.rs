@@ -1,9 +1,16 @@
-//! Mixed load on the local stack, loopback only: list, detail, search and part-url requests, 64 at a time, against
-//! 1,000 ready videos and an upload in progress. 0 errors allowed; p50 and p99 printed. `make test` sends 2,000
-//! requests; `make soak` 10,000 (`FRAMELIFT_LOAD_REQUESTS`).
+//! Load on the local stack, loopback only.
+//!
+//! Mixed requests: list, detail, search and part-url, 64 at a time, against 1,000 ready videos and an upload in
+//! progress. 0 errors allowed; p50 and p99 printed. `make test` sends 2,000 requests; `make soak` 10,000
+//! (`FRAMELIFT_LOAD_REQUESTS`).
+//!
+//! Concurrent uploads: 50 MB videos uploaded at once through the whole multipart flow, every one ready at the end.
+//! `make test` sends 3; `make soak` 20 (`FRAMELIFT_LOAD_UPLOADS`).
 
 use framelift_devserver::tantivy_search::TantivySearch;
 use framelift_devserver::{DevConfig, RunningServer};
+use framelift_media::Tools;
+use framelift_shared::domain::VideoStatus;
 use framelift_shared::domain::{
     Author, ContentType, MediaInfo, Rendition, SearchDocument, Transition, UploadPlan, UploadState, VideoId, VideoRecord,
 };
@@ -104,6 +111,70 @@ async fn mixed_requests_at_64_concurrent_make_no_errors() {
         p(50),
         p(99),
         requests as f64 / elapsed.as_secs_f64()
+    );
+    server.stop().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A 10.5 s 720p clip with sound, noisy enough that it weighs over 50 MB: an upload of the size the promise names.
+fn fifty_megabyte_clip(dir: &std::path::Path) -> Vec<u8> {
+    let path = dir.join("fifty.mp4");
+    let out = std::process::Command::new(Tools::locate().unwrap().ffmpeg)
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=30,noise=alls=40:allf=t"])
+        .args(["-f", "lavfi", "-i", "sine=f=440:r=48000", "-t", "10.5", "-c:v", "libx264", "-preset", "ultrafast"])
+        .args(["-b:v", "40M", "-maxrate", "40M", "-bufsize", "20M", "-c:a", "aac", "-shortest"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() >= 50_000_000, "the clip is {} bytes", bytes.len());
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_uploads_of_50_mb_all_become_ready() {
+    let uploads: usize = std::env::var("FRAMELIFT_LOAD_UPLOADS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let dir = temp_dir("uploads");
+    let clip = fifty_megabyte_clip(&dir);
+    let server = RunningServer::start(DevConfig::for_tests(dir.join("state"))).await.unwrap();
+    let api = Api::new(&server.url);
+    let token = api.token("Uploader").await;
+
+    let started = Instant::now();
+    let titles: Vec<String> = (0..uploads).map(|i| format!("Fifty megabytes {i}")).collect();
+    let ids: Vec<String> = futures::future::join_all(titles.iter().map(|title| api.upload(&clip, title, &token))).await;
+    let uploaded = started.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(60 + 60 * uploads as u64);
+    let mut settled = Vec::new();
+    for id in &ids {
+        let id: VideoId = id.parse().unwrap();
+        let record = loop {
+            let r = server.stack.state().meta.get(&id).await.unwrap().expect("the record exists");
+            if matches!(r.status, VideoStatus::Ready | VideoStatus::Failed) {
+                break r;
+            }
+            assert!(Instant::now() < deadline, "{id} still {:?} after {:?}", r.status, started.elapsed());
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        settled.push(record);
+    }
+    let all_ready = started.elapsed();
+    for r in &settled {
+        assert_eq!(r.status, VideoStatus::Ready, "{}: {:?}", r.title, r.failure_reason);
+        assert_eq!(r.upload.plan.size, clip.len() as u64);
+        let media = r.media.as_ref().unwrap();
+        assert_eq!((media.width, media.height, media.renditions.len()), (1280, 720, 3), "{}", r.title);
+        assert!((media.duration_seconds - 10.5).abs() < 0.2, "the whole clip: {} s", media.duration_seconds);
+    }
+    let (_, mine) = api.call("GET", "/api/videos?mine=true&limit=100", None, Some(&token)).await;
+    assert_eq!(mine["videos"].as_array().unwrap().len(), uploads);
+    println!(
+        "uploads: {uploads} of {} bytes at once: all stored in {:.1} s ({:.0} MB/s), all {uploads} ready after {:.1} s",
+        clip.len(),
+        uploaded.as_secs_f64(),
+        (uploads * clip.len()) as f64 / 1e6 / uploaded.as_secs_f64(),
+        all_ready.as_secs_f64()
     );
     server.stop().await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();

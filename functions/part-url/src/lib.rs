@@ -60,7 +60,11 @@ async fn sign_parts(state: &AppState, req: Request) -> Result<ApiResponse, AppEr
     let mut urls = BTreeMap::new();
     let mut expires_at = None;
     for part in body.part_numbers {
-        let signed = state.blobs.presign_part(&key, &record.upload.upload_id, part, ttl).await.map_err(gone)?;
+        let signed = state
+            .blobs
+            .presign_part(&key, &record.upload.upload_id, part, record.upload.plan.expected_size(part), ttl)
+            .await
+            .map_err(gone)?;
         expires_at = Some(expires_at.map_or(signed.expires_at, |t: time::OffsetDateTime| t.min(signed.expires_at)));
         urls.insert(part.to_string(), signed.url);
     }

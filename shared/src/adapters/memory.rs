@@ -126,13 +126,20 @@ impl BlobStore for MemoryBlobs {
         id.parse().map_err(StoreError::unavailable)
     }
 
-    async fn presign_part(&self, key: &ObjectKey, upload: &UploadId, part: PartNumber, ttl: Duration) -> Result<PresignedUrl, StoreError> {
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload: &UploadId,
+        part: PartNumber,
+        size: u64,
+        ttl: Duration,
+    ) -> Result<PresignedUrl, StoreError> {
         if !self.uploads.lock().unwrap().contains_key(upload.as_str()) {
             return Err(StoreError::NotFound);
         }
         let expires_at = OffsetDateTime::now_utc() + ttl;
         Ok(PresignedUrl {
-            url: format!("memory://{key}?uploadId={upload}&partNumber={part}&expires={}", expires_at.unix_timestamp()),
+            url: format!("memory://{key}?uploadId={upload}&partNumber={part}&size={size}&expires={}", expires_at.unix_timestamp()),
             expires_at,
         })
     }

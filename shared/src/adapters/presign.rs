@@ -47,7 +47,15 @@ impl Presigner {
     }
 
     /// A URL that lets whoever holds it make `method` on `key` (with the query parameters `query`) until `ttl` passes.
-    pub async fn presign(&self, method: &str, key: &str, query: &[(&str, &str)], ttl: Duration) -> Result<PresignedUrl, StoreError> {
+    /// `headers` are signed too: the request must carry each with exactly that value (`content-length` pins the size).
+    pub async fn presign(
+        &self,
+        method: &str,
+        key: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        ttl: Duration,
+    ) -> Result<PresignedUrl, StoreError> {
         let credentials = self.credentials().await?;
         let now = SystemTime::now();
         let mut url = format!("{}{}", self.base, encode(key, true));
@@ -68,7 +76,7 @@ impl Presigner {
             .build()
             .map_err(StoreError::unavailable)?
             .into();
-        let signable = SignableRequest::new(method, url.as_str(), std::iter::empty(), SignableBody::UnsignedPayload)
+        let signable = SignableRequest::new(method, url.as_str(), headers.iter().copied(), SignableBody::UnsignedPayload)
             .map_err(StoreError::unavailable)?;
         let (instructions, _) = sign(signable, &params).map_err(StoreError::unavailable)?.into_parts();
         for (name, value) in instructions.params() {
@@ -103,8 +111,10 @@ mod tests {
     #[tokio::test]
     async fn urls_carry_a_query_signature_for_the_key_and_parameters() {
         let p = Presigner::new(&config(), "media", None).unwrap();
-        let u =
-            p.presign("PUT", "uploads/a b/source", &[("partNumber", "3"), ("uploadId", "x/y=")], Duration::from_secs(900)).await.unwrap();
+        let u = p
+            .presign("PUT", "uploads/a b/source", &[("partNumber", "3"), ("uploadId", "x/y=")], &[], Duration::from_secs(900))
+            .await
+            .unwrap();
         assert!(
             u.url.starts_with("https://media.s3.us-east-1.amazonaws.com/uploads/a%20b/source?partNumber=3&uploadId=x%2Fy%3D&"),
             "{}",
@@ -120,7 +130,9 @@ mod tests {
             assert!(u.url.contains(p), "{p} in {}", u.url);
         }
         let local = Presigner::new(&config(), "media", Some("http://127.0.0.1:8080/")).unwrap();
-        let u = local.presign("GET", "media/x/poster.jpg", &[], Duration::from_secs(60)).await.unwrap();
+        let u = local.presign("GET", "media/x/poster.jpg", &[], &[], Duration::from_secs(60)).await.unwrap();
         assert!(u.url.starts_with("http://127.0.0.1:8080/media/media/x/poster.jpg?X-Amz-Algorithm="), "{}", u.url);
+        let sized = p.presign("PUT", "k", &[], &[("content-length", "5242880")], Duration::from_secs(60)).await.unwrap();
+        assert!(sized.url.contains("X-Amz-SignedHeaders=content-length%3Bhost"), "the length is signed: {}", sized.url);
     }
 }

@@ -60,9 +60,17 @@ impl BlobStore for S3Blobs {
         id.parse().map_err(StoreError::unavailable)
     }
 
-    async fn presign_part(&self, key: &ObjectKey, upload: &UploadId, part: PartNumber, ttl: Duration) -> Result<PresignedUrl, StoreError> {
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload: &UploadId,
+        part: PartNumber,
+        size: u64,
+        ttl: Duration,
+    ) -> Result<PresignedUrl, StoreError> {
         let part = i32::from(part).to_string();
-        self.presigner.presign("PUT", key.as_str(), &[("partNumber", &part), ("uploadId", upload.as_str())], ttl).await
+        let query = [("partNumber", part.as_str()), ("uploadId", upload.as_str())];
+        self.presigner.presign("PUT", key.as_str(), &query, &[("content-length", &size.to_string())], ttl).await
     }
 
     async fn list_parts(&self, key: &ObjectKey, upload: &UploadId) -> Result<Vec<StoredPart>, StoreError> {
@@ -95,7 +103,7 @@ impl BlobStore for S3Blobs {
     }
 
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<PresignedUrl, StoreError> {
-        self.presigner.presign("GET", key, &[], ttl).await
+        self.presigner.presign("GET", key, &[], &[], ttl).await
     }
 
     async fn abort_multipart(&self, key: &ObjectKey, upload: &UploadId) -> Result<(), StoreError> {
