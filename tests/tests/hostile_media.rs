@@ -48,8 +48,28 @@ fn contains_canary(dir: &Path) -> bool {
     false
 }
 
+/// Everything logged on this thread, at every level, kept for inspection.
+#[derive(Clone, Default)]
+struct CapturedLog(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn disguised_playlists_and_scripts_are_refused_and_reach_nothing() {
+    // The test's runtime is this thread: every log line of the runs below lands here.
+    let log = CapturedLog::default();
+    let writer = log.clone();
+    let subscriber =
+        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_ansi(false).with_writer(move || writer.clone()).finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
     let tools = Tools::locate().unwrap();
     let (port, hits) = listener();
     let bait = temp_dir("bait");
@@ -93,6 +113,10 @@ async fn disguised_playlists_and_scripts_are_refused_and_reach_nothing() {
     }
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(hits.load(Ordering::SeqCst), 0, "the loopback listener was contacted");
+    let logged = log.0.lock().unwrap().clone();
+    assert!(logged.len() > 1_000, "ffmpeg's reports were logged: {} bytes", logged.len());
+    assert!(!logged.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()), "canary bytes in the log");
+    println!("7 disguised files refused; 0 canary bytes in outputs, reasons or {} bytes of log; 0 listener hits", logged.len());
     std::fs::remove_dir_all(bait).unwrap();
 }
 
