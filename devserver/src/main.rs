@@ -3,6 +3,11 @@
 use framelift_devserver::{DevConfig, DevStack};
 use tokio::net::TcpListener;
 
+/// One server answering many requests at once on every core: glibc's allocator spent a fifth of the catalogue
+/// benchmark's CPU in malloc and free, much of it on its arena locks (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()

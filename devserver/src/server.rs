@@ -18,7 +18,7 @@ use framelift_shared::config::CatalogueConfig;
 use framelift_shared::domain::ObjectKey;
 use framelift_shared::routes::{Function, Lookup, lookup};
 use framelift_shared::signing::SigningKey;
-use framelift_shared::{AppError, AppState};
+use framelift_shared::{AppError, AppState, PageCache};
 use framelift_transcode::TranscodeState;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
@@ -98,7 +98,7 @@ impl DevStack {
         tokio::spawn(notifications::deliver(created_rx, triggers));
         let jwks: Arc<dyn KeySource> = Arc::new(HttpKeySource::new(format!("{loopback}/dev/jwks.json")));
         let auth = Verifier::new(&[ISSUER.to_owned()], AUDIENCE, JwksCache::new(jwks, Duration::from_secs(5)));
-        let catalogue = CatalogueConfig { signing_key: signing_key(data)?, media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
+        let catalogue = CatalogueConfig::with_key(signing_key(data)?);
         let state = AppState {
             objects: blobs.clone(),
             blobs: blobs.clone(),
@@ -106,6 +106,7 @@ impl DevStack {
             search,
             auth: Arc::new(auth),
             upload: config.upload.clone(),
+            pages: PageCache::new(catalogue.page_cache_ttl),
             catalogue,
             signed_urls: Default::default(),
         };

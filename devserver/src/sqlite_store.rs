@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 pub struct SqliteMetadata {
     conn: Arc<Mutex<Connection>>,
     readers: Arc<Vec<Mutex<Connection>>>,
+    /// Moves on after every write (only this process writes to the file): see [`MetadataStore::changes`].
+    writes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SqliteMetadata {
@@ -50,7 +52,7 @@ impl SqliteMetadata {
                 Ok(Mutex::new(r))
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), readers: Arc::new(readers) })
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), readers: Arc::new(readers), writes: Arc::default() })
     }
 
     /// Runs the read `f` here, on a free read-only connection (or the first, waiting for it).
@@ -63,15 +65,18 @@ impl SqliteMetadata {
         f(&conn)
     }
 
-    /// Runs `f` on the connection off the async threads.
+    /// Runs the write `f` on the writing connection, off the async threads.
     async fn with<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
+        let (conn, writes) = (self.conn.clone(), self.writes.clone());
         tokio::task::spawn_blocking(move || {
             let conn = conn.lock().map_err(|_| StoreError::Unavailable("the store's lock was poisoned".into()))?;
-            f(&conn)
+            let result = f(&conn);
+            // Counted here, not after the await: a request dropped mid-write still wrote.
+            writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            result
         })
         .await
         .map_err(StoreError::unavailable)?
@@ -167,5 +172,9 @@ impl MetadataStore for SqliteMetadata {
             if n == 1 { Ok(()) } else { Err(explain(c, &id)) }
         })
         .await
+    }
+
+    fn changes(&self) -> Option<u64> {
+        Some(self.writes.load(std::sync::atomic::Ordering::SeqCst))
     }
 }

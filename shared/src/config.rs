@@ -46,10 +46,20 @@ pub struct CatalogueConfig {
     pub signing_key: SigningKey,
     /// `FRAMELIFT_MEDIA_URL_TTL_SECONDS`: how long signed poster and playback URLs work (default 3600).
     pub media_url_ttl: Duration,
+    /// `FRAMELIFT_PAGE_CACHE_SECONDS`: how long a finished public catalogue page may be served again (default 2, at
+    /// most 60; 0 turns it off). Locally pages are never stale (the store counts its writes); on AWS the public list may
+    /// lag a change by up to this long.
+    pub page_cache_ttl: Duration,
 }
 
 impl CatalogueConfig {
     pub const DEFAULT_MEDIA_URL_TTL: Duration = Duration::from_secs(3600);
+    pub const DEFAULT_PAGE_CACHE_TTL: Duration = Duration::from_secs(2);
+
+    /// The defaults, with `signing_key`.
+    pub fn with_key(signing_key: SigningKey) -> Self {
+        Self { signing_key, media_url_ttl: Self::DEFAULT_MEDIA_URL_TTL, page_cache_ttl: Self::DEFAULT_PAGE_CACHE_TTL }
+    }
 }
 
 /// Everything a deployed function is configured with.
@@ -97,7 +107,13 @@ impl Config {
             })?,
             None => CatalogueConfig::DEFAULT_MEDIA_URL_TTL,
         };
-        Ok(Self { upload, auth, aws, catalogue: CatalogueConfig { signing_key, media_url_ttl: ttl } })
+        let page_cache_ttl = match get("FRAMELIFT_PAGE_CACHE_SECONDS") {
+            Some(v) => v.parse::<u64>().ok().filter(|t| *t <= 60).map(Duration::from_secs).ok_or_else(|| {
+                ConfigError::Invalid("FRAMELIFT_PAGE_CACHE_SECONDS", format!("'{v}' is not a number of seconds from 0 to 60"))
+            })?,
+            None => CatalogueConfig::DEFAULT_PAGE_CACHE_TTL,
+        };
+        Ok(Self { upload, auth, aws, catalogue: CatalogueConfig { signing_key, media_url_ttl: ttl, page_cache_ttl } })
     }
 }
 
@@ -167,6 +183,7 @@ mod tests {
         assert_eq!(c.auth.jwks_url, AuthConfig::GOOGLE_JWKS_URL);
         assert_eq!(c.aws.s3_endpoint, None);
         assert_eq!(c.aws.search_index, "framelift-videos");
+        assert_eq!(c.catalogue.page_cache_ttl, Duration::from_secs(2));
     }
 
     #[test]
@@ -188,5 +205,10 @@ mod tests {
         let mut pairs = MINIMAL.to_vec();
         pairs.push(("FRAMELIFT_PART_URL_TTL_SECONDS", "0"));
         assert!(Config::from_lookup(env(&pairs)).is_err());
+        for (cache, ok) in [("0", true), ("60", true), ("61", false), ("2s", false)] {
+            let mut pairs = MINIMAL.to_vec();
+            pairs.push(("FRAMELIFT_PAGE_CACHE_SECONDS", cache));
+            assert_eq!(Config::from_lookup(env(&pairs)).is_ok(), ok, "{cache}");
+        }
     }
 }

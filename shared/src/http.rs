@@ -26,7 +26,12 @@ pub fn respond(result: Result<ApiResponse, AppError>) -> ApiResponse {
 /// A JSON response.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<ApiResponse, AppError> {
     let text = serde_json::to_string(value).map_err(AppError::internal)?;
-    Ok(with_json_headers(Response::builder().status(status), Body::Text(text)))
+    Ok(json_text(status, text))
+}
+
+/// A JSON response from text already serialized (a cached page).
+pub fn json_text(status: StatusCode, text: String) -> ApiResponse {
+    with_json_headers(Response::builder().status(status), Body::Text(text))
 }
 
 /// An empty 204.

@@ -4,7 +4,7 @@ use crate::adapters::opensearch::{OpenSearchIndex, Signing};
 use crate::adapters::{dynamodb::DynamoMetadata, s3::S3Blobs};
 use crate::auth::Verifier;
 use crate::config::{AwsResources, Config};
-use crate::state::AppState;
+use crate::state::{AppState, PageCache};
 use std::sync::Arc;
 
 pub use lambda_http::Error;
@@ -31,6 +31,7 @@ pub async fn aws_state() -> Result<AppState, Error> {
         search: Arc::new(search),
         auth: Arc::new(Verifier::from_config(&config.auth)),
         upload: config.upload,
+        pages: PageCache::new(config.catalogue.page_cache_ttl),
         catalogue: config.catalogue,
         signed_urls: Default::default(),
     })

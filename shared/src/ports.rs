@@ -92,6 +92,11 @@ pub trait MetadataStore: Send + Sync {
     async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError>;
     /// Up to `limit` records matching `query`, newest first, starting after `after`; an index query, never a scan.
     async fn list(&self, query: &ListQuery, limit: usize, after: Option<&PageKey>) -> Result<Page, StoreError>;
+    /// A number that moves on with every write, for a store that sees every write (one only this process writes to):
+    /// what was read while it stood still is still current. `None` for a store others write to as well (DynamoDB).
+    fn changes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The search index of ready videos. Written when a video becomes ready, cleared when it is deleted; its matching rules

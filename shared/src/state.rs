@@ -42,6 +42,62 @@ impl SignedUrls {
     }
 }
 
+/// Finished pages of the public catalogue (the same for every viewer), kept for at most `ttl`. A page is served from
+/// here only while it is younger than `ttl` and, for a store that counts its writes ([`MetadataStore::changes`]),
+/// only while nothing was written since it was read: locally a page is never stale; against DynamoDB it may lag a
+/// change by up to `ttl`. One page is made at a time, so a crowd arriving at an empty or expired entry makes it once
+/// rather than once each. Bounded; cleared when full. A `ttl` of zero keeps nothing.
+pub struct PageCache {
+    ttl: Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedPage>>,
+    making: tokio::sync::Mutex<()>,
+}
+
+struct CachedPage {
+    body: String,
+    made: std::time::Instant,
+    changes: Option<u64>,
+}
+
+impl PageCache {
+    const MAX_ENTRIES: usize = 256;
+
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, entries: Default::default(), making: Default::default() }
+    }
+
+    /// The page under `key` while current, else the one `make` makes (kept if it succeeds). `changes` reads the store's
+    /// [`MetadataStore::changes`]; it is read before the page is made, so a write during the making only wastes it.
+    pub async fn get_or_make<E, Fut>(&self, key: String, changes: impl Fn() -> Option<u64>, make: impl FnOnce() -> Fut) -> Result<String, E>
+    where
+        Fut: std::future::Future<Output = Result<String, E>>,
+    {
+        if self.ttl.is_zero() {
+            return make().await;
+        }
+        if let Some(body) = self.current(&key, changes()) {
+            return Ok(body);
+        }
+        let _one_at_a_time = self.making.lock().await;
+        let before = changes();
+        if let Some(body) = self.current(&key, before) {
+            return Ok(body);
+        }
+        let body = make().await?;
+        let mut entries = self.entries.lock().expect("not poisoned");
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, CachedPage { body: body.clone(), made: std::time::Instant::now(), changes: before });
+        Ok(body)
+    }
+
+    fn current(&self, key: &str, changes: Option<u64>) -> Option<String> {
+        let entries = self.entries.lock().expect("not poisoned");
+        entries.get(key).filter(|p| p.made.elapsed() < self.ttl && p.changes == changes).map(|p| p.body.clone())
+    }
+}
+
 pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub objects: Arc<dyn ObjectStore>,
@@ -51,6 +107,8 @@ pub struct AppState {
     pub upload: UploadConfig,
     pub catalogue: CatalogueConfig,
     pub signed_urls: SignedUrls,
+    /// Public catalogue pages (`catalogue.page_cache_ttl`).
+    pub pages: PageCache,
 }
 
 impl AppState {
@@ -80,6 +138,7 @@ impl AppState {
 mod tests {
     use super::*;
     use crate::adapters::memory::MemoryBlobs;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[tokio::test]
     async fn signed_urls_are_reused_while_they_last() {
@@ -94,5 +153,50 @@ mod tests {
         let once = urls.get(&blobs, "media/c/poster.jpg", short).await.unwrap();
         tokio::time::sleep(Duration::from_millis(1100)).await;
         assert_ne!(urls.get(&blobs, "media/c/poster.jpg", short).await.unwrap(), once);
+    }
+
+    async fn made(cache: &PageCache, count: &AtomicUsize, changes: Option<u64>) -> String {
+        cache
+            .get_or_make::<(), _>(
+                "20:".into(),
+                || changes,
+                || async {
+                    let n = count.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Ok(format!("page {n}"))
+                },
+            )
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_crowd_at_an_empty_entry_makes_the_page_once() {
+        let (cache, count) = (Arc::new(PageCache::new(Duration::from_secs(60))), Arc::new(AtomicUsize::new(0)));
+        let crowd: Vec<_> = (0..32)
+            .map(|_| {
+                let (cache, count) = (cache.clone(), count.clone());
+                tokio::spawn(async move { made(&cache, &count, Some(7)).await })
+            })
+            .collect();
+        for visitor in crowd {
+            assert_eq!(visitor.await.unwrap(), "page 0");
+        }
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_write_or_the_time_limit_ends_a_page() {
+        let (cache, count) = (PageCache::new(Duration::from_millis(200)), AtomicUsize::new(0));
+        assert_eq!(made(&cache, &count, Some(1)).await, "page 0");
+        assert_eq!(made(&cache, &count, Some(1)).await, "page 0", "unchanged: served again");
+        assert_eq!(made(&cache, &count, Some(2)).await, "page 1", "the store was written: made again");
+        assert_eq!(made(&cache, &count, None).await, "page 2");
+        assert_eq!(made(&cache, &count, None).await, "page 2", "a store that cannot tell: served while young");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(made(&cache, &count, None).await, "page 3", "too old: made again");
+        let off = PageCache::new(Duration::ZERO);
+        assert_eq!(made(&off, &count, Some(1)).await, "page 4");
+        assert_eq!(made(&off, &count, Some(1)).await, "page 5", "a zero time keeps nothing");
     }
 }

@@ -2,13 +2,13 @@
 //! and requests built as API Gateway events and parsed by lambda_http, as in Lambda.
 
 use framelift_dev_issuer::{AUDIENCE, DevIssuer, ISSUER};
-use framelift_shared::AppState;
 use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
 use framelift_shared::apigw::{self, RawRequest};
 use framelift_shared::auth::{JwksCache, StaticKeySource, Verifier};
 use framelift_shared::config::{CatalogueConfig, UploadConfig};
 use framelift_shared::routes::{Lookup, lookup};
 use framelift_shared::signing::SigningKey;
+use framelift_shared::{AppState, PageCache};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
@@ -41,7 +41,7 @@ impl World {
         let search = Arc::new(MemorySearch::default());
         let keys = JwksCache::new(Arc::new(StaticKeySource(issuer().jwks().clone())), Duration::from_secs(30));
         let auth = Arc::new(Verifier::new(&[ISSUER.to_owned()], AUDIENCE, keys));
-        let catalogue = CatalogueConfig { signing_key: SigningKey::generate(), media_url_ttl: CatalogueConfig::DEFAULT_MEDIA_URL_TTL };
+        let catalogue = CatalogueConfig::with_key(SigningKey::generate());
         let state = AppState {
             blobs: blobs.clone(),
             objects: blobs.clone(),
@@ -49,6 +49,7 @@ impl World {
             search: search.clone(),
             auth,
             upload,
+            pages: PageCache::new(catalogue.page_cache_ttl),
             catalogue,
             signed_urls: Default::default(),
         };

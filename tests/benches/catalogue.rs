@@ -11,6 +11,10 @@ use framelift_tests::temp_dir;
 use futures::StreamExt;
 use std::time::{Duration, Instant};
 
+/// The dev server binary's allocator (devserver/src/main.rs), so the server measured here is the one `make dev` runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const VIDEOS: usize = 10_000;
 const CLIENTS: usize = 32;
 const REQUESTS: usize = 3_200;

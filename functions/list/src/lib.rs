@@ -3,7 +3,7 @@
 //! status) and `GET /api/videos/{id}` (one video; one that is not ready only for its owner).
 
 use framelift_shared::auth::Caller;
-use framelift_shared::domain::{ListQuery, Video, VideoStatus};
+use framelift_shared::domain::{ListQuery, PageKey, Video, VideoStatus};
 use framelift_shared::http::{self, ApiResponse, StatusCode};
 use framelift_shared::{AppError, AppState};
 use lambda_http::{Request, RequestExt};
@@ -39,14 +39,28 @@ async fn list(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     } else {
         (ListQuery::Status(VideoStatus::Ready), "ready".to_owned())
     };
-    let after = http::query_param(&req, "cursor").map(|c| state.catalogue.signing_key.decode(&scope, &c)).transpose()?;
+    let cursor = http::query_param(&req, "cursor");
+    let after = cursor.as_deref().map(|c| state.catalogue.signing_key.decode(&scope, c)).transpose()?;
+    let make = || page(state, query, limit, after, scope);
+    let body = if mine {
+        make().await?
+    } else {
+        // A public page is the same for every viewer: served again while current (see `PageCache`).
+        let key = format!("{limit}:{}", cursor.as_deref().unwrap_or(""));
+        state.pages.get_or_make(key, || state.meta.changes(), make).await?
+    };
+    Ok(http::json_text(StatusCode::OK, body))
+}
+
+/// One page of `query` as the response body.
+async fn page(state: &AppState, query: ListQuery, limit: usize, after: Option<PageKey>, scope: String) -> Result<String, AppError> {
     let page = state.meta.list(&query, limit, after.as_ref()).await?;
     let mut videos = Vec::with_capacity(page.records.len());
     for r in &page.records {
         videos.push(state.view(r).await?);
     }
     let next_cursor = page.next.map(|k| state.catalogue.signing_key.encode(&scope, &k));
-    http::json(StatusCode::OK, &ListResponse { videos, next_cursor })
+    serde_json::to_string(&ListResponse { videos, next_cursor }).map_err(AppError::internal)
 }
 
 async fn detail(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {

@@ -94,3 +94,81 @@ async fn a_video_that_is_not_ready_is_visible_to_its_owner_only() {
     assert_eq!(get(&w, "/api/videos/01JDX3W9K7Q4T2B8N6M5R0ZC1A", None).await.0, 404);
     assert_eq!(get(&w, "/api/videos/not-an-id", None).await.0, 404);
 }
+
+/// The store as DynamoDB is to a function: others write to it too, so it cannot say whether anything changed.
+struct WrittenByOthers(std::sync::Arc<framelift_shared::adapters::memory::MemoryMetadata>);
+
+#[async_trait::async_trait]
+impl framelift_shared::ports::MetadataStore for WrittenByOthers {
+    async fn insert(&self, r: &framelift_shared::domain::VideoRecord) -> Result<(), framelift_shared::ports::StoreError> {
+        self.0.insert(r).await
+    }
+    async fn get(
+        &self,
+        id: &framelift_shared::domain::VideoId,
+    ) -> Result<Option<framelift_shared::domain::VideoRecord>, framelift_shared::ports::StoreError> {
+        self.0.get(id).await
+    }
+    async fn replace(&self, r: &framelift_shared::domain::VideoRecord) -> Result<(), framelift_shared::ports::StoreError> {
+        self.0.replace(r).await
+    }
+    async fn delete(&self, id: &framelift_shared::domain::VideoId, version: u64) -> Result<(), framelift_shared::ports::StoreError> {
+        self.0.delete(id, version).await
+    }
+    async fn list(
+        &self,
+        q: &framelift_shared::domain::ListQuery,
+        limit: usize,
+        after: Option<&framelift_shared::domain::PageKey>,
+    ) -> Result<framelift_shared::domain::Page, framelift_shared::ports::StoreError> {
+        self.0.list(q, limit, after).await
+    }
+}
+
+#[tokio::test]
+async fn a_public_page_is_never_stale_on_a_store_that_counts_its_writes() {
+    let w = World::default();
+    let t = datetime!(2026-11-01 10:00:00 UTC);
+    let first = w.video("Alice", VideoStatus::Ready, t).await;
+    let (_, before) = get(&w, "/api/videos", None).await;
+    assert_eq!(titles_ids(&before), [first.id.to_string()]);
+    assert_eq!(get(&w, "/api/videos", None).await.1, before, "the same page again");
+    let second = w.video("Bob", VideoStatus::Ready, t + time::Duration::minutes(1)).await;
+    let (_, after) = get(&w, "/api/videos", None).await;
+    assert_eq!(titles_ids(&after), [second.id.to_string(), first.id.to_string()], "a new video shows at once");
+}
+
+#[tokio::test]
+async fn against_a_store_others_write_a_public_page_lags_by_at_most_the_cache_time() {
+    let w = World::default();
+    let ttl = std::time::Duration::from_millis(400);
+    let state = AppState {
+        meta: std::sync::Arc::new(WrittenByOthers(w.meta.clone())),
+        pages: framelift_shared::PageCache::new(ttl),
+        blobs: w.state.blobs.clone(),
+        objects: w.state.objects.clone(),
+        search: w.state.search.clone(),
+        auth: w.state.auth.clone(),
+        upload: w.state.upload.clone(),
+        catalogue: w.state.catalogue.clone(),
+        signed_urls: Default::default(),
+    };
+    let list = |path: &'static str, token: Option<String>| {
+        let state = &state;
+        async move { parts(handle(state, request("GET", path, None, token.as_deref())).await) }
+    };
+    let t = datetime!(2026-11-01 10:00:00 UTC);
+    w.video("Alice", VideoStatus::Ready, t).await;
+    let alice = w.token("Alice");
+    assert_eq!(titles_ids(&list("/api/videos", None).await.1).len(), 1);
+    assert_eq!(titles_ids(&list("/api/videos?mine=true", Some(alice.clone())).await.1).len(), 1);
+    let started = std::time::Instant::now();
+    w.video("Alice", VideoStatus::Ready, t + time::Duration::minutes(1)).await;
+    let lagging = list("/api/videos", None).await.1;
+    if started.elapsed() < ttl {
+        assert_eq!(titles_ids(&lagging).len(), 1, "within the cache time the page read before may be served");
+    }
+    assert_eq!(titles_ids(&list("/api/videos?mine=true", Some(alice)).await.1).len(), 2, "a caller's own list is never cached");
+    tokio::time::sleep(ttl).await;
+    assert_eq!(titles_ids(&list("/api/videos", None).await.1).len(), 2, "after the cache time the change shows");
+}

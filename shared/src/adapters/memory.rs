@@ -18,6 +18,13 @@ use time::OffsetDateTime;
 #[derive(Default)]
 pub struct MemoryMetadata {
     records: Mutex<HashMap<VideoId, VideoRecord>>,
+    writes: AtomicU64,
+}
+
+impl MemoryMetadata {
+    fn wrote(&self) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 #[async_trait]
@@ -28,6 +35,7 @@ impl MetadataStore for MemoryMetadata {
             return Err(StoreError::Conflict);
         }
         map.insert(record.id, record.clone());
+        self.wrote();
         Ok(())
     }
 
@@ -42,6 +50,7 @@ impl MetadataStore for MemoryMetadata {
             return Err(StoreError::Conflict);
         }
         map.insert(next.id, next.clone());
+        self.wrote();
         Ok(())
     }
 
@@ -52,6 +61,7 @@ impl MetadataStore for MemoryMetadata {
             Some(r) if r.version != version => Err(StoreError::Conflict),
             Some(_) => {
                 map.remove(id);
+                self.wrote();
                 Ok(())
             }
         }
@@ -63,6 +73,10 @@ impl MetadataStore for MemoryMetadata {
         found.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
         found.truncate(limit + 1);
         Ok(Page::from_overfetch(found, limit))
+    }
+
+    fn changes(&self) -> Option<u64> {
+        Some(self.writes.load(Ordering::SeqCst))
     }
 }
 
