@@ -27,6 +27,15 @@ fn spawn(data: &std::path::Path, port: u16) -> Server {
     Server { child, base: format!("http://127.0.0.1:{port}") }
 }
 
+/// A dev server on a fresh state folder and a free port (both kept for the restarts), and a client.
+fn first_start(test: &str) -> (std::path::PathBuf, u16, reqwest::Client, Server) {
+    let data = std::env::temp_dir().join(format!("framelift-crash-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = spawn(&data, port);
+    (data, port, reqwest::Client::new(), server)
+}
+
 impl Server {
     fn pid(&self) -> u32 {
         self.child.id()
@@ -51,23 +60,8 @@ async fn call(http: &reqwest::Client, method: reqwest::Method, url: String, toke
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_upload_loses_nothing_acknowledged() {
-    let data = std::env::temp_dir().join(format!("framelift-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let http = reqwest::Client::new();
-    let server = spawn(&data, port);
-    let token = http
-        .post(format!("{}/dev/token", server.base))
-        .json(&json!({"name": "Alice"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (data, port, http, server) = first_start("upload");
+    let token = token(&http, &server.base).await;
     let size = 8 * 1024 * 1024 + 100;
     let (status, init) = call(
         &http,
@@ -206,11 +200,7 @@ async fn upload(http: &reqwest::Client, base: &str, token: &str, file: &std::pat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_transcode_redoes_the_transcode_after_restart() {
-    let data = std::env::temp_dir().join(format!("framelift-crash-transcode-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let http = reqwest::Client::new();
-    let server = spawn(&data, port);
+    let (data, port, http, server) = first_start("transcode");
     let token = token(&http, &server.base).await;
     let id = upload(&http, &server.base, &token, &framelift_testkit::test_clip("landscape-1080p.mp4")).await;
 
