@@ -283,12 +283,19 @@ impl DevStack {
             body: body.to_vec(),
             source_ip: peer.ip().to_string(),
         };
-        let lambda_req = match apigw::to_request(&apigw::event(route, &params, &raw)) {
+        let lambda_req = match apigw::to_request(apigw::event(route, &params, &raw)) {
             Ok(r) => r,
             Err(e) => return error_response(AppError::BadRequest(format!("the request could not be read: {e}"))),
         };
         let res = invoke(route.function, &self.state, lambda_req).await;
-        res.map(|b| Full::new(Bytes::from(b.to_vec())).map_err(|e| match e {}).boxed())
+        res.map(|b| {
+            let bytes = match b {
+                lambda_http::Body::Text(text) => Bytes::from(text),
+                lambda_http::Body::Binary(data) => Bytes::from(data),
+                other => Bytes::from(other.to_vec()),
+            };
+            Full::new(bytes).map_err(|e| match e {}).boxed()
+        })
     }
 
     async fn dev_token(&self, req: Request<Incoming>) -> HttpResponse {

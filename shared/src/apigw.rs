@@ -1,10 +1,17 @@
 //! API Gateway HTTP API (payload 2.0) events: how an HTTP request reaches a function on AWS. The dev server and the
-//! tests build the same event JSON API Gateway would send and run it through lambda_http's own parser, so a handler
-//! sees locally exactly the `Request` it sees in Lambda.
+//! tests build the event API Gateway would send and run it through lambda_http's own conversion, so a handler sees
+//! locally exactly the `Request` it sees in Lambda. The dev server skips only the JSON in between (a test checks that
+//! the JSON, parsed as the runtime parses it, makes the same request).
 
 use crate::routes::Route;
 use base64::Engine;
-use serde_json::{Map, Value, json};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+};
+use lambda_http::request::LambdaRequest;
+use serde_json::Value;
+use std::collections::HashMap;
 
 /// An HTTP request as it arrived, before it becomes an event.
 #[derive(Debug, Clone, Default)]
@@ -19,111 +26,127 @@ pub struct RawRequest {
     pub source_ip: String,
 }
 
-/// The payload-2.0 event API Gateway would send for `raw` on `route`, with the route's path parameters.
-pub fn event(route: &Route, path_params: &[(String, String)], raw: &RawRequest) -> Value {
+/// The payload-2.0 event API Gateway would send for `raw` on `route`, with the route's path parameters, as the
+/// value lambda_http deserializes it into. The dev server hands this to lambda_http directly ([`to_request`]); what
+/// goes over the wire to a Lambda is [`event_json`] of it.
+pub fn event(route: &Route, path_params: &[(String, String)], raw: &RawRequest) -> ApiGatewayV2httpRequest {
     // API Gateway lower-cases header names and joins repeated headers with commas (cookies go apart).
-    let mut headers = Map::new();
+    let mut headers = HeaderMap::new();
     let mut cookies = Vec::new();
     for (name, value) in &raw.headers {
-        let name = name.to_ascii_lowercase();
-        if name == "cookie" {
-            cookies.extend(value.split(';').map(|c| Value::from(c.trim())));
+        let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) else { continue };
+        if name == http::header::COOKIE {
+            cookies.extend(value.to_str().unwrap_or("").split(';').map(|c| c.trim().to_owned()));
             continue;
         }
-        match headers.get_mut(&name) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(value);
+        match headers.entry(name) {
+            http::header::Entry::Occupied(mut e) => {
+                let mut joined = e.get().as_bytes().to_vec();
+                joined.push(b',');
+                joined.extend_from_slice(value.as_bytes());
+                if let Ok(v) = HeaderValue::from_bytes(&joined) {
+                    e.insert(v);
+                }
             }
-            _ => {
-                headers.insert(name, Value::from(value.as_str()));
+            http::header::Entry::Vacant(e) => {
+                e.insert(value);
             }
         }
     }
-    let mut query = Map::new();
+    let mut query: HashMap<String, String> = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(raw.query.as_bytes()) {
-        match query.get_mut(k.as_ref()) {
-            Some(Value::String(existing)) => {
+        query
+            .entry(k.into_owned())
+            .and_modify(|existing| {
                 existing.push(',');
                 existing.push_str(&v);
-            }
-            _ => {
-                query.insert(k.into_owned(), Value::from(v.into_owned()));
-            }
-        }
+            })
+            .or_insert_with(|| v.clone().into_owned());
     }
-    let params: Map<String, Value> = path_params.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
     let (body, is_base64) = match std::str::from_utf8(&raw.body) {
         Ok(text) => (text.to_owned(), false),
         Err(_) => (base64::engine::general_purpose::STANDARD.encode(&raw.body), true),
     };
-    let host = headers.get("host").and_then(Value::as_str).unwrap_or("localhost").to_owned();
+    let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
     let now = time::OffsetDateTime::now_utc();
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route.route_key(),
-        "rawPath": raw.path,
-        "rawQueryString": raw.query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": "local",
-            "domainName": host,
-            "domainPrefix": host.split('.').next().unwrap_or("local"),
-            "http": {
-                "method": raw.method,
-                "path": raw.path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": raw.source_ip,
-                "userAgent": headers.get("user-agent").cloned().unwrap_or(Value::from("")),
-            },
-            "requestId": ulid::Ulid::new().to_string(),
-            "routeKey": route.route_key(),
-            "stage": "$default",
-            "time": now.format(&time::format_description::well_known::Rfc2822).unwrap_or_default(),
-            "timeEpoch": now.unix_timestamp() * 1000,
-        },
-        "isBase64Encoded": is_base64,
-    });
-    let obj = event.as_object_mut().expect("an object literal");
-    if !cookies.is_empty() {
-        obj.insert("cookies".into(), Value::from(cookies));
-    }
-    if !query.is_empty() {
-        obj.insert("queryStringParameters".into(), Value::from(query));
-    }
-    if !params.is_empty() {
-        obj.insert("pathParameters".into(), Value::from(params));
-    }
-    if !raw.body.is_empty() {
-        obj.insert("body".into(), Value::from(body));
-    }
+
+    let mut http_description = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http_description.method = raw.method.parse().unwrap_or_default();
+    http_description.path = Some(raw.path.clone());
+    http_description.protocol = Some("HTTP/1.1".into());
+    http_description.source_ip = Some(raw.source_ip.clone());
+    http_description.user_agent = Some(headers.get(http::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or("").to_owned());
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.route_key = Some(route.route_key());
+    context.account_id = Some("000000000000".into());
+    context.stage = Some("$default".into());
+    context.request_id = Some(ulid::Ulid::new().to_string());
+    context.apiid = Some("local".into());
+    context.domain_prefix = Some(host.split('.').next().unwrap_or("local").to_owned());
+    context.domain_name = Some(host);
+    context.time = Some(now.format(&time::format_description::well_known::Rfc2822).unwrap_or_default());
+    context.time_epoch = now.unix_timestamp() * 1000;
+    context.http = http_description;
+
+    let mut event = ApiGatewayV2httpRequest::default();
+    event.version = Some("2.0".into());
+    event.route_key = Some(route.route_key());
+    event.raw_path = Some(raw.path.clone());
+    event.raw_query_string = Some(raw.query.clone());
+    event.cookies = (!cookies.is_empty()).then_some(cookies);
+    event.headers = headers;
+    event.query_string_parameters = query.into();
+    event.path_parameters = path_params.iter().cloned().collect();
+    event.request_context = context;
+    event.body = (!raw.body.is_empty()).then_some(body);
+    event.is_base64_encoded = is_base64;
     event
 }
 
-/// Parses an event with lambda_http's own deserializer, as the Lambda runtime does.
+/// `event` as the JSON API Gateway sends: the fields the struct keeps for other payloads (authorizer requests, the
+/// deprecated `httpMethod`) and empty ones are left out, as API Gateway leaves them out.
+pub fn event_json(event: &ApiGatewayV2httpRequest) -> Value {
+    let mut json = serde_json::to_value(event).expect("an event always serializes");
+    if let Value::Object(fields) = &mut json {
+        fields.remove("httpMethod");
+        fields.retain(|_, v| !v.is_null() && v.as_object().is_none_or(|o| !o.is_empty()));
+    }
+    json
+}
+
+/// The request a handler sees, made by lambda_http's own conversion, as the Lambda runtime makes it from the event.
 ///
 /// lambda_http builds the request's URI from the Host header, path and query, and panics if they do not make one (API
 /// Gateway never sends such an event; a client of the dev server can send any Host header). That becomes an error
 /// here: first by checking the URI it will build, and should anything else slip through, by catching the panic.
-pub fn to_request(event: &Value) -> Result<lambda_http::Request, serde_json::Error> {
-    let invalid = |what: &str| <serde_json::Error as serde::de::Error>::custom(format!("the request's {what} is not valid in a URI"));
-    let host = event["headers"]["host"].as_str().unwrap_or("localhost");
-    let path = event["rawPath"].as_str().unwrap_or("/");
-    let query = event["rawQueryString"].as_str().unwrap_or("");
-    let scheme = event["headers"]["x-forwarded-proto"].as_str().unwrap_or("https");
+pub fn to_request(event: ApiGatewayV2httpRequest) -> Result<lambda_http::Request, InvalidRequest> {
+    let host = event.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let path = event.raw_path.as_deref().unwrap_or("/");
+    let query = event.raw_query_string.as_deref().unwrap_or("");
+    let scheme = event.headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("https");
     if host.parse::<http::uri::Authority>().is_err() {
-        return Err(invalid("Host header"));
+        return Err(InvalidRequest("Host header"));
     }
     // As lambda_http builds it: the URL normalised by the url crate, then the raw query, parsed as an http::Uri.
-    let url = url::Url::parse(&format!("{scheme}://{host}{path}")).map_err(|_| invalid("Host or X-Forwarded-Proto header"))?.to_string();
-    let uri = if query.is_empty() { url } else { format!("{url}?{query}") };
+    let url = url::Url::parse(&format!("{scheme}://{host}{path}")).map_err(|_| InvalidRequest("Host or X-Forwarded-Proto header"))?;
+    let uri = if query.is_empty() { url.to_string() } else { format!("{url}?{query}") };
     if uri.parse::<http::Uri>().is_err() {
-        return Err(invalid("Host, X-Forwarded-Proto header, path or query"));
+        return Err(InvalidRequest("Host, X-Forwarded-Proto header, path or query"));
     }
-    let text = event.to_string();
-    std::panic::catch_unwind(|| lambda_http::request::from_str(&text)).unwrap_or_else(|_| Err(invalid("URI")))
+    std::panic::catch_unwind(|| LambdaRequest::ApiGatewayV2(event).into()).map_err(|_| InvalidRequest("URI"))
 }
+
+/// A request lambda_http cannot turn into a `Request`: the part that is not valid in a URI.
+#[derive(Debug, PartialEq, Eq)]
+pub struct InvalidRequest(&'static str);
+
+impl std::fmt::Display for InvalidRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the request's {} is not valid in a URI", self.0)
+    }
+}
+
+impl std::error::Error for InvalidRequest {}
 
 #[cfg(test)]
 mod tests {
@@ -143,7 +166,7 @@ mod tests {
                 body: vec![],
                 source_ip: "127.0.0.1".into(),
             };
-            let e = to_request(&event(route, &[], &raw)).unwrap_err();
+            let e = to_request(event(route, &[], &raw)).unwrap_err();
             assert!(e.to_string().contains("Host"), "{host}: {e}");
         }
     }
@@ -164,7 +187,7 @@ mod tests {
             source_ip: "127.0.0.1".into(),
         };
         let Lookup::Found(route, params) = lookup(&http::Method::POST, &raw.path) else { panic!() };
-        let req = to_request(&event(route, &params, &raw)).unwrap();
+        let req = to_request(event(route, &params, &raw)).unwrap();
         assert_eq!(req.method(), "POST");
         assert_eq!(req.uri().path(), raw.path);
         assert_eq!(req.path_parameters().first("id"), Some("01JDX3W9K7Q4T2B8N6M5R0ZC1A"));
@@ -178,7 +201,45 @@ mod tests {
     fn binary_bodies_arrive_intact() {
         let raw = RawRequest { method: "POST".into(), path: "/api/uploads".into(), body: vec![0, 159, 146, 150], ..Default::default() };
         let Lookup::Found(route, params) = lookup(&http::Method::POST, &raw.path) else { panic!() };
-        let req = to_request(&event(route, &params, &raw)).unwrap();
+        let req = to_request(event(route, &params, &raw)).unwrap();
         assert_eq!(req.body().as_ref(), &[0, 159, 146, 150]);
+    }
+
+    #[test]
+    fn the_json_a_lambda_receives_makes_the_same_request_as_the_dev_server_hands_over() {
+        let raw = RawRequest {
+            method: "POST".into(),
+            path: "/api/uploads/01JDX3W9K7Q4T2B8N6M5R0ZC1A/part-urls".into(),
+            query: "a=1&b=x%20y&a=2".into(),
+            headers: vec![
+                ("Host".into(), "localhost:8080".into()),
+                ("Cookie".into(), "a=1; b=2".into()),
+                ("User-Agent".into(), "curl/8".into()),
+                ("X-Two".into(), "1".into()),
+                ("x-two".into(), "2".into()),
+            ],
+            body: vec![0, 159, 146, 150],
+            source_ip: "203.0.113.7".into(),
+        };
+        let Lookup::Found(route, params) = lookup(&http::Method::POST, &raw.path) else { panic!() };
+        let typed = event(route, &params, &raw);
+        let json = event_json(&typed);
+        for absent in ["httpMethod", "type", "methodArn", "resource", "stageVariables"] {
+            assert!(json.get(absent).is_none(), "{absent} is not in a payload-2.0 event: {json}");
+        }
+        assert_eq!(json["cookies"], serde_json::json!(["a=1", "b=2"]));
+        assert_eq!(json["queryStringParameters"], serde_json::json!({"a": "1,2", "b": "x y"}));
+        let parsed = lambda_http::request::from_str(&json.to_string()).unwrap();
+        let direct = to_request(typed).unwrap();
+        assert_eq!(parsed.method(), direct.method());
+        assert_eq!(parsed.uri(), direct.uri());
+        assert_eq!(parsed.headers(), direct.headers());
+        assert_eq!(parsed.body().as_ref(), direct.body().as_ref());
+        assert_eq!(parsed.path_parameters(), direct.path_parameters());
+        assert_eq!(parsed.query_string_parameters(), direct.query_string_parameters());
+        assert_eq!(format!("{:?}", parsed.request_context()), format!("{:?}", direct.request_context()));
+        assert_eq!(direct.headers()["cookie"], "a=1; b=2");
+        let lambda_http::request::RequestContext::ApiGatewayV2(context) = direct.request_context() else { panic!("an HTTP API request") };
+        assert_eq!(context.http.source_ip.as_deref(), Some("203.0.113.7"));
     }
 }

@@ -83,7 +83,7 @@ pub fn request(method: &str, path: &str, body: Option<Value>, token: Option<&str
         source_ip: "127.0.0.1".into(),
     };
     let Lookup::Found(route, params) = lookup(&method.parse().expect("a method"), path) else { panic!("no route for {method} {path}") };
-    apigw::to_request(&apigw::event(route, &params, &raw)).expect("lambda_http parses the event")
+    apigw::to_request(apigw::event(route, &params, &raw)).expect("lambda_http parses the event")
 }
 
 /// A response's status and JSON body (`null` when empty).

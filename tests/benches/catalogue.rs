@@ -17,6 +17,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const VIDEOS: usize = 10_000;
 const CLIENTS: usize = 32;
+/// Requests per kind unless `FRAMELIFT_BENCH_REQUESTS` says otherwise (more, to profile one route).
 const REQUESTS: usize = 3_200;
 
 fn video(i: usize) -> VideoRecord {
@@ -77,6 +78,7 @@ async fn load(http: &reqwest::Client, urls: Vec<String>) -> (Duration, Duration,
 
 #[tokio::main]
 async fn main() {
+    let requests: usize = std::env::var("FRAMELIFT_BENCH_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(REQUESTS);
     let dir = temp_dir("bench-catalogue");
     let seeding = Instant::now();
     let videos: Vec<VideoRecord> = (0..VIDEOS).map(video).collect();
@@ -93,7 +95,7 @@ async fn main() {
         meta.insert(v).await.unwrap();
     }
     println!(
-        "catalogue benchmark: {VIDEOS} ready videos (seeded in {:.1} s), {CLIENTS} clients, {REQUESTS} requests per kind",
+        "catalogue benchmark: {VIDEOS} ready videos (seeded in {:.1} s), {CLIENTS} clients, {requests} requests per kind",
         seeding.elapsed().as_secs_f64()
     );
     let http = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().unwrap();
@@ -101,16 +103,22 @@ async fn main() {
     // Warm up the connections and the caches.
     load(&http, vec![format!("{base}/dev/health"); CLIENTS * 4]).await;
     let kinds: Vec<(&str, Vec<String>)> = vec![
-        ("floor (trivial handler)", vec![format!("{base}/dev/health"); REQUESTS]),
-        ("list (first page of 20)", vec![format!("{base}/api/videos?limit=20"); REQUESTS]),
-        ("detail", (0..REQUESTS).map(|i| format!("{base}/api/videos/{}", ids[(i * 7919) % VIDEOS])).collect()),
-        ("search (typos, prefixes; page of 20)", (0..REQUESTS).map(|i| format!("{base}/api/search?q={}", search_text(i))).collect()),
+        ("floor (trivial handler)", vec![format!("{base}/dev/health"); requests]),
+        ("list (first page of 20)", vec![format!("{base}/api/videos?limit=20"); requests]),
+        ("detail", (0..requests).map(|i| format!("{base}/api/videos/{}", ids[(i * 7919) % VIDEOS])).collect()),
+        ("search (typos, prefixes; page of 20)", (0..requests).map(|i| format!("{base}/api/search?q={}", search_text(i))).collect()),
     ];
+    // `FRAMELIFT_BENCH_ROUTES=search` (a comma-separated list) measures only those routes beside the floor, to profile one.
+    let only = std::env::var("FRAMELIFT_BENCH_ROUTES").ok();
+    let kinds = kinds
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (name, _))| *i == 0 || only.as_deref().is_none_or(|only| only.split(',').any(|o| name.starts_with(o.trim()))));
     let mut floor_p99 = Duration::ZERO;
     println!();
     println!("| route | p50 (ms) | p99 (ms) | p99 / floor p99 |");
     println!("| --- | --- | --- | --- |");
-    for (name, urls) in kinds {
+    for (_, (name, urls)) in kinds {
         let (p50, p99, _) = load(&http, urls).await;
         if floor_p99.is_zero() {
             floor_p99 = p99;

@@ -85,7 +85,7 @@ fn event_for(function: &str) -> serde_json::Value {
         source_ip: "127.0.0.1".into(),
     };
     let framelift_shared::routes::Lookup::Found(route, params) = lookup(&method.parse().unwrap(), path) else { panic!("{path}") };
-    apigw::event(route, &params, &raw)
+    apigw::event_json(&apigw::event(route, &params, &raw))
 }
 
 #[tokio::main]

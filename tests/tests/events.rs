@@ -71,7 +71,7 @@ fn slug(route: &Route) -> String {
 
 fn event_of(route: &Route, raw: &RawRequest) -> Value {
     let params = route.match_path(&raw.path).expect("the sample path fits its route");
-    let mut event = apigw::event(route, &params, raw);
+    let mut event = apigw::event_json(&apigw::event(route, &params, raw));
     // Fixed values where API Gateway puts fresh ones, so the files do not change between runs.
     event["requestContext"]["requestId"] = json!("c6af9ac6-7b61-11e6-9a41-93e8deadbeef");
     event["requestContext"]["timeEpoch"] = json!(1764064800000u64);

@@ -83,7 +83,7 @@ fn no_request_panics_or_is_a_500() {
             }
             let raw = RawRequest { method: method.into(), path: path.clone(), query, headers, body, source_ip: "127.0.0.1".into() };
             // API Gateway would refuse what lambda_http cannot read; the dev server answers it with a 400.
-            let Ok(req) = apigw::to_request(&apigw::event(route, &params, &raw)) else { return Ok(()) };
+            let Ok(req) = apigw::to_request(apigw::event(route, &params, &raw)) else { return Ok(()) };
             let res = rt.block_on(invoke(route.function, &world.state, req));
             let status = res.status().as_u16();
             prop_assert!(status < 500, "{} {} -> {status}: {}", raw.method, path, String::from_utf8_lossy(res.body().as_ref()));

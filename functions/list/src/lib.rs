@@ -20,6 +20,11 @@ struct ListResponse {
     next_cursor: Option<String>,
 }
 
+#[derive(Serialize)]
+struct DetailResponse {
+    video: Video,
+}
+
 pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
     let one = req.path_parameters_ref().is_some_and(|p| p.first("id").is_some());
     http::respond(if one { detail(state, req).await } else { list(state, req).await })
@@ -72,7 +77,7 @@ async fn detail(state: &AppState, req: Request) -> Result<ApiResponse, AppError>
     if record.status != VideoStatus::Ready && !caller.is_some_and(|c| record.is_owned_by(&c.id)) {
         return Err(not_found());
     }
-    http::json(StatusCode::OK, &serde_json::json!({"video": state.view(&record).await?}))
+    http::json(StatusCode::OK, &DetailResponse { video: state.view(&record).await? })
 }
 
 #[cfg(test)]
