@@ -1,19 +1,21 @@
 //! The search index of the local stack: tantivy, embedded, in the state folder. It matches as the OpenSearch query
 //! does (see `framelift_shared::domain::SearchText`'s module): every word exactly, within `AUTO` edits, and the last
 //! one as a prefix, in title, author and description weighed 3, 2 and 1; one analyzer folds case and accents for the
-//! documents and the query alike.
+//! documents and the query alike. What each word adds to each document's score is worked out once per generation of
+//! the index and kept (`WordCache`), so a query of words seen before costs an addition per document.
 
 use async_trait::async_trait;
 use framelift_shared::domain::{SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, VideoId, auto_fuzziness};
 use framelift_shared::ports::{SearchIndex, StoreError};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{AutomatonWeight, DfaWrapper, EnableScoring, FuzzyTermQuery, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
 use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TERMINATED, TantivyDocument, Term};
 
 const TOKENIZER: &str = "folded";
 /// The writer's memory budget (tantivy's minimum is 15 MB per thread).
@@ -29,6 +31,7 @@ pub struct TantivySearch {
     id: Field,
     /// The searched fields with their weights, in the order of [`SEARCH_FIELDS`].
     fields: Vec<(Field, f32)>,
+    words_cache: Mutex<WordCache>,
 }
 
 fn schema() -> Schema {
@@ -73,7 +76,7 @@ impl TantivySearch {
         let schema = index.schema();
         let id = schema.get_field("id")?;
         let fields = SEARCH_FIELDS.iter().map(|(name, boost)| Ok((schema.get_field(name)?, *boost))).collect::<tantivy::Result<_>>()?;
-        Ok(Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields })
+        Ok(Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields, words_cache: Mutex::default() })
     }
 
     fn document(&self, doc: &SearchDocument) -> TantivyDocument {
@@ -129,24 +132,180 @@ impl TantivySearch {
         words
     }
 
-    fn query(&self, text: &SearchText) -> BooleanQuery {
+    /// What `word` adds to each document's score on `searcher`: from the cache while the index is unchanged, else
+    /// worked out (and kept).
+    fn word_scores(&self, searcher: &Searcher, word: &str, last: bool) -> tantivy::Result<Arc<WordScores>> {
+        let generation = searcher.generation().generation_id();
+        let key = (word.to_owned(), last);
+        if let Some(found) = self.words_cache.lock().expect("not poisoned").get(generation, &key) {
+            return Ok(found);
+        }
+        let scores = Arc::new(self.score_word(searcher, word, last)?);
+        self.words_cache.lock().expect("not poisoned").keep(generation, key, scores.clone());
+        Ok(scores)
+    }
+
+    /// The best `limit` matches for `text`, best first, and how many documents match.
+    fn best(&self, searcher: &Searcher, text: &SearchText, limit: usize) -> tantivy::Result<(Vec<Hit>, u64)> {
         let words = self.words(text.as_str());
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut should = |q: Box<dyn Query>, boost: f32| clauses.push((Occur::Should, Box::new(BoostQuery::new(q, boost))));
-        for (i, word) in words.iter().enumerate() {
-            let edits = auto_fuzziness(word.chars().count());
-            for &(field, boost) in &self.fields {
-                let term = Term::from_field_text(field, word);
-                should(Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)), boost);
-                if edits > 0 {
-                    should(Box::new(FuzzyTermQuery::new(term.clone(), edits, true)), boost * 0.5);
+        let scores = words
+            .iter()
+            .enumerate()
+            .map(|(i, word)| self.word_scores(searcher, word, i + 1 == words.len()))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        // Every match counts towards the total; the best `limit` stay in a heap whose top is the worst of them.
+        // Documents come in address order, so a later one must score strictly more than the worst kept to get in.
+        let mut best: BinaryHeap<Reverse<Hit>> = BinaryHeap::with_capacity(limit + 1);
+        let mut bar = 0f32;
+        let mut total = 0u64;
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let mut sums = vec![0f32; segment.max_doc() as usize];
+            for word in &scores {
+                word.segments[ord].add_to(&mut sums);
+            }
+            for (doc, &score) in sums.iter().enumerate() {
+                if score <= 0.0 {
+                    continue;
                 }
-                if i + 1 == words.len() {
-                    should(Box::new(FuzzyTermQuery::new_prefix(term, 0, true)), boost * 0.5);
+                total += 1;
+                if limit == 0 || (best.len() == limit && score <= bar) {
+                    continue;
+                }
+                if best.len() == limit {
+                    best.pop();
+                }
+                best.push(Reverse(Hit { score, address: DocAddress::new(ord as u32, doc as DocId) }));
+                if best.len() == limit {
+                    bar = best.peek().map_or(0.0, |worst| worst.0.score);
                 }
             }
         }
-        BooleanQuery::new(clauses)
+        Ok((best.into_sorted_vec().into_iter().map(|Reverse(hit)| hit).collect(), total))
+    }
+
+    /// One word's matches, as the OpenSearch query scores them: the word itself (BM25), within its `AUTO` edits and,
+    /// for the last word, as a prefix (both a constant half the field's weight), in each field. Each automaton is
+    /// built once for the three fields.
+    fn score_word(&self, searcher: &Searcher, word: &str, last: bool) -> tantivy::Result<WordScores> {
+        let edits = auto_fuzziness(word.chars().count());
+        let any_field = Term::from_field_text(self.fields[0].0, word);
+        let fuzzy = (edits > 0).then(|| FuzzyTermQuery::new(any_field.clone(), edits, true).automaton()).transpose()?.map(Arc::new);
+        let prefix = last.then(|| FuzzyTermQuery::new_prefix(any_field, 0, true).automaton()).transpose()?.map(Arc::new);
+        let scoring = EnableScoring::enabled_from_searcher(searcher);
+        let mut weights: Vec<(Box<dyn Weight>, f32)> = Vec::new();
+        for &(field, boost) in &self.fields {
+            let term = Term::from_field_text(field, word);
+            weights.push((TermQuery::new(term, IndexRecordOption::WithFreqs).weight(scoring)?, boost));
+            for automaton in fuzzy.iter().chain(prefix.iter()) {
+                weights.push((Box::new(AutomatonWeight::<DfaWrapper>::new(field, automaton.clone())), boost * 0.5));
+            }
+        }
+        let mut segments = Vec::with_capacity(searcher.segment_readers().len());
+        for segment in searcher.segment_readers() {
+            let mut sums = vec![0f32; segment.max_doc() as usize];
+            for (weight, boost) in &weights {
+                let mut scorer = weight.scorer(segment, *boost)?;
+                let mut doc = scorer.doc();
+                while doc != TERMINATED {
+                    if segment.alive_bitset().is_none_or(|alive| alive.is_alive(doc)) {
+                        sums[doc as usize] += scorer.score();
+                    }
+                    doc = scorer.advance();
+                }
+            }
+            segments.push(SegmentScores::from_sums(sums));
+        }
+        Ok(WordScores { segments })
+    }
+}
+
+/// What one word of a query adds to each document's score (0: no match), per segment of the searcher it was worked
+/// out on. A query's score is the sum over its words, as the boolean query of the OpenSearch adapter sums its clauses.
+struct WordScores {
+    segments: Vec<SegmentScores>,
+}
+
+enum SegmentScores {
+    /// A score for every document: a word most documents match (4 bytes a document).
+    Dense(Vec<f32>),
+    /// The matching documents and their scores: a word few documents match (8 bytes a match).
+    Sparse(Vec<(DocId, f32)>),
+}
+
+impl SegmentScores {
+    fn from_sums(sums: Vec<f32>) -> Self {
+        let matches = sums.iter().filter(|s| **s > 0.0).count();
+        if matches * 2 >= sums.len() {
+            return Self::Dense(sums);
+        }
+        Self::Sparse(sums.into_iter().enumerate().filter(|(_, s)| *s > 0.0).map(|(doc, s)| (doc as DocId, s)).collect())
+    }
+
+    fn add_to(&self, sums: &mut [f32]) {
+        match self {
+            Self::Dense(scores) => sums.iter_mut().zip(scores).for_each(|(sum, s)| *sum += s),
+            Self::Sparse(scores) => scores.iter().for_each(|&(doc, s)| sums[doc as usize] += s),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Self::Dense(scores) => scores.len() * 4,
+            Self::Sparse(scores) => scores.len() * 8,
+        }
+    }
+}
+
+/// Words' scores worked out on one generation of the index (any write makes a new one and empties this). Typing a
+/// query repeats its words many times over, and the words people search for repeat across people: a word seen before
+/// costs an addition per document instead of automata, term lookups and postings in three fields.
+#[derive(Default)]
+struct WordCache {
+    generation: u64,
+    bytes: usize,
+    words: HashMap<(String, bool), Arc<WordScores>>,
+}
+
+impl WordCache {
+    /// What the cache may hold; when full it starts over (the words people use come back at once).
+    const MAX_BYTES: usize = 64 << 20;
+
+    fn get(&self, generation: u64, key: &(String, bool)) -> Option<Arc<WordScores>> {
+        (self.generation == generation).then(|| self.words.get(key).cloned()).flatten()
+    }
+
+    fn keep(&mut self, generation: u64, key: (String, bool), scores: Arc<WordScores>) {
+        let bytes: usize = scores.segments.iter().map(SegmentScores::bytes).sum();
+        if self.generation != generation || self.bytes + bytes > Self::MAX_BYTES {
+            self.words.clear();
+            self.bytes = 0;
+            self.generation = generation;
+        }
+        if bytes <= Self::MAX_BYTES {
+            self.bytes += bytes;
+            self.words.insert(key, scores);
+        }
+    }
+}
+
+/// A match in the top `limit`: better is greater (a higher score, then the earlier document).
+#[derive(PartialEq)]
+struct Hit {
+    score: f32,
+    address: DocAddress,
+}
+
+impl Eq for Hit {}
+
+impl Ord for Hit {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.score.total_cmp(&other.score).then_with(|| other.address.cmp(&self.address))
+    }
+}
+
+impl PartialOrd for Hit {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -166,16 +325,91 @@ impl SearchIndex for TantivySearch {
     }
 
     async fn search(&self, text: &SearchText, limit: usize) -> Result<SearchHits, StoreError> {
-        let query = self.query(text);
         let searcher = self.reader.searcher();
-        let (top, total) = searcher.search(&query, &(TopDocs::with_limit(limit).order_by_score(), Count)).map_err(failed)?;
-        let mut ids = Vec::with_capacity(top.len());
-        for (_, address) in top {
-            let doc: TantivyDocument = searcher.doc(address).map_err(failed)?;
+        let (best, total) = self.best(&searcher, text, limit).map_err(failed)?;
+        let mut ids = Vec::with_capacity(best.len());
+        for hit in best {
+            let doc: TantivyDocument = searcher.doc(hit.address).map_err(failed)?;
             if let Some(id) = doc.get_first(self.id).and_then(|v| v.as_str()).and_then(|s| s.parse().ok()) {
                 ids.push(id);
             }
         }
-        Ok(SearchHits { ids, total: total as u64 })
+        Ok(SearchHits { ids, total })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::collector::{Count, TopDocs};
+    use tantivy::query::{BooleanQuery, BoostQuery, Occur};
+
+    /// The query the word cache stands for, as one tantivy boolean query of every clause (what this adapter ran
+    /// before): the word, its `AUTO` edits and the last word's prefix, in each field, summed.
+    fn reference(index: &TantivySearch, text: &str) -> BooleanQuery {
+        let words = index.words(text);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (i, word) in words.iter().enumerate() {
+            let edits = auto_fuzziness(word.chars().count());
+            for &(field, boost) in &index.fields {
+                let term = Term::from_field_text(field, word);
+                let mut should = |q: Box<dyn Query>, boost: f32| clauses.push((Occur::Should, Box::new(BoostQuery::new(q, boost))));
+                should(Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)), boost);
+                if edits > 0 {
+                    should(Box::new(FuzzyTermQuery::new(term.clone(), edits, true)), boost * 0.5);
+                }
+                if i + 1 == words.len() {
+                    should(Box::new(FuzzyTermQuery::new_prefix(term, 0, true)), boost * 0.5);
+                }
+            }
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    fn doc(i: usize) -> SearchDocument {
+        let words = ["harbour", "sunset", "bread", "streaming", "rust", "garden", "coffee", "lesson", "video", "number"];
+        let title = format!("{} {} {i}", words[i % 10], words[(i / 10) % 10]);
+        let description = format!("{} with {}", words[(i * 7) % 10], words[(i * 3 + 1) % 10]);
+        SearchDocument {
+            id: VideoId::generate(),
+            title,
+            author: format!("user {}", i % 13),
+            description,
+            created_at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(i as i64),
+        }
+    }
+
+    /// The word cache ranks and counts exactly as the boolean query, over several segments, with deleted documents,
+    /// and again (from the cache) after a write changed what the words score.
+    #[tokio::test]
+    async fn summed_word_scores_rank_and_count_as_the_boolean_query() {
+        let index = TantivySearch::in_memory().unwrap();
+        let docs: Vec<SearchDocument> = (0..600).map(doc).collect();
+        for chunk in docs.chunks(200) {
+            index.put_all(chunk).await.unwrap();
+        }
+        for d in docs.iter().step_by(9) {
+            index.remove(&d.id).await.unwrap();
+        }
+        let queries = ["harbor", "sunst bred", "user 7", "garden 12", "streeming vid", "cofee lesson 5", "numbr", "nothing here", "ru"];
+        for _ in 0..2 {
+            let searcher = index.reader.searcher();
+            assert!(searcher.segment_readers().len() > 1, "several segments");
+            for q in queries {
+                let (best, total) = index.best(&searcher, &SearchText::parse(q).unwrap(), 20).unwrap();
+                let (top, count) = searcher.search(&reference(&index, q), &(TopDocs::with_limit(20).order_by_score(), Count)).unwrap();
+                assert_eq!(total, count as u64, "{q}: total");
+                assert_eq!(best.len(), top.len(), "{q}: page");
+                for (hit, (score, address)) in best.iter().zip(&top) {
+                    assert!((hit.score - score).abs() < 1e-4 * score.max(1.0), "{q}: {} vs {score}", hit.score);
+                    // Equal scores may come in another order; a better score never comes later.
+                    if best.iter().filter(|h| (h.score - score).abs() < 1e-4).count() == 1 {
+                        assert_eq!(hit.address, *address, "{q}");
+                    }
+                }
+            }
+            // A write: every word's score changes (document counts do), and the cache must not answer from before.
+            index.put_all(&(600..700).map(doc).collect::<Vec<_>>()).await.unwrap();
+        }
     }
 }

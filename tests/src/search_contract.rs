@@ -103,6 +103,9 @@ async fn case_and_accents_fold(index: &dyn SearchIndex) {
 
 async fn put_replaces_and_remove_removes(index: &dyn SearchIndex) {
     let lib = library(index).await;
+    // Searched before each change too, so an index that keeps answers (or parts of them) must let them go.
+    assert_eq!(ids(index, "sourdough").await, [lib.sourdough.id]);
+    assert_eq!(ids(index, "keerti").await, [lib.day9.id]);
     let mut renamed = lib.sourdough.clone();
     renamed.title = "Focaccia".into();
     index.put(&renamed).await.unwrap();
