@@ -132,6 +132,15 @@ impl MetadataStore for SqliteMetadata {
         text.map(|t| serde_json::from_str(&t).map_err(StoreError::unavailable)).transpose()
     }
 
+    /// One read-only connection for the whole page, its statement prepared once.
+    async fn get_many(&self, ids: &[VideoId]) -> Result<Vec<Option<VideoRecord>>, StoreError> {
+        let texts: Vec<Option<String>> = self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT record FROM videos WHERE id = ?1").map_err(db)?;
+            ids.iter().map(|id| stmt.query_row([id.to_string()], |r| r.get(0)).optional().map_err(db)).collect()
+        })?;
+        texts.into_iter().map(|t| t.map(|t| serde_json::from_str(&t).map_err(StoreError::unavailable)).transpose()).collect()
+    }
+
     async fn replace(&self, next: &VideoRecord) -> Result<(), StoreError> {
         let expected = next.version.checked_sub(1).ok_or(StoreError::Conflict)? as i64;
         let (id, version, status, owner, created, text) = row_of(next)?;

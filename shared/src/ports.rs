@@ -85,6 +85,11 @@ pub trait MetadataStore: Send + Sync {
     async fn insert(&self, record: &VideoRecord) -> Result<(), StoreError>;
     /// The record, if there is one.
     async fn get(&self, id: &VideoId) -> Result<Option<VideoRecord>, StoreError>;
+    /// The records of `ids` in the order asked (`None` where there is none): a page of search results. A store that
+    /// can read many in one go says so; this one reads them one by one, all at once.
+    async fn get_many(&self, ids: &[VideoId]) -> Result<Vec<Option<VideoRecord>>, StoreError> {
+        futures::future::try_join_all(ids.iter().map(|id| self.get(id))).await
+    }
     /// Replaces the stored record with `next` only if the stored one has version `next.version - 1`; `Conflict`
     /// otherwise (someone else wrote first), `NotFound` if there is none.
     async fn replace(&self, next: &VideoRecord) -> Result<(), StoreError>;

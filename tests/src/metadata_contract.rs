@@ -25,6 +25,7 @@ pub async fn run_all(store: Arc<dyn MetadataStore>) {
     replaces_only_the_version_read(&*store).await;
     deletes_only_the_version_read(&*store).await;
     round_trips_every_field(&*store).await;
+    gets_many_in_the_order_asked(&*store).await;
     lists_by_status_newest_first(&*store).await;
     pages_visit_every_video_once(&*store).await;
     one_of_many_concurrent_transitions_wins(store.clone(), 50).await;
@@ -36,6 +37,19 @@ pub async fn inserts_once(store: &dyn MetadataStore) {
     store.insert(&r).await.unwrap();
     assert_eq!(store.get(&r.id).await.unwrap(), Some(r.clone()));
     assert!(matches!(store.insert(&r).await, Err(StoreError::Conflict)), "a second insert of the same id loses");
+}
+
+pub async fn gets_many_in_the_order_asked(store: &dyn MetadataStore) {
+    let records: Vec<VideoRecord> = (0..5).map(|_| record("alice")).collect();
+    for r in &records {
+        store.insert(r).await.unwrap();
+    }
+    let missing = VideoId::generate();
+    let asked = [records[3].id, missing, records[0].id, records[4].id, records[0].id];
+    let got = store.get_many(&asked).await.unwrap();
+    let want = [Some(&records[3]), None, Some(&records[0]), Some(&records[4]), Some(&records[0])];
+    assert_eq!(got.iter().map(Option::as_ref).collect::<Vec<_>>(), want, "in the order asked, none where there is none");
+    assert!(store.get_many(&[]).await.unwrap().is_empty());
 }
 
 pub async fn replaces_only_the_version_read(store: &dyn MetadataStore) {

@@ -28,7 +28,7 @@ async fn search(state: &AppState, req: Request) -> Result<ApiResponse, AppError>
     let text = SearchText::parse(&q).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let limit = http::limit_param(&req, DEFAULT_LIMIT, MAX_LIMIT)?;
     let hits = state.search.search(&text, limit).await?;
-    let records = futures::future::try_join_all(hits.ids.iter().map(|id| state.meta.get(id))).await?;
+    let records = state.meta.get_many(&hits.ids).await?;
     let mut videos = Vec::with_capacity(records.len());
     let mut stale = 0;
     for record in &records {

@@ -5,9 +5,10 @@ use crate::ports::{MetadataStore, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection,
+    ProjectionType, ScalarAttributeType,
 };
+use std::collections::HashMap;
 
 pub struct DynamoMetadata {
     client: aws_sdk_dynamodb::Client,
@@ -93,8 +94,8 @@ where
     }
 }
 
-fn to_item(record: &VideoRecord) -> Result<std::collections::HashMap<String, AttributeValue>, StoreError> {
-    let mut item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(record).map_err(StoreError::unavailable)?;
+fn to_item(record: &VideoRecord) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(record).map_err(StoreError::unavailable)?;
     item.insert(SORT_KEY.to_owned(), AttributeValue::S(PageKey::of(record).sort_value()));
     item.insert(OWNER_ID.to_owned(), AttributeValue::S(record.author.id.to_string()));
     Ok(item)
@@ -119,6 +120,37 @@ impl MetadataStore for DynamoMetadata {
         let (k, v) = Self::key(id);
         let out = self.client.get_item().table_name(&self.table).key(k, v).consistent_read(true).send().await.map_err(classify)?;
         out.item.map(|item| serde_dynamo::from_item(item).map_err(StoreError::unavailable)).transpose()
+    }
+
+    /// BatchGetItem, 100 keys a call, strongly consistent like `get`; keys DynamoDB leaves unprocessed (throttling)
+    /// are asked again after a pause.
+    async fn get_many(&self, ids: &[VideoId]) -> Result<Vec<Option<VideoRecord>>, StoreError> {
+        let mut found: HashMap<VideoId, VideoRecord> = HashMap::with_capacity(ids.len());
+        let mut unique: Vec<VideoId> = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
+            let keys = chunk.iter().map(|id| HashMap::from([Self::key(id)])).collect();
+            let mut pending =
+                Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(StoreError::unavailable)?);
+            let mut pauses = 0;
+            while let Some(request) = pending.take() {
+                let out = self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(classify)?;
+                for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                    let record: VideoRecord = serde_dynamo::from_item(item).map_err(StoreError::unavailable)?;
+                    found.insert(record.id, record);
+                }
+                pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).filter(|k| !k.keys.is_empty());
+                if pending.is_some() {
+                    pauses += 1;
+                    if pauses > 8 {
+                        return Err(StoreError::Unavailable("DynamoDB left keys unprocessed 8 times in a row".into()));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << pauses.min(5))).await;
+                }
+            }
+        }
+        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
     }
 
     async fn replace(&self, next: &VideoRecord) -> Result<(), StoreError> {
