@@ -107,6 +107,7 @@ impl DevStack {
             auth: Arc::new(auth),
             upload: config.upload.clone(),
             pages: PageCache::new(catalogue.page_cache_ttl),
+            ready_views: Default::default(),
             catalogue,
             signed_urls: Default::default(),
         };

@@ -32,6 +32,7 @@ pub async fn aws_state() -> Result<AppState, Error> {
         auth: Arc::new(Verifier::from_config(&config.auth)),
         upload: config.upload,
         pages: PageCache::new(config.catalogue.page_cache_ttl),
+        ready_views: Default::default(),
         catalogue: config.catalogue,
         signed_urls: Default::default(),
     })

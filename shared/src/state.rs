@@ -3,11 +3,12 @@
 
 use crate::auth::{Caller, Verifier};
 use crate::config::{CatalogueConfig, UploadConfig};
-use crate::domain::{Video, VideoRecord, VideoStatus};
+use crate::domain::{Video, VideoId, VideoRecord, VideoStatus};
 use crate::error::AppError;
 use crate::http::bearer_token;
 use crate::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, SearchIndex, StoreError};
 use lambda_http::Request;
+use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -22,12 +23,13 @@ pub struct SignedUrls {
 impl SignedUrls {
     const MAX_ENTRIES: usize = 10_000;
 
-    pub async fn get(&self, blobs: &dyn BlobStore, key: &str, ttl: Duration) -> Result<String, StoreError> {
+    /// A URL for `key` that works for at least half of `ttl`, with the moment it stops working.
+    pub async fn get(&self, blobs: &dyn BlobStore, key: &str, ttl: Duration) -> Result<PresignedUrl, StoreError> {
         let half = time::Duration::try_from(ttl / 2).unwrap_or(time::Duration::ZERO);
         let fresh = |u: &PresignedUrl, now: OffsetDateTime| u.expires_at - now > half;
         let now = OffsetDateTime::now_utc();
         if let Some(u) = self.entries.lock().expect("not poisoned").get(key).filter(|u| fresh(u, now)) {
-            return Ok(u.url.clone());
+            return Ok(u.clone());
         }
         let signed = blobs.presign_get(key, ttl).await?;
         let mut entries = self.entries.lock().expect("not poisoned");
@@ -38,7 +40,39 @@ impl SignedUrls {
             }
         }
         entries.insert(key.to_owned(), signed.clone());
-        Ok(signed.url)
+        Ok(signed)
+    }
+}
+
+/// Ready videos' public views, rendered as JSON (a page of search results, a video's detail), for a store that counts
+/// its writes ([`MetadataStore::changes`]): a view is served from here only while nothing was written since its record
+/// was read and while its poster URL has half its life left, so it is never stale. Against a store that cannot count
+/// (DynamoDB) nothing is kept. Bounded; cleared when full.
+#[derive(Default)]
+pub struct ReadyViews {
+    entries: std::sync::Mutex<std::collections::HashMap<VideoId, RenderedView>>,
+}
+
+struct RenderedView {
+    json: Box<RawValue>,
+    changes: u64,
+    fresh_until: OffsetDateTime,
+}
+
+impl ReadyViews {
+    const MAX_ENTRIES: usize = 20_000;
+
+    fn get(&self, id: &VideoId, changes: u64, now: OffsetDateTime) -> Option<Box<RawValue>> {
+        let entries = self.entries.lock().expect("not poisoned");
+        entries.get(id).filter(|v| v.changes == changes && v.fresh_until > now).map(|v| v.json.clone())
+    }
+
+    fn keep(&self, id: VideoId, view: RenderedView) {
+        let mut entries = self.entries.lock().expect("not poisoned");
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(id, view);
     }
 }
 
@@ -109,6 +143,7 @@ pub struct AppState {
     pub signed_urls: SignedUrls,
     /// Public catalogue pages (`catalogue.page_cache_ttl`).
     pub pages: PageCache,
+    pub ready_views: ReadyViews,
 }
 
 impl AppState {
@@ -124,13 +159,53 @@ impl AppState {
 
     /// The public view of a record, with a poster URL that works for at least half of `catalogue.media_url_ttl`.
     pub async fn view(&self, record: &VideoRecord) -> Result<Video, AppError> {
+        Ok(self.view_until(record).await?.0)
+    }
+
+    /// The view, and until when it may be shown again (when its poster URL has half its life left).
+    async fn view_until(&self, record: &VideoRecord) -> Result<(Video, OffsetDateTime), AppError> {
         let mut video = record.to_video();
+        let ttl = self.catalogue.media_url_ttl;
+        let mut fresh_until = OffsetDateTime::now_utc() + ttl;
         if record.status == VideoStatus::Ready
             && let Some(key) = record.media.as_ref().and_then(|m| m.poster_key.as_deref())
         {
-            video.poster_url = Some(self.signed_urls.get(&*self.blobs, key, self.catalogue.media_url_ttl).await?);
+            let poster = self.signed_urls.get(&*self.blobs, key, ttl).await?;
+            fresh_until = poster.expires_at - ttl / 2;
+            video.poster_url = Some(poster.url);
         }
-        Ok(video)
+        Ok((video, fresh_until))
+    }
+
+    /// The public views of the ready videos among `ids`, as JSON, in the order asked: `None` for one that does not
+    /// exist or is not ready. See [`ReadyViews`].
+    pub async fn ready_views(&self, ids: &[VideoId]) -> Result<Vec<Option<Box<RawValue>>>, AppError> {
+        let changes = self.meta.changes();
+        let now = OffsetDateTime::now_utc();
+        let mut views: Vec<Option<Box<RawValue>>> =
+            ids.iter().map(|id| changes.and_then(|c| self.ready_views.get(id, c, now))).collect();
+        let missing: Vec<VideoId> = ids.iter().zip(&views).filter(|(_, v)| v.is_none()).map(|(id, _)| *id).collect();
+        if missing.is_empty() {
+            return Ok(views);
+        }
+        let records = self.meta.get_many(&missing).await?;
+        let mut read = missing.iter().zip(records);
+        for (id, view) in ids.iter().zip(views.iter_mut()) {
+            if view.is_some() {
+                continue;
+            }
+            let Some((_, Some(record))) = read.next().filter(|(read_id, _)| *read_id == id) else { continue };
+            if record.status != VideoStatus::Ready {
+                continue;
+            }
+            let (video, fresh_until) = self.view_until(&record).await?;
+            let json = serde_json::value::to_raw_value(&video).map_err(AppError::internal)?;
+            if let Some(changes) = changes {
+                self.ready_views.keep(*id, RenderedView { json: json.clone(), changes, fresh_until });
+            }
+            *view = Some(json);
+        }
+        Ok(views)
     }
 }
 

@@ -50,6 +50,7 @@ impl World {
             auth,
             upload,
             pages: PageCache::new(catalogue.page_cache_ttl),
+            ready_views: Default::default(),
             catalogue,
             signed_urls: Default::default(),
         };

@@ -8,6 +8,7 @@ use framelift_shared::http::{self, ApiResponse, StatusCode};
 use framelift_shared::{AppError, AppState};
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
@@ -23,6 +24,12 @@ struct ListResponse {
 #[derive(Serialize)]
 struct DetailResponse {
     video: Video,
+}
+
+/// A ready video's [`DetailResponse`], its view rendered by [`AppState::ready_views`].
+#[derive(Serialize)]
+struct ReadyDetail<'a> {
+    video: &'a RawValue,
 }
 
 pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
@@ -71,6 +78,10 @@ async fn page(state: &AppState, query: ListQuery, limit: usize, after: Option<Pa
 async fn detail(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let id = http::path_video_id(&req)?;
     let caller = state.caller_if_any(&req).await?;
+    // A ready video looks the same to everyone.
+    if let [Some(ready)] = state.ready_views(&[id]).await?.as_slice() {
+        return http::json(StatusCode::OK, &ReadyDetail { video: ready });
+    }
     let not_found = || AppError::NotFound(format!("there is no video with id '{id}'"));
     let record = state.meta.get(&id).await?.ok_or_else(not_found)?;
     // A video that is not ready is its owner's business: to anyone else it does not exist.

@@ -1,5 +1,6 @@
 use super::*;
 use framelift_shared::domain::VideoStatus;
+use framelift_shared::ports::MetadataStore;
 use framelift_testkit::{World, parts, request};
 use serde_json::Value;
 use time::macros::datetime;
@@ -145,6 +146,7 @@ async fn against_a_store_others_write_a_public_page_lags_by_at_most_the_cache_ti
     let state = AppState {
         meta: std::sync::Arc::new(WrittenByOthers(w.meta.clone())),
         pages: framelift_shared::PageCache::new(ttl),
+        ready_views: Default::default(),
         blobs: w.state.blobs.clone(),
         objects: w.state.objects.clone(),
         search: w.state.search.clone(),
@@ -171,4 +173,70 @@ async fn against_a_store_others_write_a_public_page_lags_by_at_most_the_cache_ti
     assert_eq!(titles_ids(&list("/api/videos?mine=true", Some(alice)).await.1).len(), 2, "a caller's own list is never cached");
     tokio::time::sleep(ttl).await;
     assert_eq!(titles_ids(&list("/api/videos", None).await.1).len(), 2, "after the cache time the change shows");
+}
+
+/// `w`'s state with `meta` and `catalogue` of its own (and nothing cached yet).
+fn state_with(w: &World, meta: std::sync::Arc<dyn framelift_shared::ports::MetadataStore>, media_url_ttl: std::time::Duration) -> AppState {
+    let mut catalogue = w.state.catalogue.clone();
+    catalogue.media_url_ttl = media_url_ttl;
+    AppState {
+        meta,
+        pages: framelift_shared::PageCache::new(catalogue.page_cache_ttl),
+        ready_views: Default::default(),
+        blobs: w.state.blobs.clone(),
+        objects: w.state.objects.clone(),
+        search: w.state.search.clone(),
+        auth: w.state.auth.clone(),
+        upload: w.state.upload.clone(),
+        catalogue,
+        signed_urls: Default::default(),
+    }
+}
+
+async fn detail_of(state: &AppState, id: &framelift_shared::domain::VideoId) -> (u16, Value) {
+    parts(handle(state, request("GET", &format!("/api/videos/{id}"), None, None)).await)
+}
+
+/// Renames the stored record, as another writer would.
+async fn rename(w: &World, id: &framelift_shared::domain::VideoId, title: &str) {
+    let mut next = w.meta.get(id).await.unwrap().unwrap();
+    next.title = title.parse().unwrap();
+    next.version += 1;
+    w.meta.replace(&next).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_ready_video_s_detail_is_current_after_every_write() {
+    let w = World::default();
+    let v = w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00:00 UTC)).await;
+    let (status, first) = get(&w, &format!("/api/videos/{}", v.id), None).await;
+    assert_eq!((status, first["video"]["title"].as_str()), (200, Some("Test video")));
+    assert_eq!(get(&w, &format!("/api/videos/{}", v.id), None).await.1, first, "the same view again");
+    rename(&w, &v.id, "Renamed").await;
+    assert_eq!(get(&w, &format!("/api/videos/{}", v.id), None).await.1["video"]["title"], "Renamed", "a write shows at once");
+    let version = w.meta.get(&v.id).await.unwrap().unwrap().version;
+    w.meta.delete(&v.id, version).await.unwrap();
+    assert_eq!(get(&w, &format!("/api/videos/{}", v.id), None).await.0, 404, "a deleted video is gone at once");
+}
+
+#[tokio::test]
+async fn against_a_store_others_write_no_view_is_kept() {
+    let w = World::default();
+    let state = state_with(&w, std::sync::Arc::new(WrittenByOthers(w.meta.clone())), std::time::Duration::from_secs(3600));
+    let v = w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00:00 UTC)).await;
+    assert_eq!(detail_of(&state, &v.id).await.1["video"]["title"], "Test video");
+    rename(&w, &v.id, "Renamed").await;
+    assert_eq!(detail_of(&state, &v.id).await.1["video"]["title"], "Renamed");
+}
+
+#[tokio::test]
+async fn a_kept_view_s_poster_url_always_has_half_its_life_left() {
+    let w = World::default();
+    let state = state_with(&w, w.meta.clone(), std::time::Duration::from_secs(2));
+    let v = w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00:00 UTC)).await;
+    let poster = |body: Value| body["video"]["posterUrl"].as_str().unwrap().to_owned();
+    let first = poster(detail_of(&state, &v.id).await.1);
+    assert_eq!(poster(detail_of(&state, &v.id).await.1), first, "kept while the URL has more than 1 s left");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_ne!(poster(detail_of(&state, &v.id).await.1), first, "signed again once it has less than half its 2 s");
 }

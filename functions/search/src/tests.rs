@@ -1,4 +1,5 @@
 use super::*;
+use framelift_shared::domain::VideoStatus;
 use framelift_shared::ports::{MetadataStore, SearchIndex};
 use framelift_testkit::{World, parts, request};
 use serde_json::Value;
