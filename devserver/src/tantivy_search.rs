@@ -2,7 +2,7 @@
 //! does (see `framelift_shared::domain::SearchText`'s module): every word exactly, within `AUTO` edits, and the last
 //! one as a prefix, in title, author and description weighed 3, 2 and 1; one analyzer folds case and accents for the
 //! documents and the query alike. What each word adds to each document's score is worked out once per generation of
-//! the index and kept (`WordCache`), so a query of words seen before costs an addition per document.
+//! the index and kept (`GenerationCache`), so a query of words seen before costs an addition per document.
 
 use async_trait::async_trait;
 use framelift_shared::domain::{SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, VideoId, auto_fuzziness};
@@ -31,7 +31,7 @@ pub struct TantivySearch {
     id: Field,
     /// The searched fields with their weights, in the order of [`SEARCH_FIELDS`].
     fields: Vec<(Field, f32)>,
-    words_cache: Mutex<WordCache>,
+    cache: Mutex<GenerationCache>,
 }
 
 fn schema() -> Schema {
@@ -76,7 +76,7 @@ impl TantivySearch {
         let schema = index.schema();
         let id = schema.get_field("id")?;
         let fields = SEARCH_FIELDS.iter().map(|(name, boost)| Ok((schema.get_field(name)?, *boost))).collect::<tantivy::Result<_>>()?;
-        Ok(Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields, words_cache: Mutex::default() })
+        Ok(Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields, cache: Mutex::default() })
     }
 
     fn document(&self, doc: &SearchDocument) -> TantivyDocument {
@@ -137,11 +137,11 @@ impl TantivySearch {
     fn word_scores(&self, searcher: &Searcher, word: &str, last: bool) -> tantivy::Result<Arc<WordScores>> {
         let generation = searcher.generation().generation_id();
         let key = (word.to_owned(), last);
-        if let Some(found) = self.words_cache.lock().expect("not poisoned").get(generation, &key) {
+        if let Some(found) = self.cache.lock().expect("not poisoned").word(generation, &key) {
             return Ok(found);
         }
         let scores = Arc::new(self.score_word(searcher, word, last)?);
-        self.words_cache.lock().expect("not poisoned").keep(generation, key, scores.clone());
+        self.cache.lock().expect("not poisoned").keep_word(generation, key, scores.clone());
         Ok(scores)
     }
 
@@ -159,16 +159,21 @@ impl TantivySearch {
         let mut bar = 0f32;
         let mut total = 0u64;
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let mut sums = vec![0f32; segment.max_doc() as usize];
-            for word in &scores {
+            // Starting from a copy of a dense word's scores saves one pass over every document.
+            let first_dense = scores.iter().position(|word| word.segments[ord].as_dense().is_some());
+            let mut sums = match first_dense {
+                Some(i) => scores[i].segments[ord].as_dense().expect("dense").to_vec(),
+                None => vec![0f32; segment.max_doc() as usize],
+            };
+            for (_, word) in scores.iter().enumerate().filter(|(i, _)| Some(*i) != first_dense) {
                 word.segments[ord].add_to(&mut sums);
             }
+            total += sums.iter().filter(|s| **s > 0.0).count() as u64;
+            if limit == 0 {
+                continue;
+            }
             for (doc, &score) in sums.iter().enumerate() {
-                if score <= 0.0 {
-                    continue;
-                }
-                total += 1;
-                if limit == 0 || (best.len() == limit && score <= bar) {
+                if score <= bar {
                     continue;
                 }
                 if best.len() == limit {
@@ -241,6 +246,13 @@ impl SegmentScores {
         Self::Sparse(sums.into_iter().enumerate().filter(|(_, s)| *s > 0.0).map(|(doc, s)| (doc as DocId, s)).collect())
     }
 
+    fn as_dense(&self) -> Option<&[f32]> {
+        match self {
+            Self::Dense(scores) => Some(scores),
+            Self::Sparse(_) => None,
+        }
+    }
+
     fn add_to(&self, sums: &mut [f32]) {
         match self {
             Self::Dense(scores) => sums.iter_mut().zip(scores).for_each(|(sum, s)| *sum += s),
@@ -256,34 +268,58 @@ impl SegmentScores {
     }
 }
 
-/// Words' scores worked out on one generation of the index (any write makes a new one and empties this). Typing a
-/// query repeats its words many times over, and the words people search for repeat across people: a word seen before
-/// costs an addition per document instead of automata, term lookups and postings in three fields.
+/// What searching worked out on one generation of the index (any write makes a new one and empties this):
+///
+/// - words' scores. Typing a query repeats its words many times over, and the words people search for repeat across
+///   people: a word seen before costs an addition per document instead of automata, term lookups and postings in
+///   three fields;
+/// - the video ids of documents found, so a page of results reads no stored documents twice.
 #[derive(Default)]
-struct WordCache {
+struct GenerationCache {
     generation: u64,
     bytes: usize,
     words: HashMap<(String, bool), Arc<WordScores>>,
+    ids: HashMap<DocAddress, VideoId>,
 }
 
-impl WordCache {
-    /// What the cache may hold; when full it starts over (the words people use come back at once).
+impl GenerationCache {
+    /// What the words may take; when full they start over (the words people use come back at once).
     const MAX_BYTES: usize = 64 << 20;
+    /// How many ids are kept (about 30 bytes each); when full they start over.
+    const MAX_IDS: usize = 1 << 20;
 
-    fn get(&self, generation: u64, key: &(String, bool)) -> Option<Arc<WordScores>> {
-        (self.generation == generation).then(|| self.words.get(key).cloned()).flatten()
+    /// This cache for `generation`, emptied if it held another's.
+    fn at(&mut self, generation: u64) -> &mut Self {
+        if self.generation != generation {
+            *self = Self { generation, ..Self::default() };
+        }
+        self
     }
 
-    fn keep(&mut self, generation: u64, key: (String, bool), scores: Arc<WordScores>) {
+    fn word(&mut self, generation: u64, key: &(String, bool)) -> Option<Arc<WordScores>> {
+        self.at(generation).words.get(key).cloned()
+    }
+
+    fn keep_word(&mut self, generation: u64, key: (String, bool), scores: Arc<WordScores>) {
         let bytes: usize = scores.segments.iter().map(SegmentScores::bytes).sum();
-        if self.generation != generation || self.bytes + bytes > Self::MAX_BYTES {
-            self.words.clear();
-            self.bytes = 0;
-            self.generation = generation;
+        let this = self.at(generation);
+        if this.bytes + bytes > Self::MAX_BYTES {
+            this.words.clear();
+            this.bytes = 0;
         }
         if bytes <= Self::MAX_BYTES {
-            self.bytes += bytes;
-            self.words.insert(key, scores);
+            this.bytes += bytes;
+            this.words.insert(key, scores);
+        }
+    }
+
+    fn keep_ids(&mut self, generation: u64, found: impl IntoIterator<Item = (DocAddress, VideoId)>) {
+        let this = self.at(generation);
+        for (address, id) in found {
+            if this.ids.len() >= Self::MAX_IDS {
+                this.ids.clear();
+            }
+            this.ids.insert(address, id);
         }
     }
 }
@@ -327,14 +363,22 @@ impl SearchIndex for TantivySearch {
     async fn search(&self, text: &SearchText, limit: usize) -> Result<SearchHits, StoreError> {
         let searcher = self.reader.searcher();
         let (best, total) = self.best(&searcher, text, limit).map_err(failed)?;
-        let mut ids = Vec::with_capacity(best.len());
-        for hit in best {
+        let generation = searcher.generation().generation_id();
+        let mut ids: Vec<Option<VideoId>> = {
+            let mut cache = self.cache.lock().expect("not poisoned");
+            let known = &cache.at(generation).ids;
+            best.iter().map(|hit| known.get(&hit.address).copied()).collect()
+        };
+        let mut read = Vec::new();
+        for (hit, id) in best.iter().zip(ids.iter_mut()).filter(|(_, id)| id.is_none()) {
             let doc: TantivyDocument = searcher.doc(hit.address).map_err(failed)?;
-            if let Some(id) = doc.get_first(self.id).and_then(|v| v.as_str()).and_then(|s| s.parse().ok()) {
-                ids.push(id);
-            }
+            *id = doc.get_first(self.id).and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
+            read.extend(id.map(|id| (hit.address, id)));
         }
-        Ok(SearchHits { ids, total })
+        if !read.is_empty() {
+            self.cache.lock().expect("not poisoned").keep_ids(generation, read);
+        }
+        Ok(SearchHits { ids: ids.into_iter().flatten().collect(), total })
     }
 }
 

@@ -182,8 +182,7 @@ impl AppState {
     pub async fn ready_views(&self, ids: &[VideoId]) -> Result<Vec<Option<Box<RawValue>>>, AppError> {
         let changes = self.meta.changes();
         let now = OffsetDateTime::now_utc();
-        let mut views: Vec<Option<Box<RawValue>>> =
-            ids.iter().map(|id| changes.and_then(|c| self.ready_views.get(id, c, now))).collect();
+        let mut views: Vec<Option<Box<RawValue>>> = ids.iter().map(|id| changes.and_then(|c| self.ready_views.get(id, c, now))).collect();
         let missing: Vec<VideoId> = ids.iter().zip(&views).filter(|(_, v)| v.is_none()).map(|(id, _)| *id).collect();
         if missing.is_empty() {
             return Ok(views);
