@@ -155,33 +155,45 @@ impl TantivySearch {
             .collect::<tantivy::Result<Vec<_>>>()?;
         // Every match counts towards the total; the best `limit` stay in a heap whose top is the worst of them.
         // Documents come in address order, so a later one must score strictly more than the worst kept to get in.
+        // One pass over the documents, a block at a time: the block's sums (dense words added, sparse words merged
+        // in), its matches counted, and only a block whose best beats the bar looked at document by document.
+        const BLOCK: usize = 256;
         let mut best: BinaryHeap<Reverse<Hit>> = BinaryHeap::with_capacity(limit + 1);
         let mut bar = 0f32;
         let mut total = 0u64;
+        let mut sums = [0f32; BLOCK];
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            // Starting from a copy of a dense word's scores saves one pass over every document.
-            let first_dense = scores.iter().position(|word| word.segments[ord].as_dense().is_some());
-            let mut sums = match first_dense {
-                Some(i) => scores[i].segments[ord].as_dense().expect("dense").to_vec(),
-                None => vec![0f32; segment.max_doc() as usize],
-            };
-            for (_, word) in scores.iter().enumerate().filter(|(i, _)| Some(*i) != first_dense) {
-                word.segments[ord].add_to(&mut sums);
-            }
-            total += sums.iter().filter(|s| **s > 0.0).count() as u64;
-            if limit == 0 {
-                continue;
-            }
-            for (doc, &score) in sums.iter().enumerate() {
-                if score <= bar {
+            let dense: Vec<&[f32]> = scores.iter().filter_map(|word| word.segments[ord].as_dense()).collect();
+            let mut sparse: Vec<&[(DocId, f32)]> = scores.iter().filter_map(|word| word.segments[ord].as_sparse()).collect();
+            let max_doc = segment.max_doc() as usize;
+            for start in (0..max_doc).step_by(BLOCK) {
+                let end = (start + BLOCK).min(max_doc);
+                let sums = &mut sums[..end - start];
+                sums.fill(0.0);
+                for scores in &dense {
+                    sums.iter_mut().zip(&scores[start..end]).for_each(|(sum, s)| *sum += s);
+                }
+                for scores in sparse.iter_mut() {
+                    let inside = scores.partition_point(|&(doc, _)| (doc as usize) < end);
+                    scores[..inside].iter().for_each(|&(doc, s)| sums[doc as usize - start] += s);
+                    *scores = &scores[inside..];
+                }
+                total += sums.iter().filter(|s| **s > 0.0).count() as u64;
+                // Scores are never negative, so their bits order as they do (and an integer maximum vectorizes).
+                if limit == 0 || sums.iter().map(|s| s.to_bits()).max().unwrap_or(0) <= bar.to_bits() {
                     continue;
                 }
-                if best.len() == limit {
-                    best.pop();
-                }
-                best.push(Reverse(Hit { score, address: DocAddress::new(ord as u32, doc as DocId) }));
-                if best.len() == limit {
-                    bar = best.peek().map_or(0.0, |worst| worst.0.score);
+                for (i, &score) in sums.iter().enumerate() {
+                    if score <= bar {
+                        continue;
+                    }
+                    if best.len() == limit {
+                        best.pop();
+                    }
+                    best.push(Reverse(Hit { score, address: DocAddress::new(ord as u32, (start + i) as DocId) }));
+                    if best.len() == limit {
+                        bar = best.peek().map_or(0.0, |worst| worst.0.score);
+                    }
                 }
             }
         }
@@ -253,10 +265,10 @@ impl SegmentScores {
         }
     }
 
-    fn add_to(&self, sums: &mut [f32]) {
+    fn as_sparse(&self) -> Option<&[(DocId, f32)]> {
         match self {
-            Self::Dense(scores) => sums.iter_mut().zip(scores).for_each(|(sum, s)| *sum += s),
-            Self::Sparse(scores) => scores.iter().for_each(|&(doc, s)| sums[doc as usize] += s),
+            Self::Dense(_) => None,
+            Self::Sparse(scores) => Some(scores),
         }
     }
 
@@ -429,7 +441,8 @@ mod tests {
     async fn summed_word_scores_rank_and_count_as_the_boolean_query() {
         let index = TantivySearch::in_memory().unwrap();
         let docs: Vec<SearchDocument> = (0..600).map(doc).collect();
-        for chunk in docs.chunks(200) {
+        // Segments of 400 and 200 documents: sums are made 256 documents at a time, so one block is partial.
+        for chunk in [&docs[..400], &docs[400..]] {
             index.put_all(chunk).await.unwrap();
         }
         for d in docs.iter().step_by(9) {
