@@ -58,10 +58,11 @@ impl Presigner {
     ) -> Result<PresignedUrl, StoreError> {
         let credentials = self.credentials().await?;
         let now = SystemTime::now();
-        let mut url = format!("{}{}", self.base, encode(key, true));
-        for (i, (name, value)) in query.iter().enumerate() {
-            url.push(if i == 0 { '?' } else { '&' });
-            url.push_str(&format!("{}={}", encode(name, false), encode(value, false)));
+        let mut url = String::with_capacity(self.base.len() + key.len() + 512);
+        url.push_str(&self.base);
+        push_encoded(&mut url, key, true);
+        for (name, value) in query {
+            push_param(&mut url, name, value);
         }
         let mut settings = SigningSettings::default();
         settings.signature_location = SignatureLocation::QueryParams;
@@ -80,24 +81,30 @@ impl Presigner {
             .map_err(StoreError::unavailable)?;
         let (instructions, _) = sign(signable, &params).map_err(StoreError::unavailable)?.into_parts();
         for (name, value) in instructions.params() {
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&format!("{}={}", encode(name, false), encode(value, false)));
+            push_param(&mut url, name, value);
         }
         Ok(PresignedUrl { url, expires_at: OffsetDateTime::from(now) + ttl })
     }
 }
 
-/// Percent-encodes as SigV4 does: everything but unreserved characters (and `/` in a path).
-fn encode(s: &str, path: bool) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Appends `s` percent-encoded as SigV4 does: everything but unreserved characters (and `/` in a path).
+fn push_encoded(out: &mut String, s: &str, path: bool) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (path && b == b'/') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.extend(['%', HEX[usize::from(b >> 4)] as char, HEX[usize::from(b & 15)] as char]);
         }
     }
-    out
+}
+
+/// Appends `name=value` to `url`'s query, each percent-encoded.
+fn push_param(url: &mut String, name: &str, value: &str) {
+    url.push(if url.contains('?') { '&' } else { '?' });
+    push_encoded(url, name, false);
+    url.push('=');
+    push_encoded(url, value, false);
 }
 
 #[cfg(test)]
