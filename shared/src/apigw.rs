@@ -171,21 +171,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_request_survives_the_trip_through_lambda_http() {
-        let raw = RawRequest {
+    /// `POST .../part-urls` with a repeated query parameter, a header sent twice (in two cases) and `headers`.
+    fn part_urls(headers: &[(&str, &str)], body: &[u8]) -> RawRequest {
+        let mut all: Vec<(String, String)> = vec![("Host".into(), "localhost:8080".into())];
+        all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        all.extend([("X-Two".into(), "1".into()), ("x-two".into(), "2".into())]);
+        RawRequest {
             method: "POST".into(),
             path: "/api/uploads/01JDX3W9K7Q4T2B8N6M5R0ZC1A/part-urls".into(),
             query: "a=1&b=x%20y&a=2".into(),
-            headers: vec![
-                ("Host".into(), "localhost:8080".into()),
-                ("Authorization".into(), "Bearer t".into()),
-                ("X-Two".into(), "1".into()),
-                ("x-two".into(), "2".into()),
-            ],
-            body: br#"{"partNumbers":[1]}"#.to_vec(),
+            headers: all,
+            body: body.to_vec(),
             source_ip: "127.0.0.1".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_request_survives_the_trip_through_lambda_http() {
+        let raw = part_urls(&[("Authorization", "Bearer t")], br#"{"partNumbers":[1]}"#);
         let Lookup::Found(route, params) = lookup(&http::Method::POST, &raw.path) else { panic!() };
         let req = to_request(event(route, &params, &raw)).unwrap();
         assert_eq!(req.method(), "POST");
@@ -208,18 +211,8 @@ mod tests {
     #[test]
     fn the_json_a_lambda_receives_makes_the_same_request_as_the_dev_server_hands_over() {
         let raw = RawRequest {
-            method: "POST".into(),
-            path: "/api/uploads/01JDX3W9K7Q4T2B8N6M5R0ZC1A/part-urls".into(),
-            query: "a=1&b=x%20y&a=2".into(),
-            headers: vec![
-                ("Host".into(), "localhost:8080".into()),
-                ("Cookie".into(), "a=1; b=2".into()),
-                ("User-Agent".into(), "curl/8".into()),
-                ("X-Two".into(), "1".into()),
-                ("x-two".into(), "2".into()),
-            ],
-            body: vec![0, 159, 146, 150],
             source_ip: "203.0.113.7".into(),
+            ..part_urls(&[("Cookie", "a=1; b=2"), ("User-Agent", "curl/8")], &[0, 159, 146, 150])
         };
         let Lookup::Found(route, params) = lookup(&http::Method::POST, &raw.path) else { panic!() };
         let typed = event(route, &params, &raw);

@@ -143,18 +143,9 @@ async fn a_public_page_is_never_stale_on_a_store_that_counts_its_writes() {
 async fn against_a_store_others_write_a_public_page_lags_by_at_most_the_cache_time() {
     let w = World::default();
     let ttl = std::time::Duration::from_millis(400);
-    let state = AppState {
-        meta: std::sync::Arc::new(WrittenByOthers(w.meta.clone())),
-        pages: framelift_shared::PageCache::new(ttl),
-        ready_views: Default::default(),
-        blobs: w.state.blobs.clone(),
-        objects: w.state.objects.clone(),
-        search: w.state.search.clone(),
-        auth: w.state.auth.clone(),
-        upload: w.state.upload.clone(),
-        catalogue: w.state.catalogue.clone(),
-        signed_urls: Default::default(),
-    };
+    let mut catalogue = w.state.catalogue.clone();
+    catalogue.page_cache_ttl = ttl;
+    let state = state_with(&w, std::sync::Arc::new(WrittenByOthers(w.meta.clone())), catalogue);
     let list = |path: &'static str, token: Option<String>| {
         let state = &state;
         async move { parts(handle(state, request("GET", path, None, token.as_deref())).await) }
@@ -176,9 +167,11 @@ async fn against_a_store_others_write_a_public_page_lags_by_at_most_the_cache_ti
 }
 
 /// `w`'s state with `meta` and `catalogue` of its own (and nothing cached yet).
-fn state_with(w: &World, meta: std::sync::Arc<dyn framelift_shared::ports::MetadataStore>, media_url_ttl: std::time::Duration) -> AppState {
-    let mut catalogue = w.state.catalogue.clone();
-    catalogue.media_url_ttl = media_url_ttl;
+fn state_with(
+    w: &World,
+    meta: std::sync::Arc<dyn framelift_shared::ports::MetadataStore>,
+    catalogue: framelift_shared::config::CatalogueConfig,
+) -> AppState {
     AppState {
         meta,
         pages: framelift_shared::PageCache::new(catalogue.page_cache_ttl),
@@ -222,7 +215,7 @@ async fn a_ready_video_s_detail_is_current_after_every_write() {
 #[tokio::test]
 async fn against_a_store_others_write_no_view_is_kept() {
     let w = World::default();
-    let state = state_with(&w, std::sync::Arc::new(WrittenByOthers(w.meta.clone())), std::time::Duration::from_secs(3600));
+    let state = state_with(&w, std::sync::Arc::new(WrittenByOthers(w.meta.clone())), w.state.catalogue.clone());
     let v = w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00:00 UTC)).await;
     assert_eq!(detail_of(&state, &v.id).await.1["video"]["title"], "Test video");
     rename(&w, &v.id, "Renamed").await;
@@ -232,7 +225,9 @@ async fn against_a_store_others_write_no_view_is_kept() {
 #[tokio::test]
 async fn a_kept_view_s_poster_url_always_has_half_its_life_left() {
     let w = World::default();
-    let state = state_with(&w, w.meta.clone(), std::time::Duration::from_secs(2));
+    let mut catalogue = w.state.catalogue.clone();
+    catalogue.media_url_ttl = std::time::Duration::from_secs(2);
+    let state = state_with(&w, w.meta.clone(), catalogue);
     let v = w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00:00 UTC)).await;
     let poster = |body: Value| body["video"]["posterUrl"].as_str().unwrap().to_owned();
     let first = poster(detail_of(&state, &v.id).await.1);
