@@ -27,4 +27,4 @@ pub mod signing;
 pub mod state;
 
 pub use error::AppError;
-pub use state::{AppState, PageCache};
+pub use state::{AppState, Found, PageCache};

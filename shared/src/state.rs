@@ -180,21 +180,29 @@ impl AppState {
     /// The public views of the ready videos among `ids`, as JSON, in the order asked: `None` for one that does not
     /// exist or is not ready. See [`ReadyViews`].
     pub async fn ready_views(&self, ids: &[VideoId]) -> Result<Vec<Option<Box<RawValue>>>, AppError> {
+        let found = self.find_views(ids).await?;
+        Ok(found.into_iter().map(|f| if let Found::Ready(view) = f { Some(view) } else { None }).collect())
+    }
+
+    /// One video: its public view if it is ready, else its record if there is one. See [`ReadyViews`].
+    pub async fn find_view(&self, id: &VideoId) -> Result<Found, AppError> {
+        Ok(self.find_views(std::slice::from_ref(id)).await?.pop().unwrap_or(Found::Missing))
+    }
+
+    async fn find_views(&self, ids: &[VideoId]) -> Result<Vec<Found>, AppError> {
         let changes = self.meta.changes();
         let now = OffsetDateTime::now_utc();
-        let mut views: Vec<Option<Box<RawValue>>> = ids.iter().map(|id| changes.and_then(|c| self.ready_views.get(id, c, now))).collect();
-        let missing: Vec<VideoId> = ids.iter().zip(&views).filter(|(_, v)| v.is_none()).map(|(id, _)| *id).collect();
+        let mut found: Vec<Found> =
+            ids.iter().map(|id| changes.and_then(|c| self.ready_views.get(id, c, now)).map_or(Found::Missing, Found::Ready)).collect();
+        let missing: Vec<VideoId> = ids.iter().zip(&found).filter(|(_, f)| !matches!(f, Found::Ready(_))).map(|(id, _)| *id).collect();
         if missing.is_empty() {
-            return Ok(views);
+            return Ok(found);
         }
-        let records = self.meta.get_many(&missing).await?;
-        let mut read = missing.iter().zip(records);
-        for (id, view) in ids.iter().zip(views.iter_mut()) {
-            if view.is_some() {
-                continue;
-            }
-            let Some((_, Some(record))) = read.next().filter(|(read_id, _)| *read_id == id) else { continue };
+        let mut records = self.meta.get_many(&missing).await?.into_iter();
+        for (id, slot) in ids.iter().zip(found.iter_mut()).filter(|(_, f)| !matches!(f, Found::Ready(_))) {
+            let Some(record) = records.next().flatten() else { continue };
             if record.status != VideoStatus::Ready {
+                *slot = Found::NotReady(Box::new(record));
                 continue;
             }
             let (video, fresh_until) = self.view_until(&record).await?;
@@ -202,10 +210,19 @@ impl AppState {
             if let Some(changes) = changes {
                 self.ready_views.keep(*id, RenderedView { json: json.clone(), changes, fresh_until });
             }
-            *view = Some(json);
+            *slot = Found::Ready(json);
         }
-        Ok(views)
+        Ok(found)
     }
+}
+
+/// What [`AppState::find_view`] found.
+pub enum Found {
+    /// A ready video's public view, rendered.
+    Ready(Box<RawValue>),
+    /// A video that is not ready: its owner's business.
+    NotReady(Box<VideoRecord>),
+    Missing,
 }
 
 #[cfg(test)]

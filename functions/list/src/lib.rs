@@ -5,7 +5,7 @@
 use framelift_shared::auth::Caller;
 use framelift_shared::domain::{ListQuery, PageKey, Video, VideoStatus};
 use framelift_shared::http::{self, ApiResponse, StatusCode};
-use framelift_shared::{AppError, AppState};
+use framelift_shared::{AppError, AppState, Found};
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -78,17 +78,15 @@ async fn page(state: &AppState, query: ListQuery, limit: usize, after: Option<Pa
 async fn detail(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let id = http::path_video_id(&req)?;
     let caller = state.caller_if_any(&req).await?;
-    // A ready video looks the same to everyone.
-    if let [Some(ready)] = state.ready_views(&[id]).await?.as_slice() {
-        return http::json(StatusCode::OK, &ReadyDetail { video: ready });
+    match state.find_view(&id).await? {
+        // A ready video looks the same to everyone.
+        Found::Ready(view) => http::json(StatusCode::OK, &ReadyDetail { video: &view }),
+        // A video that is not ready is its owner's business: to anyone else it does not exist.
+        Found::NotReady(record) if caller.is_some_and(|c| record.is_owned_by(&c.id)) => {
+            http::json(StatusCode::OK, &DetailResponse { video: state.view(&record).await? })
+        }
+        Found::NotReady(_) | Found::Missing => Err(AppError::NotFound(format!("there is no video with id '{id}'"))),
     }
-    let not_found = || AppError::NotFound(format!("there is no video with id '{id}'"));
-    let record = state.meta.get(&id).await?.ok_or_else(not_found)?;
-    // A video that is not ready is its owner's business: to anyone else it does not exist.
-    if record.status != VideoStatus::Ready && !caller.is_some_and(|c| record.is_owned_by(&c.id)) {
-        return Err(not_found());
-    }
-    http::json(StatusCode::OK, &DetailResponse { video: state.view(&record).await? })
 }
 
 #[cfg(test)]
