@@ -60,7 +60,21 @@ fn search_text(i: usize) -> String {
     }
 }
 
-async fn load(http: &reqwest::Client, urls: Vec<String>) -> (Duration, Duration, usize) {
+/// CPU time this process (server and clients) has used so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage writes into the struct we pass.
+    let usage = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// p50, p99 and the CPU time (server and clients) per request.
+async fn load(http: &reqwest::Client, urls: Vec<String>) -> (Duration, Duration, Duration) {
+    let cpu = cpu_time();
     let mut latencies: Vec<Duration> = futures::stream::iter(urls)
         .map(|url| async move {
             let started = Instant::now();
@@ -72,9 +86,10 @@ async fn load(http: &reqwest::Client, urls: Vec<String>) -> (Duration, Duration,
         .buffer_unordered(CLIENTS)
         .collect()
         .await;
+    let cpu = (cpu_time() - cpu) / latencies.len() as u32;
     latencies.sort();
     let n = latencies.len();
-    (latencies[n / 2], latencies[(n * 99).div_ceil(100) - 1], n)
+    (latencies[n / 2], latencies[(n * 99).div_ceil(100) - 1], cpu)
 }
 
 #[tokio::main]
@@ -117,18 +132,19 @@ async fn main() {
         .filter(|(i, (name, _))| *i == 0 || only.as_deref().is_none_or(|only| only.split(',').any(|o| name.starts_with(o.trim()))));
     let mut floor_p99 = Duration::ZERO;
     println!();
-    println!("| route | p50 (ms) | p99 (ms) | p99 / floor p99 |");
-    println!("| --- | --- | --- | --- |");
+    println!("| route | p50 (ms) | p99 (ms) | p99 / floor p99 | CPU per request (µs, server and clients) |");
+    println!("| --- | --- | --- | --- | --- |");
     for (_, (name, urls)) in kinds {
-        let (p50, p99, _) = load(&http, urls).await;
+        let (p50, p99, cpu) = load(&http, urls).await;
         if floor_p99.is_zero() {
             floor_p99 = p99;
         }
         println!(
-            "| {name} | {:.2} | {:.2} | {:.2}x |",
+            "| {name} | {:.2} | {:.2} | {:.2}x | {:.0} |",
             p50.as_secs_f64() * 1e3,
             p99.as_secs_f64() * 1e3,
-            p99.as_secs_f64() / floor_p99.as_secs_f64()
+            p99.as_secs_f64() / floor_p99.as_secs_f64(),
+            cpu.as_secs_f64() * 1e6
         );
     }
     println!();
