@@ -50,11 +50,12 @@ impl SignedUrls {
 /// (DynamoDB) nothing is kept. Bounded; cleared when full.
 #[derive(Default)]
 pub struct ReadyViews {
-    entries: std::sync::Mutex<std::collections::HashMap<VideoId, RenderedView>>,
+    /// Read by every search and detail at once, written only when a view is made: readers do not wait for each other.
+    entries: std::sync::RwLock<std::collections::HashMap<VideoId, RenderedView>>,
 }
 
 struct RenderedView {
-    json: Box<RawValue>,
+    json: Arc<RawValue>,
     changes: u64,
     fresh_until: OffsetDateTime,
 }
@@ -62,13 +63,14 @@ struct RenderedView {
 impl ReadyViews {
     const MAX_ENTRIES: usize = 20_000;
 
-    fn get(&self, id: &VideoId, changes: u64, now: OffsetDateTime) -> Option<Box<RawValue>> {
-        let entries = self.entries.lock().expect("not poisoned");
-        entries.get(id).filter(|v| v.changes == changes && v.fresh_until > now).map(|v| v.json.clone())
+    /// The views of `ids` kept and still current, in the order asked (looked up under one lock).
+    fn get_many(&self, ids: &[VideoId], changes: u64, now: OffsetDateTime) -> Vec<Option<Arc<RawValue>>> {
+        let entries = self.entries.read().expect("not poisoned");
+        ids.iter().map(|id| entries.get(id).filter(|v| v.changes == changes && v.fresh_until > now).map(|v| v.json.clone())).collect()
     }
 
     fn keep(&self, id: VideoId, view: RenderedView) {
-        let mut entries = self.entries.lock().expect("not poisoned");
+        let mut entries = self.entries.write().expect("not poisoned");
         if entries.len() >= Self::MAX_ENTRIES {
             entries.clear();
         }
@@ -179,7 +181,7 @@ impl AppState {
 
     /// The public views of the ready videos among `ids`, as JSON, in the order asked: `None` for one that does not
     /// exist or is not ready. See [`ReadyViews`].
-    pub async fn ready_views(&self, ids: &[VideoId]) -> Result<Vec<Option<Box<RawValue>>>, AppError> {
+    pub async fn ready_views(&self, ids: &[VideoId]) -> Result<Vec<Option<Arc<RawValue>>>, AppError> {
         let found = self.find_views(ids).await?;
         Ok(found.into_iter().map(|f| if let Found::Ready(view) = f { Some(view) } else { None }).collect())
     }
@@ -192,8 +194,12 @@ impl AppState {
     async fn find_views(&self, ids: &[VideoId]) -> Result<Vec<Found>, AppError> {
         let changes = self.meta.changes();
         let now = OffsetDateTime::now_utc();
-        let mut found: Vec<Found> =
-            ids.iter().map(|id| changes.and_then(|c| self.ready_views.get(id, c, now)).map_or(Found::Missing, Found::Ready)).collect();
+        let mut found: Vec<Found> = match changes {
+            Some(changes) => {
+                self.ready_views.get_many(ids, changes, now).into_iter().map(|v| v.map_or(Found::Missing, Found::Ready)).collect()
+            }
+            None => ids.iter().map(|_| Found::Missing).collect(),
+        };
         let missing: Vec<VideoId> = ids.iter().zip(&found).filter(|(_, f)| !matches!(f, Found::Ready(_))).map(|(id, _)| *id).collect();
         if missing.is_empty() {
             return Ok(found);
@@ -206,7 +212,7 @@ impl AppState {
                 continue;
             }
             let (video, fresh_until) = self.view_until(&record).await?;
-            let json = serde_json::value::to_raw_value(&video).map_err(AppError::internal)?;
+            let json: Arc<RawValue> = serde_json::value::to_raw_value(&video).map_err(AppError::internal)?.into();
             if let Some(changes) = changes {
                 self.ready_views.keep(*id, RenderedView { json: json.clone(), changes, fresh_until });
             }
@@ -219,7 +225,7 @@ impl AppState {
 /// What [`AppState::find_view`] found.
 pub enum Found {
     /// A ready video's public view, rendered.
-    Ready(Box<RawValue>),
+    Ready(Arc<RawValue>),
     /// A video that is not ready: its owner's business.
     NotReady(Box<VideoRecord>),
     Missing,

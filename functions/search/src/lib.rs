@@ -17,8 +17,8 @@ pub const MAX_LIMIT: usize = 100;
 
 /// `videos` are [`Video`](framelift_shared::domain::Video)s, rendered by [`AppState::ready_views`].
 #[derive(Serialize)]
-struct SearchResponse {
-    videos: Vec<Box<RawValue>>,
+struct SearchResponse<'a> {
+    videos: Vec<&'a RawValue>,
     total: u64,
 }
 
@@ -33,7 +33,7 @@ async fn search(state: &AppState, req: Request) -> Result<ApiResponse, AppError>
     let hits = state.search.search(&text, limit).await?;
     let views = state.ready_views(&hits.ids).await?;
     let stale = views.iter().filter(|v| v.is_none()).count() as u64;
-    let videos: Vec<Box<RawValue>> = views.into_iter().flatten().collect();
+    let videos: Vec<&RawValue> = views.iter().flatten().map(|v| &**v).collect();
     http::json(StatusCode::OK, &SearchResponse { videos, total: hits.total.saturating_sub(stale) })
 }
 
