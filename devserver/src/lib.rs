@@ -17,6 +17,7 @@ pub mod notifications;
 mod server;
 pub mod sqlite_store;
 pub mod tantivy_search;
+mod term_neighbourhoods;
 pub mod transcoder;
 pub mod web;
 

@@ -4,6 +4,7 @@
 //! documents and the query alike. What each word adds to each document's score is worked out once per generation of
 //! the index and kept (`GenerationCache`), so a query of words seen before costs an addition per document.
 
+use crate::term_neighbourhoods::TermNeighbourhoods;
 use async_trait::async_trait;
 use framelift_shared::domain::{SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, VideoId, auto_fuzziness};
 use framelift_shared::ports::{SearchIndex, StoreError};
@@ -12,10 +13,15 @@ use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tantivy::directory::MmapDirectory;
+use tantivy::index::SegmentId;
+use tantivy::postings::TermInfo;
 use tantivy::query::{AutomatonWeight, DfaWrapper, EnableScoring, FuzzyTermQuery, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
+use tantivy::termdict::TermDictionary;
 use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
-use tantivy::{DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TERMINATED, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, TERMINATED, TantivyDocument, Term,
+};
 
 const TOKENIZER: &str = "folded";
 /// The writer's memory budget (tantivy's minimum is 15 MB per thread).
@@ -32,6 +38,15 @@ pub struct TantivySearch {
     /// The searched fields with their weights, in the order of [`SEARCH_FIELDS`].
     fields: Vec<(Field, f32)>,
     cache: Mutex<GenerationCache>,
+    /// Each live segment's terms filed for fuzzy matching, per field.
+    segment_terms: Mutex<HashMap<(SegmentId, Field), Arc<FieldTerms>>>,
+}
+
+/// One field's terms in one segment: filed for fuzzy matching, and where each one's postings are.
+struct FieldTerms {
+    neighbourhoods: TermNeighbourhoods,
+    /// By term ordinal.
+    infos: Vec<TermInfo>,
 }
 
 fn schema() -> Schema {
@@ -76,7 +91,7 @@ impl TantivySearch {
         let schema = index.schema();
         let id = schema.get_field("id")?;
         let fields = SEARCH_FIELDS.iter().map(|(name, boost)| Ok((schema.get_field(name)?, *boost))).collect::<tantivy::Result<_>>()?;
-        Ok(Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields, cache: Mutex::default() })
+        Ok(Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields, cache: Mutex::default(), segment_terms: Mutex::default() })
     }
 
     fn document(&self, doc: &SearchDocument) -> TantivyDocument {
@@ -178,9 +193,10 @@ impl TantivySearch {
                     scores[..inside].iter().for_each(|&(doc, s)| sums[doc as usize - start] += s);
                     *scores = &scores[inside..];
                 }
-                total += sums.iter().filter(|s| **s > 0.0).count() as u64;
-                // Scores are never negative, so their bits order as they do (and an integer maximum vectorizes).
-                if limit == 0 || sums.iter().map(|s| s.to_bits()).max().unwrap_or(0) <= bar.to_bits() {
+                // Both as folds without early exit over 32-bit lanes, so they vectorize.
+                let (matches, beats_bar) = sums.iter().fold((0u32, false), |(n, beats), &s| (n + u32::from(s > 0.0), beats | (s > bar)));
+                total += u64::from(matches);
+                if limit == 0 || !beats_bar {
                     continue;
                 }
                 for (i, &score) in sums.iter().enumerate() {
@@ -201,38 +217,89 @@ impl TantivySearch {
     }
 
     /// One word's matches, as the OpenSearch query scores them: the word itself (BM25), within its `AUTO` edits and,
-    /// for the last word, as a prefix (both a constant half the field's weight), in each field. Each automaton is
-    /// built once for the three fields.
+    /// for the last word, as a prefix (both a constant half the field's weight: a document counts once however many
+    /// of its terms match), in each field. The prefix automaton is built once for the three fields; the terms within
+    /// the word's edits come from the segment's [`TermNeighbourhoods`] instead of an automaton's walk.
     fn score_word(&self, searcher: &Searcher, word: &str, last: bool) -> tantivy::Result<WordScores> {
         let edits = auto_fuzziness(word.chars().count());
-        let any_field = Term::from_field_text(self.fields[0].0, word);
-        let fuzzy = (edits > 0).then(|| FuzzyTermQuery::new(any_field.clone(), edits, true).automaton()).transpose()?.map(Arc::new);
-        let prefix = last.then(|| FuzzyTermQuery::new_prefix(any_field, 0, true).automaton()).transpose()?.map(Arc::new);
+        let prefix = last
+            .then(|| FuzzyTermQuery::new_prefix(Term::from_field_text(self.fields[0].0, word), 0, true).automaton())
+            .transpose()?
+            .map(Arc::new);
         let scoring = EnableScoring::enabled_from_searcher(searcher);
         let mut weights: Vec<(Box<dyn Weight>, f32)> = Vec::new();
         for &(field, boost) in &self.fields {
             let term = Term::from_field_text(field, word);
             weights.push((TermQuery::new(term, IndexRecordOption::WithFreqs).weight(scoring)?, boost));
-            for automaton in fuzzy.iter().chain(prefix.iter()) {
+            if let Some(automaton) = &prefix {
                 weights.push((Box::new(AutomatonWeight::<DfaWrapper>::new(field, automaton.clone())), boost * 0.5));
             }
         }
         let mut segments = Vec::with_capacity(searcher.segment_readers().len());
         for segment in searcher.segment_readers() {
+            let alive = |doc: DocId| segment.alive_bitset().is_none_or(|alive| alive.is_alive(doc));
             let mut sums = vec![0f32; segment.max_doc() as usize];
             for (weight, boost) in &weights {
                 let mut scorer = weight.scorer(segment, *boost)?;
                 let mut doc = scorer.doc();
                 while doc != TERMINATED {
-                    if segment.alive_bitset().is_none_or(|alive| alive.is_alive(doc)) {
+                    if alive(doc) {
                         sums[doc as usize] += scorer.score();
                     }
                     doc = scorer.advance();
                 }
             }
+            if edits > 0 {
+                for &(field, boost) in &self.fields {
+                    for doc in self.fuzzy_matches(segment, field, word, edits)? {
+                        if alive(doc) {
+                            sums[doc as usize] += boost * 0.5;
+                        }
+                    }
+                }
+            }
             segments.push(SegmentScores::from_sums(sums));
         }
         Ok(WordScores { segments })
+    }
+
+    /// The documents of `segment` with a term in `field` within `edits` of `word`, in order, each once.
+    fn fuzzy_matches(&self, segment: &SegmentReader, field: Field, word: &str, edits: u8) -> tantivy::Result<Vec<DocId>> {
+        let index = segment.inverted_index(field)?;
+        let terms = self.field_terms(segment, field, index.terms())?;
+        let mut docs = Vec::new();
+        for ord in terms.neighbourhoods.within(word, edits) {
+            let info = &terms.infos[ord as usize];
+            let mut postings = index.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+            while !postings.docs().is_empty() {
+                docs.extend_from_slice(postings.docs());
+                postings.advance();
+            }
+        }
+        docs.sort_unstable();
+        docs.dedup();
+        Ok(docs)
+    }
+
+    /// The terms of `field` in `segment`, filed by their neighbourhoods: made the first time, kept while the segment
+    /// is in the index (a segment never changes; merges replace segments).
+    fn field_terms(&self, segment: &SegmentReader, field: Field, dictionary: &TermDictionary) -> tantivy::Result<Arc<FieldTerms>> {
+        let key = (segment.segment_id(), field);
+        if let Some(found) = self.segment_terms.lock().expect("not poisoned").get(&key) {
+            return Ok(found.clone());
+        }
+        let (mut terms, mut infos) = (Vec::with_capacity(dictionary.num_terms()), Vec::with_capacity(dictionary.num_terms()));
+        let mut stream = dictionary.stream()?;
+        while stream.advance() {
+            terms.push(String::from_utf8_lossy(stream.key()).into());
+            infos.push(stream.value().clone());
+        }
+        let made = Arc::new(FieldTerms { neighbourhoods: TermNeighbourhoods::new(terms), infos });
+        let mut kept = self.segment_terms.lock().expect("not poisoned");
+        let live: Vec<SegmentId> = self.reader.searcher().segment_readers().iter().map(SegmentReader::segment_id).collect();
+        kept.retain(|(segment, _), _| live.contains(segment));
+        kept.insert(key, made.clone());
+        Ok(made)
     }
 }
 
@@ -251,11 +318,17 @@ enum SegmentScores {
 
 impl SegmentScores {
     fn from_sums(sums: Vec<f32>) -> Self {
-        let matches = sums.iter().filter(|s| **s > 0.0).count();
+        // Folds over 32-bit lanes without early exit, so they vectorize; a sparse word's zeros are skipped 16 at a time.
+        let matches = sums.iter().fold(0u32, |n, &s| n + u32::from(s > 0.0)) as usize;
         if matches * 2 >= sums.len() {
             return Self::Dense(sums);
         }
-        Self::Sparse(sums.into_iter().enumerate().filter(|(_, s)| *s > 0.0).map(|(doc, s)| (doc as DocId, s)).collect())
+        let mut sparse = Vec::with_capacity(matches);
+        for (block, chunk) in sums.chunks(16).enumerate().filter(|(_, chunk)| chunk.iter().fold(false, |any, &s| any | (s > 0.0))) {
+            let at = |i: usize| (block * 16 + i) as DocId;
+            sparse.extend(chunk.iter().enumerate().filter(|(_, s)| **s > 0.0).map(|(i, &s)| (at(i), s)));
+        }
+        Self::Sparse(sparse)
     }
 
     fn as_dense(&self) -> Option<&[f32]> {

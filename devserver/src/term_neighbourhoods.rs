@@ -1,0 +1,178 @@
+//! Finding the terms within a few edits of a word without walking a term dictionary with a Levenshtein automaton.
+//!
+//! Two words are within `d` edits (insertions, deletions, substitutions and swaps of two neighbours, each costing
+//! one) only if deleting at most `d` characters from each leaves the same string. So every term is filed under the
+//! strings its deletions leave (its deletion neighbourhood), and a word's candidates are the terms filed under its
+//! own neighbourhood; each is then measured. This is the SymSpell method. Only the first [`PREFIX`] characters are
+//! used for filing: the rule still holds for prefixes of equal length, and long words file far fewer strings.
+//!
+//! The search index builds one of these per field of each of its segments (segments never change), so a word seen
+//! for the first time costs a few lookups instead of a walk through thousands of dictionary entries.
+
+/// Characters of a term used for filing.
+pub const PREFIX: usize = 7;
+/// The most edits a lookup may allow (OpenSearch's `AUTO` fuzziness never allows more).
+pub const MAX_EDITS: u8 = 2;
+
+pub struct TermNeighbourhoods {
+    /// The terms, by ordinal (their order in the dictionary they came from).
+    terms: Vec<Box<str>>,
+    /// Every term under each string its deletions leave, by the string's hash; sorted.
+    filed: Vec<Filed>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Filed {
+    hash: u64,
+    ord: u32,
+    /// How many characters were deleted from the term to leave the string.
+    deletions: u8,
+}
+
+impl TermNeighbourhoods {
+    /// Files `terms`, given in ordinal order.
+    pub fn new(terms: Vec<Box<str>>) -> Self {
+        let mut filed = Vec::new();
+        let mut chars = Vec::with_capacity(PREFIX);
+        for (ord, term) in terms.iter().enumerate() {
+            chars.clear();
+            chars.extend(term.chars().take(PREFIX));
+            neighbourhood(&chars, MAX_EDITS, |hash, deletions| filed.push(Filed { hash, ord: ord as u32, deletions }));
+        }
+        filed.sort_unstable();
+        // A term that leaves the same string twice keeps the fewest deletions (sorted first).
+        filed.dedup_by(|later, first| later.hash == first.hash && later.ord == first.ord);
+        Self { terms, filed }
+    }
+
+    /// The ordinals of the terms within `edits` of `word`, in order. `edits` is at most [`MAX_EDITS`].
+    pub fn within(&self, word: &str, edits: u8) -> Vec<u32> {
+        assert!(edits <= MAX_EDITS, "at most {MAX_EDITS} edits");
+        let word: Vec<char> = word.chars().collect();
+        let mut ords = Vec::new();
+        neighbourhood(&word[..word.len().min(PREFIX)], edits, |hash, _| {
+            let start = self.filed.partition_point(|f| f.hash < hash);
+            let same = self.filed[start..].iter().take_while(|f| f.hash == hash);
+            ords.extend(same.filter(|f| f.deletions <= edits).map(|f| f.ord));
+        });
+        ords.sort_unstable();
+        ords.dedup();
+        // Hashes may collide and prefixes may agree where the whole words do not: each candidate is measured.
+        ords.retain(|&ord| within_edits(&word, &self.terms[ord as usize], edits));
+        ords
+    }
+}
+
+/// Calls `found` with the hash of every string left by deleting at most `max` of `chars` (and how many were deleted).
+fn neighbourhood(chars: &[char], max: u8, mut found: impl FnMut(u64, u8)) {
+    let n = chars.len();
+    let hash_without = |skip: [usize; 2]| {
+        chars
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !skip.contains(i))
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, (_, &c)| (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17))
+    };
+    found(hash_without([usize::MAX; 2]), 0);
+    if max >= 1 {
+        for i in 0..n {
+            found(hash_without([i, usize::MAX]), 1);
+        }
+    }
+    if max >= 2 {
+        for i in 0..n {
+            for j in i + 1..n {
+                found(hash_without([i, j]), 2);
+            }
+        }
+    }
+}
+
+/// Whether `term` is within `edits` of `word`: the optimal string alignment distance (Damerau-Levenshtein where no
+/// character is edited twice), which is what tantivy's and Lucene's Levenshtein automata accept with transpositions.
+/// Worked out a row per character of `term`, in three rows that live on the stack for words of up to 63 characters.
+fn within_edits(word: &[char], term: &str, edits: u8) -> bool {
+    let (n, edits) = (word.len(), usize::from(edits));
+    if term.chars().count().abs_diff(n) > edits {
+        return false;
+    }
+    let mut stack = [0usize; 3 * 64];
+    let mut heap = Vec::new();
+    let cells: &mut [usize] = if 3 * (n + 1) <= stack.len() {
+        &mut stack[..3 * (n + 1)]
+    } else {
+        heap.resize(3 * (n + 1), 0);
+        &mut heap
+    };
+    let (before, rest) = cells.split_at_mut(n + 1);
+    let (previous, row) = rest.split_at_mut(n + 1);
+    let (mut before, mut previous, mut row) = (before, previous, row);
+    previous.iter_mut().enumerate().for_each(|(j, cell)| *cell = j);
+    let mut last = None;
+    for (i, t) in term.chars().enumerate().map(|(i, t)| (i + 1, t)) {
+        row[0] = i;
+        let mut least = i;
+        for j in 1..=n {
+            let mut best = (previous[j - 1] + usize::from(word[j - 1] != t)).min(previous[j] + 1).min(row[j - 1] + 1);
+            if j > 1 && Some(word[j - 1]) == last && word[j - 2] == t {
+                best = best.min(before[j - 2] + 1);
+            }
+            row[j] = best;
+            least = least.min(best);
+        }
+        if least > edits {
+            return false;
+        }
+        last = Some(t);
+        std::mem::swap(&mut before, &mut previous);
+        std::mem::swap(&mut previous, &mut row);
+    }
+    previous[n] <= edits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use levenshtein_automata::LevenshteinAutomatonBuilder;
+
+    /// Every string of `alphabet` up to `len` characters.
+    fn strings(alphabet: &[char], len: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..len {
+            last = last.iter().flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}"))).collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    /// What the neighbourhoods find is exactly what tantivy's automaton (levenshtein_automata, transpositions
+    /// costing one) accepts, for every pair of strings up to 5 characters over three letters, and words longer than
+    /// the filed prefix, with 0, 1 and 2 edits.
+    #[test]
+    fn finds_exactly_the_terms_the_levenshtein_automaton_accepts() {
+        let mut terms = strings(&['a', 'b', 'c'], 5);
+        terms.extend(
+            ["abcabcab", "abcabcba", "bacabcab", "abcabcabcc", "cabcabca", "aabbccaabb", "é", "ée", "日本語", "日語"].map(String::from),
+        );
+        terms.retain(|t| !t.is_empty());
+        terms.sort();
+        let hoods = TermNeighbourhoods::new(terms.iter().map(|t| t.as_str().into()).collect());
+        let mut words = strings(&['a', 'b', 'c', 'd'], 4);
+        words.extend(
+            ["abcabcab", "abcbacab", "abcabcabc", "abcabcaXb", "aabbccbabb", "e", "éé", "日本", "本語", "日本人語"].map(String::from),
+        );
+        let mut checked = 0;
+        for edits in 0..=MAX_EDITS {
+            let automata = LevenshteinAutomatonBuilder::new(edits, true);
+            for word in &words {
+                let dfa = automata.build_dfa(word);
+                let expected: Vec<u32> =
+                    terms.iter().enumerate().filter(|(_, t)| dfa.eval(t).to_u8() <= edits).map(|(ord, _)| ord as u32).collect();
+                assert_eq!(hoods.within(word, edits), expected, "{word:?} within {edits}");
+                checked += expected.len();
+            }
+        }
+        assert!(checked > 10_000, "the cases find many terms: {checked}");
+    }
+}
