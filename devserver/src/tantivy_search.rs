@@ -170,26 +170,41 @@ impl TantivySearch {
             .collect::<tantivy::Result<Vec<_>>>()?;
         // Every match counts towards the total; the best `limit` stay in a heap whose top is the worst of them.
         // Documents come in address order, so a later one must score strictly more than the worst kept to get in.
-        // One pass over the documents, a block at a time: the block's sums (dense words added, sparse words merged
-        // in), its matches counted, and only a block whose best beats the bar looked at document by document.
-        const BLOCK: usize = 256;
+        // One pass over the documents, a block at a time. A block that a dense word matches throughout, and whose
+        // best possible sum (each word's best in the block, added in the order the sums are) cannot beat the bar,
+        // only counts. Any other: its sums (dense words added, sparse words merged in), its matches counted, and only
+        // if its best beats the bar, looked at document by document.
         let mut best: BinaryHeap<Reverse<Hit>> = BinaryHeap::with_capacity(limit + 1);
         let mut bar = 0f32;
         let mut total = 0u64;
         let mut sums = [0f32; BLOCK];
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let dense: Vec<&[f32]> = scores.iter().filter_map(|word| word.segments[ord].as_dense()).collect();
+            let dense: Vec<&DenseScores> = scores.iter().filter_map(|word| word.segments[ord].as_dense()).collect();
             let mut sparse: Vec<&[(DocId, f32)]> = scores.iter().filter_map(|word| word.segments[ord].as_sparse()).collect();
+            let mut inside = vec![0; sparse.len()];
             let max_doc = segment.max_doc() as usize;
-            for start in (0..max_doc).step_by(BLOCK) {
+            for (block, start) in (0..max_doc).step_by(BLOCK).enumerate() {
                 let end = (start + BLOCK).min(max_doc);
+                let (mut ceiling, mut all_match) = (0f32, false);
+                for word in &dense {
+                    ceiling += word.blocks[block].best;
+                    all_match |= word.blocks[block].all_match;
+                }
+                for (scores, inside) in sparse.iter().zip(inside.iter_mut()) {
+                    *inside = scores.partition_point(|&(doc, _)| (doc as usize) < end);
+                    ceiling += scores[..*inside].iter().fold(0f32, |best, &(_, s)| best.max(s));
+                }
+                if all_match && (limit == 0 || ceiling <= bar) {
+                    total += (end - start) as u64;
+                    sparse.iter_mut().zip(&inside).for_each(|(scores, &inside)| *scores = &scores[inside..]);
+                    continue;
+                }
                 let sums = &mut sums[..end - start];
                 sums.fill(0.0);
-                for scores in &dense {
-                    sums.iter_mut().zip(&scores[start..end]).for_each(|(sum, s)| *sum += s);
+                for word in &dense {
+                    sums.iter_mut().zip(&word.scores[start..end]).for_each(|(sum, s)| *sum += s);
                 }
-                for scores in sparse.iter_mut() {
-                    let inside = scores.partition_point(|&(doc, _)| (doc as usize) < end);
+                for (scores, &inside) in sparse.iter_mut().zip(&inside) {
                     scores[..inside].iter().for_each(|&(doc, s)| sums[doc as usize - start] += s);
                     *scores = &scores[inside..];
                 }
@@ -309,11 +324,28 @@ struct WordScores {
     segments: Vec<SegmentScores>,
 }
 
+/// Documents are summed and ranked this many at a time.
+const BLOCK: usize = 256;
+
 enum SegmentScores {
     /// A score for every document: a word most documents match (4 bytes a document).
-    Dense(Vec<f32>),
+    Dense(DenseScores),
     /// The matching documents and their scores: a word few documents match (8 bytes a match).
     Sparse(Vec<(DocId, f32)>),
+}
+
+struct DenseScores {
+    scores: Vec<f32>,
+    /// Per [`BLOCK`] of documents.
+    blocks: Vec<BlockSummary>,
+}
+
+#[derive(Clone, Copy)]
+struct BlockSummary {
+    /// The best score in the block.
+    best: f32,
+    /// Whether every document in the block matches.
+    all_match: bool,
 }
 
 impl SegmentScores {
@@ -321,7 +353,14 @@ impl SegmentScores {
         // Folds over 32-bit lanes without early exit, so they vectorize; a sparse word's zeros are skipped 16 at a time.
         let matches = sums.iter().fold(0u32, |n, &s| n + u32::from(s > 0.0)) as usize;
         if matches * 2 >= sums.len() {
-            return Self::Dense(sums);
+            let blocks = sums
+                .chunks(BLOCK)
+                .map(|block| {
+                    let (matches, best) = block.iter().fold((0u32, 0f32), |(n, best), &s| (n + u32::from(s > 0.0), best.max(s)));
+                    BlockSummary { best, all_match: matches as usize == block.len() }
+                })
+                .collect();
+            return Self::Dense(DenseScores { scores: sums, blocks });
         }
         let mut sparse = Vec::with_capacity(matches);
         for (block, chunk) in sums.chunks(16).enumerate().filter(|(_, chunk)| chunk.iter().fold(false, |any, &s| any | (s > 0.0))) {
@@ -331,7 +370,7 @@ impl SegmentScores {
         Self::Sparse(sparse)
     }
 
-    fn as_dense(&self) -> Option<&[f32]> {
+    fn as_dense(&self) -> Option<&DenseScores> {
         match self {
             Self::Dense(scores) => Some(scores),
             Self::Sparse(_) => None,
@@ -347,7 +386,7 @@ impl SegmentScores {
 
     fn bytes(&self) -> usize {
         match self {
-            Self::Dense(scores) => scores.len() * 4,
+            Self::Dense(dense) => dense.scores.len() * 4 + dense.blocks.len() * 8,
             Self::Sparse(scores) => scores.len() * 8,
         }
     }
@@ -521,25 +560,47 @@ mod tests {
         for d in docs.iter().step_by(9) {
             index.remove(&d.id).await.unwrap();
         }
-        let queries = ["harbor", "sunst bred", "user 7", "garden 12", "streeming vid", "cofee lesson 5", "numbr", "nothing here", "ru"];
+        let queries =
+            ["harbor", "sunst bred", "user 7", "user 650", "garden 12", "streeming vid", "cofee lesson 5", "numbr", "nothing here", "ru"];
         for _ in 0..2 {
             let searcher = index.reader.searcher();
             assert!(searcher.segment_readers().len() > 1, "several segments");
             for q in queries {
-                let (best, total) = index.best(&searcher, &SearchText::parse(q).unwrap(), 20).unwrap();
-                let (top, count) = searcher.search(&reference(&index, q), &(TopDocs::with_limit(20).order_by_score(), Count)).unwrap();
-                assert_eq!(total, count as u64, "{q}: total");
-                assert_eq!(best.len(), top.len(), "{q}: page");
-                for (hit, (score, address)) in best.iter().zip(&top) {
-                    assert!((hit.score - score).abs() < 1e-4 * score.max(1.0), "{q}: {} vs {score}", hit.score);
-                    // Equal scores may come in another order; a better score never comes later.
-                    if best.iter().filter(|h| (h.score - score).abs() < 1e-4).count() == 1 {
-                        assert_eq!(hit.address, *address, "{q}");
-                    }
-                }
+                assert_ranks_and_counts_as_the_reference(&index, &searcher, q);
             }
             // A write: every word's score changes (document counts do), and the cache must not answer from before.
             index.put_all(&(600..700).map(doc).collect::<Vec<_>>()).await.unwrap();
+        }
+    }
+
+    /// A block every document of which matches is only counted when none of it can beat the page so far: here a
+    /// short title (which scores higher) late in the second segment, after a first full of equal long ones.
+    #[tokio::test]
+    async fn a_block_that_could_beat_the_page_is_looked_at() {
+        let index = TantivySearch::in_memory().unwrap();
+        let titled = |title: &str| SearchDocument { title: title.into(), ..doc(0) };
+        index.put_all(&(0..300).map(|_| titled("clip one two")).collect::<Vec<_>>()).await.unwrap();
+        let mut second: Vec<SearchDocument> = (0..300).map(|_| titled("clip one two")).collect();
+        second[280] = titled("clip");
+        index.put_all(&second).await.unwrap();
+        let searcher = index.reader.searcher();
+        let (best, _) = index.best(&searcher, &SearchText::parse("clip").unwrap(), 20).unwrap();
+        let top: TantivyDocument = searcher.doc(best[0].address).unwrap();
+        assert_eq!(top.get_first(index.id).and_then(|v| v.as_str()), Some(second[280].id.to_string().as_str()), "the short title first");
+        assert_ranks_and_counts_as_the_reference(&index, &searcher, "clip");
+    }
+
+    fn assert_ranks_and_counts_as_the_reference(index: &TantivySearch, searcher: &Searcher, q: &str) {
+        let (best, total) = index.best(searcher, &SearchText::parse(q).unwrap(), 20).unwrap();
+        let (top, count) = searcher.search(&reference(index, q), &(TopDocs::with_limit(20).order_by_score(), Count)).unwrap();
+        assert_eq!(total, count as u64, "{q}: total");
+        assert_eq!(best.len(), top.len(), "{q}: page");
+        for (hit, (score, address)) in best.iter().zip(&top) {
+            assert!((hit.score - score).abs() < 1e-4 * score.max(1.0), "{q}: {} vs {score}", hit.score);
+            // Equal scores may come in another order; a better score never comes later.
+            if best.iter().filter(|h| (h.score - score).abs() < 1e-4).count() == 1 {
+                assert_eq!(hit.address, *address, "{q}");
+            }
         }
     }
 }
