@@ -17,7 +17,6 @@ use tantivy::index::SegmentId;
 use tantivy::postings::TermInfo;
 use tantivy::query::{AutomatonWeight, DfaWrapper, EnableScoring, FuzzyTermQuery, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
-use tantivy::termdict::TermDictionary;
 use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{
     DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, TERMINATED, TantivyDocument, Term,
@@ -38,15 +37,7 @@ pub struct TantivySearch {
     /// The searched fields with their weights, in the order of [`SEARCH_FIELDS`].
     fields: Vec<(Field, f32)>,
     cache: Mutex<GenerationCache>,
-    /// Each live segment's terms filed for fuzzy matching, per field.
-    segment_terms: Mutex<HashMap<(SegmentId, Field), Arc<FieldTerms>>>,
-}
-
-/// One field's terms in one segment: filed for fuzzy matching, and where each one's postings are.
-struct FieldTerms {
-    neighbourhoods: TermNeighbourhoods,
-    /// By term ordinal.
-    infos: Vec<TermInfo>,
+    segment_terms: Arc<SegmentTerms>,
 }
 
 fn schema() -> Schema {
@@ -91,7 +82,14 @@ impl TantivySearch {
         let schema = index.schema();
         let id = schema.get_field("id")?;
         let fields = SEARCH_FIELDS.iter().map(|(name, boost)| Ok((schema.get_field(name)?, *boost))).collect::<tantivy::Result<_>>()?;
-        Ok(Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields, cache: Mutex::default(), segment_terms: Mutex::default() })
+        let this =
+            Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields, cache: Mutex::default(), segment_terms: Arc::default() };
+        this.segment_terms.warm(&this.reader.searcher(), &this.searched_fields())?;
+        Ok(this)
+    }
+
+    fn searched_fields(&self) -> Vec<Field> {
+        self.fields.iter().map(|(field, _)| *field).collect()
     }
 
     fn document(&self, doc: &SearchDocument) -> TantivyDocument {
@@ -116,7 +114,9 @@ impl TantivySearch {
         .await
         .map_err(failed)?
         .map_err(failed)?;
-        self.reader.reload().map_err(failed)
+        self.reader.reload().map_err(failed)?;
+        let (terms, searcher, fields) = (self.segment_terms.clone(), self.reader.searcher(), self.searched_fields());
+        tokio::task::spawn_blocking(move || terms.warm(&searcher, &fields)).await.map_err(failed)?.map_err(failed)
     }
 
     /// Adds or replaces many documents in one commit (seeding a benchmark, rebuilding an index).
@@ -281,7 +281,7 @@ impl TantivySearch {
     /// The documents of `segment` with a term in `field` within `edits` of `word`, in order, each once.
     fn fuzzy_matches(&self, segment: &SegmentReader, field: Field, word: &str, edits: u8) -> tantivy::Result<Vec<DocId>> {
         let index = segment.inverted_index(field)?;
-        let terms = self.field_terms(segment, field, index.terms())?;
+        let terms = self.segment_terms.of(segment, field)?;
         let mut docs = Vec::new();
         for ord in terms.neighbourhoods.within(word, edits) {
             let info = &terms.infos[ord as usize];
@@ -295,14 +295,44 @@ impl TantivySearch {
         docs.dedup();
         Ok(docs)
     }
+}
 
-    /// The terms of `field` in `segment`, filed by their neighbourhoods: made the first time, kept while the segment
-    /// is in the index (a segment never changes; merges replace segments).
-    fn field_terms(&self, segment: &SegmentReader, field: Field, dictionary: &TermDictionary) -> tantivy::Result<Arc<FieldTerms>> {
+/// Each live segment's terms, per field, filed for fuzzy matching ([`TermNeighbourhoods`]). Filed when the index
+/// opens and after each write (off the async threads), so no search waits for it; kept while the segment is in the
+/// index (a segment never changes; merges replace segments).
+#[derive(Default)]
+struct SegmentTerms {
+    kept: Mutex<HashMap<(SegmentId, Field), Arc<FieldTerms>>>,
+}
+
+/// One field's terms in one segment: filed for fuzzy matching, and where each one's postings are.
+struct FieldTerms {
+    neighbourhoods: TermNeighbourhoods,
+    /// By term ordinal.
+    infos: Vec<TermInfo>,
+}
+
+impl SegmentTerms {
+    /// Files `fields` of every segment of `searcher` not filed yet, and lets go of segments no longer in it.
+    fn warm(&self, searcher: &Searcher, fields: &[Field]) -> tantivy::Result<()> {
+        let live: Vec<SegmentId> = searcher.segment_readers().iter().map(SegmentReader::segment_id).collect();
+        self.kept.lock().expect("not poisoned").retain(|(segment, _), _| live.contains(segment));
+        for segment in searcher.segment_readers() {
+            for &field in fields {
+                self.of(segment, field)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `field`'s terms in `segment`, filed the first time they are asked for.
+    fn of(&self, segment: &SegmentReader, field: Field) -> tantivy::Result<Arc<FieldTerms>> {
         let key = (segment.segment_id(), field);
-        if let Some(found) = self.segment_terms.lock().expect("not poisoned").get(&key) {
+        if let Some(found) = self.kept.lock().expect("not poisoned").get(&key) {
             return Ok(found.clone());
         }
+        let index = segment.inverted_index(field)?;
+        let dictionary = index.terms();
         let (mut terms, mut infos) = (Vec::with_capacity(dictionary.num_terms()), Vec::with_capacity(dictionary.num_terms()));
         let mut stream = dictionary.stream()?;
         while stream.advance() {
@@ -310,10 +340,7 @@ impl TantivySearch {
             infos.push(stream.value().clone());
         }
         let made = Arc::new(FieldTerms { neighbourhoods: TermNeighbourhoods::new(terms), infos });
-        let mut kept = self.segment_terms.lock().expect("not poisoned");
-        let live: Vec<SegmentId> = self.reader.searcher().segment_readers().iter().map(SegmentReader::segment_id).collect();
-        kept.retain(|(segment, _), _| live.contains(segment));
-        kept.insert(key, made.clone());
+        self.kept.lock().expect("not poisoned").insert(key, made.clone());
         Ok(made)
     }
 }
