@@ -7,7 +7,7 @@ use framelift_devserver::{DevConfig, RunningServer};
 use framelift_shared::domain::{
     Author, ContentType, MediaInfo, Rendition, SearchDocument, Transition, UploadPlan, UploadState, VideoId, VideoRecord,
 };
-use framelift_tests::temp_dir;
+use framelift_tests::{cpu_time, temp_dir};
 use futures::StreamExt;
 use std::time::{Duration, Instant};
 
@@ -61,20 +61,19 @@ fn search_text(i: usize) -> String {
 }
 
 /// CPU time this process (server and clients) has used so far.
-fn cpu_time() -> Duration {
+fn cpu_so_far() -> Duration {
     // SAFETY: getrusage writes into the struct we pass.
     let usage = unsafe {
         let mut ru: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_SELF, &mut ru);
         ru
     };
-    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
+    cpu_time(&usage)
 }
 
 /// p50, p99 and the CPU time (server and clients) per request.
 async fn load(http: &reqwest::Client, urls: Vec<String>) -> (Duration, Duration, Duration) {
-    let cpu = cpu_time();
+    let cpu = cpu_so_far();
     let mut latencies: Vec<Duration> = futures::stream::iter(urls)
         .map(|url| async move {
             let started = Instant::now();
@@ -86,7 +85,7 @@ async fn load(http: &reqwest::Client, urls: Vec<String>) -> (Duration, Duration,
         .buffer_unordered(CLIENTS)
         .collect()
         .await;
-    let cpu = (cpu_time() - cpu) / latencies.len() as u32;
+    let cpu = (cpu_so_far() - cpu) / latencies.len() as u32;
     latencies.sort();
     let n = latencies.len();
     (latencies[n / 2], latencies[(n * 99).div_ceil(100) - 1], cpu)

@@ -9,6 +9,7 @@
 //! `FRAMELIFT_BENCH_RUNS` sets the number of alternations (default 3); the tables show medians.
 
 use framelift_media::Tools;
+use framelift_tests::cpu_time;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -34,8 +35,7 @@ fn measure(cmd: &mut Command) -> Usage {
     let wall = started.elapsed();
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{cmd:?} failed");
     std::mem::forget(child);
-    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    Usage { wall, cpu: tv(usage.ru_utime) + tv(usage.ru_stime), peak_kib: usage.ru_maxrss as u64 }
+    Usage { wall, cpu: cpu_time(&usage), peak_kib: usage.ru_maxrss as u64 }
 }
 
 fn vmaf(ffmpeg: &Path, rendition: &Path, source: &Path) -> f64 {

@@ -57,6 +57,12 @@ pub fn moto_sdk() -> aws_config::SdkConfig {
 }
 
 /// A fresh, empty state folder under the system temp dir.
+/// The CPU time (user and system) a resource usage from `getrusage` or `wait4` counts.
+pub fn cpu_time(usage: &libc::rusage) -> Duration {
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
 pub fn temp_dir(prefix: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(unique_name(prefix));
     std::fs::create_dir_all(&dir).expect("temp dir");
