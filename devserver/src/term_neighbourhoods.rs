@@ -104,9 +104,8 @@ fn within_edits(word: &[char], term: &str, edits: u8) -> bool {
         heap.resize(3 * (n + 1), 0);
         &mut heap
     };
-    let (before, rest) = cells.split_at_mut(n + 1);
-    let (previous, row) = rest.split_at_mut(n + 1);
-    let (mut before, mut previous, mut row) = (before, previous, row);
+    let (mut before, rest) = cells.split_at_mut(n + 1);
+    let (mut previous, mut row) = rest.split_at_mut(n + 1);
     previous.iter_mut().enumerate().for_each(|(j, cell)| *cell = j);
     let mut last = None;
     for (i, t) in term.chars().enumerate().map(|(i, t)| (i + 1, t)) {
