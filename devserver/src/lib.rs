@@ -14,6 +14,7 @@ pub mod config;
 pub mod cors;
 pub mod local_s3;
 pub mod notifications;
+pub mod process;
 mod server;
 pub mod sqlite_store;
 pub mod tantivy_search;

@@ -4,12 +4,14 @@ use framelift_devserver::{DevConfig, DevStack};
 use tokio::net::TcpListener;
 
 /// One server answering many requests at once on every core: glibc's allocator spent a fifth of the catalogue
-/// benchmark's CPU in malloc and free, much of it on its arena locks (docs/BENCHMARKS.md).
+/// benchmark's CPU in malloc and free, much of it on its arena locks (docs/BENCHMARKS.md). Its huge pages are turned
+/// off first thing in `main` ([`framelift_devserver::process`]).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    framelift_devserver::process::no_transparent_huge_pages();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,s3s=warn,s3s_fs=warn".into()))
         .init();

@@ -93,6 +93,8 @@ async fn load(http: &reqwest::Client, urls: Vec<String>) -> (Duration, Duration,
 
 #[tokio::main]
 async fn main() {
+    // As the dev server's main does.
+    framelift_devserver::process::no_transparent_huge_pages();
     let requests: usize = std::env::var("FRAMELIFT_BENCH_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(REQUESTS);
     let dir = temp_dir("bench-catalogue");
     let seeding = Instant::now();
