@@ -14,12 +14,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tantivy::directory::MmapDirectory;
 use tantivy::index::SegmentId;
-use tantivy::postings::TermInfo;
-use tantivy::query::{AutomatonWeight, DfaWrapper, EnableScoring, FuzzyTermQuery, Query, TermQuery, Weight};
+use tantivy::postings::{Postings, TermInfo};
+use tantivy::query::Bm25Weight;
+#[cfg(test)]
+use tantivy::query::{FuzzyTermQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
 use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{
-    DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, TERMINATED, TantivyDocument, Term,
+    DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, InvertedIndexReader, ReloadPolicy, Searcher, SegmentReader, TERMINATED,
+    TantivyDocument, Term,
 };
 
 const TOKENIZER: &str = "folded";
@@ -168,19 +171,22 @@ impl TantivySearch {
             .enumerate()
             .map(|(i, word)| self.word_scores(searcher, word, i + 1 == words.len()))
             .collect::<tantivy::Result<Vec<_>>>()?;
-        // Every match counts towards the total; the best `limit` stay in a heap whose top is the worst of them.
-        // Documents come in address order, so a later one must score strictly more than the worst kept to get in.
-        // One pass over the documents, a block at a time. A block that a dense word matches throughout, and whose
-        // best possible sum (each word's best in the block, added in the order the sums are) cannot beat the bar,
-        // only counts. Any other: its sums (dense words added, sparse words merged in), its matches counted, and only
-        // if its best beats the bar, looked at document by document.
-        let mut best: BinaryHeap<Reverse<Hit>> = BinaryHeap::with_capacity(limit + 1);
-        let mut bar = 0f32;
-        let mut total = 0u64;
+        // Every match counts towards the total; the best `limit` stay in a heap whose top is the worst of them
+        // ([`Page`]). Documents come in address order, so a later one must score strictly more than the worst kept.
+        // In a segment where every word is sparse, its documents are merged from the words' lists. Otherwise one pass
+        // over the documents, a block at a time. A block that a dense word matches throughout, and whose best
+        // possible sum (each word's best in the block, added in the order the sums are) cannot beat the bar, only
+        // counts. Any other: its sums (dense words added, sparse words merged in), its matches counted, and only if
+        // its best beats the bar, looked at document by document.
+        let mut page = Page::new(limit);
         let mut sums = [0f32; BLOCK];
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             let dense: Vec<&DenseScores> = scores.iter().filter_map(|word| word.segments[ord].as_dense()).collect();
             let mut sparse: Vec<&[(DocId, f32)]> = scores.iter().filter_map(|word| word.segments[ord].as_sparse()).collect();
+            if dense.is_empty() {
+                page.merge(ord as u32, sparse);
+                continue;
+            }
             let mut inside = vec![0; sparse.len()];
             let max_doc = segment.max_doc() as usize;
             for (block, start) in (0..max_doc).step_by(BLOCK).enumerate() {
@@ -191,11 +197,18 @@ impl TantivySearch {
                     all_match |= word.blocks[block].all_match;
                 }
                 for (scores, inside) in sparse.iter().zip(inside.iter_mut()) {
-                    *inside = scores.partition_point(|&(doc, _)| (doc as usize) < end);
-                    ceiling += scores[..*inside].iter().fold(0f32, |best, &(_, s)| best.max(s));
+                    let (mut n, mut top) = (0, 0f32);
+                    while let Some(&(doc, s)) = scores.get(n)
+                        && (doc as usize) < end
+                    {
+                        top = top.max(s);
+                        n += 1;
+                    }
+                    *inside = n;
+                    ceiling += top;
                 }
-                if all_match && (limit == 0 || ceiling <= bar) {
-                    total += (end - start) as u64;
+                if all_match && (limit == 0 || ceiling <= page.bar) {
+                    page.total += (end - start) as u64;
                     sparse.iter_mut().zip(&inside).for_each(|(scores, &inside)| *scores = &scores[inside..]);
                     continue;
                 }
@@ -209,91 +222,126 @@ impl TantivySearch {
                     *scores = &scores[inside..];
                 }
                 // Both as folds without early exit over 32-bit lanes, so they vectorize.
+                let bar = page.bar;
                 let (matches, beats_bar) = sums.iter().fold((0u32, false), |(n, beats), &s| (n + u32::from(s > 0.0), beats | (s > bar)));
-                total += u64::from(matches);
+                page.total += u64::from(matches);
                 if limit == 0 || !beats_bar {
                     continue;
                 }
                 for (i, &score) in sums.iter().enumerate() {
-                    if score <= bar {
-                        continue;
-                    }
-                    if best.len() == limit {
-                        best.pop();
-                    }
-                    best.push(Reverse(Hit { score, address: DocAddress::new(ord as u32, (start + i) as DocId) }));
-                    if best.len() == limit {
-                        bar = best.peek().map_or(0.0, |worst| worst.0.score);
-                    }
+                    page.offer(score, DocAddress::new(ord as u32, (start + i) as DocId));
                 }
             }
         }
-        Ok((best.into_sorted_vec().into_iter().map(|Reverse(hit)| hit).collect(), total))
+        Ok(page.finish())
     }
 
     /// One word's matches, as the OpenSearch query scores them: the word itself (BM25), within its `AUTO` edits and,
     /// for the last word, as a prefix (both a constant half the field's weight: a document counts once however many
-    /// of its terms match), in each field. The prefix automaton is built once for the three fields; the terms within
-    /// the word's edits come from the segment's [`TermNeighbourhoods`] instead of an automaton's walk.
+    /// of its terms match), in each field. Every term comes from the segment's [`FieldTerms`] rather than from tantivy's
+    /// queries: the word and its prefixes by binary search in the sorted terms, the terms within its edits from the
+    /// [`TermNeighbourhoods`], and a rare term's postings from memory. What each clause adds is summed per document in
+    /// the order the clauses come (as the boolean query sums them), and the scores of tantivy's `TermQuery`
+    /// (`Bm25Weight`, over the whole index) are used for the word itself.
     fn score_word(&self, searcher: &Searcher, word: &str, last: bool) -> tantivy::Result<WordScores> {
         let edits = auto_fuzziness(word.chars().count());
-        let prefix = last
-            .then(|| FuzzyTermQuery::new_prefix(Term::from_field_text(self.fields[0].0, word), 0, true).automaton())
-            .transpose()?
-            .map(Arc::new);
-        let scoring = EnableScoring::enabled_from_searcher(searcher);
-        let mut weights: Vec<(Box<dyn Weight>, f32)> = Vec::new();
-        for &(field, boost) in &self.fields {
-            let term = Term::from_field_text(field, word);
-            weights.push((TermQuery::new(term, IndexRecordOption::WithFreqs).weight(scoring)?, boost));
-            if let Some(automaton) = &prefix {
-                weights.push((Box::new(AutomatonWeight::<DfaWrapper>::new(field, automaton.clone())), boost * 0.5));
-            }
+        let readers = searcher.segment_readers();
+        let terms = readers
+            .iter()
+            .map(|segment| self.fields.iter().map(|&(field, _)| self.segment_terms.of(segment, field)).collect::<tantivy::Result<Vec<_>>>())
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let total_docs: u64 = readers.iter().map(|segment| u64::from(segment.max_doc())).sum();
+        let mut weights = Vec::with_capacity(self.fields.len());
+        for (i, &(field, boost)) in self.fields.iter().enumerate() {
+            let doc_freq: u64 =
+                terms.iter().map(|fields| fields[i].find(word).map_or(0, |ord| u64::from(fields[i].infos[ord as usize].doc_freq))).sum();
+            let weight = if doc_freq == 0 || total_docs == 0 {
+                None
+            } else {
+                let tokens: u64 =
+                    readers.iter().map(|segment| Ok(segment.inverted_index(field)?.total_num_tokens())).sum::<tantivy::Result<_>>()?;
+                Some(Bm25Weight::for_one_term_without_explain(doc_freq, total_docs, tokens as f32 / total_docs as f32).boost_by(boost))
+            };
+            weights.push(weight);
         }
-        let mut segments = Vec::with_capacity(searcher.segment_readers().len());
-        for segment in searcher.segment_readers() {
-            let alive = |doc: DocId| segment.alive_bitset().is_none_or(|alive| alive.is_alive(doc));
-            let mut sums = vec![0f32; segment.max_doc() as usize];
-            for (weight, boost) in &weights {
-                let mut scorer = weight.scorer(segment, *boost)?;
-                let mut doc = scorer.doc();
-                while doc != TERMINATED {
-                    if alive(doc) {
-                        sums[doc as usize] += scorer.score();
-                    }
-                    doc = scorer.advance();
+        let mut segments = Vec::with_capacity(readers.len());
+        for (segment, terms) in readers.iter().zip(&terms) {
+            let mut sums = Sums::new(segment);
+            for ((&(field, boost), terms), weight) in self.fields.iter().zip(terms).zip(&weights) {
+                let index = segment.inverted_index(field)?;
+                let prefixed = last.then(|| terms.prefixed(word));
+                let exact = match &prefixed {
+                    Some(range) => Some(range.start).filter(|&ord| range.contains(&ord) && terms.term(ord) == word),
+                    None => terms.find(word),
+                };
+                if let (Some(ord), Some(weight)) = (exact, weight) {
+                    let norms = segment.get_fieldnorms_reader(field)?;
+                    terms.postings(&index, ord, |doc, freq| sums.add(doc, weight.score(norms.fieldnorm_id(doc), freq)))?;
+                }
+                if let Some(range) = prefixed {
+                    sums.add_each(&terms.docs(&index, range)?, boost * 0.5);
                 }
             }
             if edits > 0 {
-                for &(field, boost) in &self.fields {
-                    for doc in self.fuzzy_matches(segment, field, word, edits)? {
-                        if alive(doc) {
-                            sums[doc as usize] += boost * 0.5;
-                        }
-                    }
+                for (&(field, boost), terms) in self.fields.iter().zip(terms) {
+                    let index = segment.inverted_index(field)?;
+                    sums.add_each(&terms.docs(&index, terms.neighbourhoods.within(word, edits))?, boost * 0.5);
                 }
             }
-            segments.push(SegmentScores::from_sums(sums));
+            segments.push(sums.finish());
         }
         Ok(WordScores { segments })
     }
+}
 
-    /// The documents of `segment` with a term in `field` within `edits` of `word`, in order, each once.
-    fn fuzzy_matches(&self, segment: &SegmentReader, field: Field, word: &str, edits: u8) -> tantivy::Result<Vec<DocId>> {
-        let index = segment.inverted_index(field)?;
-        let terms = self.segment_terms.of(segment, field)?;
-        let mut docs = Vec::new();
-        for ord in terms.neighbourhoods.within(word, edits) {
-            let info = &terms.infos[ord as usize];
-            let mut postings = index.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
-            while !postings.docs().is_empty() {
-                docs.extend_from_slice(postings.docs());
-                postings.advance();
+/// One word's score per document of a segment as its clauses are added: a list of (document, score) while few
+/// documents have one, every document's sum once many may (at half the segment). Either way a document's scores are
+/// added in the order they come, so both make the same sums; deleted documents get none.
+struct Sums<'a> {
+    segment: &'a SegmentReader,
+    added: Vec<(DocId, f32)>,
+    dense: Option<Vec<f32>>,
+}
+
+impl<'a> Sums<'a> {
+    fn new(segment: &'a SegmentReader) -> Self {
+        Self { segment, added: Vec::new(), dense: None }
+    }
+
+    fn add(&mut self, doc: DocId, score: f32) {
+        if self.segment.alive_bitset().is_some_and(|alive| !alive.is_alive(doc)) {
+            return;
+        }
+        if let Some(sums) = &mut self.dense {
+            sums[doc as usize] += score;
+            return;
+        }
+        self.added.push((doc, score));
+        if self.added.len() * 2 >= self.segment.max_doc() as usize {
+            let mut sums = vec![0f32; self.segment.max_doc() as usize];
+            self.added.drain(..).for_each(|(doc, score)| sums[doc as usize] += score);
+            self.dense = Some(sums);
+        }
+    }
+
+    fn add_each(&mut self, docs: &[DocId], score: f32) {
+        docs.iter().for_each(|&doc| self.add(doc, score));
+    }
+
+    fn finish(mut self) -> SegmentScores {
+        if let Some(sums) = self.dense {
+            return SegmentScores::from_sums(sums);
+        }
+        // Stable: a document's scores stay in the order they were added.
+        self.added.sort_by_key(|&(doc, _)| doc);
+        let mut merged: Vec<(DocId, f32)> = Vec::with_capacity(self.added.len());
+        for (doc, score) in self.added {
+            match merged.last_mut() {
+                Some((last, sum)) if *last == doc => *sum += score,
+                _ => merged.push((doc, score)),
             }
         }
-        docs.sort_unstable();
-        docs.dedup();
-        Ok(docs)
+        SegmentScores::Sparse(merged)
     }
 }
 
@@ -305,11 +353,109 @@ struct SegmentTerms {
     kept: Mutex<HashMap<(SegmentId, Field), Arc<FieldTerms>>>,
 }
 
-/// One field's terms in one segment: filed for fuzzy matching, and where each one's postings are.
+/// One field's terms in one segment, in the dictionary's (byte) order: filed for fuzzy matching, where each one's
+/// postings are, and a rare term's postings themselves.
 struct FieldTerms {
     neighbourhoods: TermNeighbourhoods,
     /// By term ordinal.
     infos: Vec<TermInfo>,
+    inline: InlinePostings,
+}
+
+/// The postings (documents and term frequencies) of the terms in at most [`InlinePostings::MAX_DOCS`] documents:
+/// a typo or a prefix mostly finds such terms, and reading them here costs no decoding.
+#[derive(Default)]
+struct InlinePostings {
+    /// Where each term's postings start in `docs` and `freqs`, by ordinal, and where the last ends; a term not kept
+    /// here has none.
+    starts: Vec<u32>,
+    docs: Vec<DocId>,
+    freqs: Vec<u32>,
+}
+
+impl InlinePostings {
+    const MAX_DOCS: u32 = 32;
+}
+
+impl FieldTerms {
+    fn read(index: &InvertedIndexReader) -> tantivy::Result<Self> {
+        let dictionary = index.terms();
+        let (mut terms, mut infos) = (Vec::with_capacity(dictionary.num_terms()), Vec::with_capacity(dictionary.num_terms()));
+        let mut inline = InlinePostings { starts: Vec::with_capacity(dictionary.num_terms() + 1), ..InlinePostings::default() };
+        let mut stream = dictionary.stream()?;
+        while stream.advance() {
+            let info = stream.value().clone();
+            inline.starts.push(inline.docs.len() as u32);
+            if info.doc_freq <= InlinePostings::MAX_DOCS {
+                let mut postings = index.read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
+                while postings.doc() != TERMINATED {
+                    inline.docs.push(postings.doc());
+                    inline.freqs.push(postings.term_freq());
+                    postings.advance();
+                }
+            }
+            terms.push(String::from_utf8_lossy(stream.key()).into());
+            infos.push(info);
+        }
+        inline.starts.push(inline.docs.len() as u32);
+        Ok(Self { neighbourhoods: TermNeighbourhoods::new(terms), infos, inline })
+    }
+
+    fn term(&self, ord: u32) -> &str {
+        &self.neighbourhoods.terms()[ord as usize]
+    }
+
+    /// The ordinal of `word`, if it is a term.
+    fn find(&self, word: &str) -> Option<u32> {
+        let terms = self.neighbourhoods.terms();
+        let at = terms.partition_point(|t| t.as_bytes() < word.as_bytes());
+        (terms.get(at).map(|t| &**t) == Some(word)).then_some(at as u32)
+    }
+
+    /// The ordinals of the terms that start with `prefix` (`prefix` itself first, if it is one).
+    fn prefixed(&self, prefix: &str) -> std::ops::Range<u32> {
+        let terms = self.neighbourhoods.terms();
+        let start = terms.partition_point(|t| t.as_bytes() < prefix.as_bytes());
+        let len = terms[start..].partition_point(|t| t.as_bytes().starts_with(prefix.as_bytes()));
+        start as u32..(start + len) as u32
+    }
+
+    /// Calls `found` with each document of term `ord` and how often the term is in it, in document order.
+    fn postings(&self, index: &InvertedIndexReader, ord: u32, mut found: impl FnMut(DocId, u32)) -> tantivy::Result<()> {
+        let info = &self.infos[ord as usize];
+        if info.doc_freq <= InlinePostings::MAX_DOCS {
+            let (start, end) = (self.inline.starts[ord as usize] as usize, self.inline.starts[ord as usize + 1] as usize);
+            self.inline.docs[start..end].iter().zip(&self.inline.freqs[start..end]).for_each(|(&doc, &freq)| found(doc, freq));
+            return Ok(());
+        }
+        let mut postings = index.read_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
+        while postings.doc() != TERMINATED {
+            found(postings.doc(), postings.term_freq());
+            postings.advance();
+        }
+        Ok(())
+    }
+
+    /// The documents with any of the terms `ords`, in order, each once.
+    fn docs(&self, index: &InvertedIndexReader, ords: impl IntoIterator<Item = u32>) -> tantivy::Result<Vec<DocId>> {
+        let mut docs = Vec::new();
+        for ord in ords {
+            let info = &self.infos[ord as usize];
+            if info.doc_freq <= InlinePostings::MAX_DOCS {
+                let (start, end) = (self.inline.starts[ord as usize] as usize, self.inline.starts[ord as usize + 1] as usize);
+                docs.extend_from_slice(&self.inline.docs[start..end]);
+                continue;
+            }
+            let mut postings = index.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+            while !postings.docs().is_empty() {
+                docs.extend_from_slice(postings.docs());
+                postings.advance();
+            }
+        }
+        docs.sort_unstable();
+        docs.dedup();
+        Ok(docs)
+    }
 }
 
 impl SegmentTerms {
@@ -331,15 +477,7 @@ impl SegmentTerms {
         if let Some(found) = self.kept.lock().expect("not poisoned").get(&key) {
             return Ok(found.clone());
         }
-        let index = segment.inverted_index(field)?;
-        let dictionary = index.terms();
-        let (mut terms, mut infos) = (Vec::with_capacity(dictionary.num_terms()), Vec::with_capacity(dictionary.num_terms()));
-        let mut stream = dictionary.stream()?;
-        while stream.advance() {
-            terms.push(String::from_utf8_lossy(stream.key()).into());
-            infos.push(stream.value().clone());
-        }
-        let made = Arc::new(FieldTerms { neighbourhoods: TermNeighbourhoods::new(terms), infos });
+        let made = Arc::new(FieldTerms::read(&*segment.inverted_index(field)?)?);
         self.kept.lock().expect("not poisoned").insert(key, made.clone());
         Ok(made)
     }
@@ -472,6 +610,59 @@ impl GenerationCache {
             }
             this.ids.insert(address, id);
         }
+    }
+}
+
+/// The best `limit` matches so far, in a heap whose top is the worst of them, and how many matched in all.
+struct Page {
+    limit: usize,
+    best: BinaryHeap<Reverse<Hit>>,
+    /// What a match must beat to get in: the worst kept once the page is full, else 0.
+    bar: f32,
+    total: u64,
+}
+
+impl Page {
+    fn new(limit: usize) -> Self {
+        Self { limit, best: BinaryHeap::with_capacity(limit + 1), bar: 0.0, total: 0 }
+    }
+
+    /// A match (or not, at 0), offered after every match at an earlier address.
+    fn offer(&mut self, score: f32, address: DocAddress) {
+        if score <= self.bar || self.limit == 0 {
+            return;
+        }
+        if self.best.len() == self.limit {
+            self.best.pop();
+        }
+        self.best.push(Reverse(Hit { score, address }));
+        if self.best.len() == self.limit {
+            self.bar = self.best.peek().map_or(0.0, |worst| worst.0.score);
+        }
+    }
+
+    /// Counts and offers the documents of segment `ord` in `words`' lists, each with the sum of its scores (added in
+    /// the order of the words, as the block sums are).
+    fn merge(&mut self, ord: u32, mut words: Vec<&[(DocId, f32)]>) {
+        while let Some(doc) = words.iter().filter_map(|w| w.first()).map(|&(doc, _)| doc).min() {
+            let mut sum = 0f32;
+            for word in &mut words {
+                if let Some(&(d, s)) = word.first()
+                    && d == doc
+                {
+                    sum += s;
+                    *word = &word[1..];
+                }
+            }
+            if sum > 0.0 {
+                self.total += 1;
+                self.offer(sum, DocAddress::new(ord, doc));
+            }
+        }
+    }
+
+    fn finish(self) -> (Vec<Hit>, u64) {
+        (self.best.into_sorted_vec().into_iter().map(|Reverse(hit)| hit).collect(), self.total)
     }
 }
 

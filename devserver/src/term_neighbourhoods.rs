@@ -17,6 +17,8 @@ pub const MAX_EDITS: u8 = 2;
 pub struct TermNeighbourhoods {
     /// The terms, by ordinal (their order in the dictionary they came from).
     terms: Vec<Box<str>>,
+    /// Each term's length in characters (at most 255), by ordinal: most candidates are turned away by length alone.
+    lengths: Vec<u8>,
     /// Every term under each string its deletions leave, by the string's hash; sorted.
     filed: Vec<Filed>,
 }
@@ -34,6 +36,7 @@ impl TermNeighbourhoods {
     pub fn new(terms: Vec<Box<str>>) -> Self {
         let mut filed = Vec::new();
         let mut chars = Vec::with_capacity(PREFIX);
+        let lengths = terms.iter().map(|t| t.chars().count().min(255) as u8).collect();
         for (ord, term) in terms.iter().enumerate() {
             chars.clear();
             chars.extend(term.chars().take(PREFIX));
@@ -42,7 +45,12 @@ impl TermNeighbourhoods {
         filed.sort_unstable();
         // A term that leaves the same string twice keeps the fewest deletions (sorted first).
         filed.dedup_by(|later, first| later.hash == first.hash && later.ord == first.ord);
-        Self { terms, filed }
+        Self { terms, lengths, filed }
+    }
+
+    /// The terms, by ordinal.
+    pub fn terms(&self) -> &[Box<str>] {
+        &self.terms
     }
 
     /// The ordinals of the terms within `edits` of `word`, in order. `edits` is at most [`MAX_EDITS`].
@@ -58,7 +66,10 @@ impl TermNeighbourhoods {
         ords.sort_unstable();
         ords.dedup();
         // Hashes may collide and prefixes may agree where the whole words do not: each candidate is measured.
-        ords.retain(|&ord| within_edits(&word, &self.terms[ord as usize], edits));
+        ords.retain(|&ord| {
+            usize::from(self.lengths[ord as usize]).abs_diff(word.len()) <= usize::from(edits)
+                && within_edits(&word, &self.terms[ord as usize], edits)
+        });
         ords
     }
 }
@@ -90,15 +101,14 @@ fn neighbourhood(chars: &[char], max: u8, mut found: impl FnMut(u64, u8)) {
 
 /// Whether `term` is within `edits` of `word`: the optimal string alignment distance (Damerau-Levenshtein where no
 /// character is edited twice), which is what tantivy's and Lucene's Levenshtein automata accept with transpositions.
-/// Worked out a row per character of `term`, in three rows that live on the stack for words of up to 63 characters.
+/// Worked out a row per character of `term`, in three rows of bytes that live on the stack for words of up to 63
+/// characters (a cell never needs to hold more than `edits + 1`: larger distances are capped there).
 fn within_edits(word: &[char], term: &str, edits: u8) -> bool {
-    let (n, edits) = (word.len(), usize::from(edits));
-    if term.chars().count().abs_diff(n) > edits {
-        return false;
-    }
-    let mut stack = [0usize; 3 * 64];
+    let n = word.len();
+    let cap = edits + 1;
+    let mut stack = [0u8; 3 * 64];
     let mut heap = Vec::new();
-    let cells: &mut [usize] = if 3 * (n + 1) <= stack.len() {
+    let cells: &mut [u8] = if 3 * (n + 1) <= stack.len() {
         &mut stack[..3 * (n + 1)]
     } else {
         heap.resize(3 * (n + 1), 0);
@@ -106,18 +116,18 @@ fn within_edits(word: &[char], term: &str, edits: u8) -> bool {
     };
     let (mut before, rest) = cells.split_at_mut(n + 1);
     let (mut previous, mut row) = rest.split_at_mut(n + 1);
-    previous.iter_mut().enumerate().for_each(|(j, cell)| *cell = j);
+    previous.iter_mut().enumerate().for_each(|(j, cell)| *cell = j.min(usize::from(cap)) as u8);
     let mut last = None;
     for (i, t) in term.chars().enumerate().map(|(i, t)| (i + 1, t)) {
-        row[0] = i;
-        let mut least = i;
+        row[0] = i.min(usize::from(cap)) as u8;
+        let mut least = row[0];
         for j in 1..=n {
-            let mut best = (previous[j - 1] + usize::from(word[j - 1] != t)).min(previous[j] + 1).min(row[j - 1] + 1);
+            let mut best = (previous[j - 1] + u8::from(word[j - 1] != t)).min(previous[j] + 1).min(row[j - 1] + 1);
             if j > 1 && Some(word[j - 1]) == last && word[j - 2] == t {
                 best = best.min(before[j - 2] + 1);
             }
-            row[j] = best;
-            least = least.min(best);
+            row[j] = best.min(cap);
+            least = least.min(row[j]);
         }
         if least > edits {
             return false;
