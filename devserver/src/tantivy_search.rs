@@ -562,21 +562,20 @@ impl SegmentScores {
 /// - words' scores. Typing a query repeats its words many times over, and the words people search for repeat across
 ///   people: a word seen before costs an addition per document instead of automata, term lookups and postings in
 ///   three fields;
-/// - the video ids of documents found, so a page of results reads no stored documents twice.
+/// - the video ids of documents found, so a page of results reads no stored documents twice: by segment ordinal,
+///   then document (32 bytes a document of a segment any result came from; found by index rather than by hash, as
+///   twenty of them are for every page).
 #[derive(Default)]
 struct GenerationCache {
     generation: u64,
     bytes: usize,
     words: HashMap<(String, bool), Arc<WordScores>>,
-    ids: HashMap<DocAddress, VideoId>,
+    ids: Vec<Vec<Option<VideoId>>>,
 }
 
 impl GenerationCache {
     /// What the words may take; when full they start over (the words people use come back at once).
     const MAX_BYTES: usize = 64 << 20;
-    /// How many ids are kept (about 30 bytes each); when full they start over.
-    const MAX_IDS: usize = 1 << 20;
-
     /// This cache for `generation`, emptied if it held another's.
     fn at(&mut self, generation: u64) -> &mut Self {
         if self.generation != generation {
@@ -602,13 +601,22 @@ impl GenerationCache {
         }
     }
 
-    fn keep_ids(&mut self, generation: u64, found: impl IntoIterator<Item = (DocAddress, VideoId)>) {
+    fn id(&self, address: DocAddress) -> Option<VideoId> {
+        *self.ids.get(address.segment_ord as usize)?.get(address.doc_id as usize)?
+    }
+
+    /// Keeps the ids `found` on `searcher` (of `generation`).
+    fn keep_ids(&mut self, generation: u64, searcher: &Searcher, found: impl IntoIterator<Item = (DocAddress, VideoId)>) {
         let this = self.at(generation);
         for (address, id) in found {
-            if this.ids.len() >= Self::MAX_IDS {
-                this.ids.clear();
+            let (segment, doc) = (address.segment_ord as usize, address.doc_id as usize);
+            if this.ids.len() <= segment {
+                this.ids.resize_with(segment + 1, Vec::new);
             }
-            this.ids.insert(address, id);
+            if this.ids[segment].is_empty() {
+                this.ids[segment] = vec![None; searcher.segment_reader(address.segment_ord).max_doc() as usize];
+            }
+            this.ids[segment][doc] = Some(id);
         }
     }
 }
@@ -708,8 +716,8 @@ impl SearchIndex for TantivySearch {
         let generation = searcher.generation().generation_id();
         let mut ids: Vec<Option<VideoId>> = {
             let mut cache = self.cache.lock().expect("not poisoned");
-            let known = &cache.at(generation).ids;
-            best.iter().map(|hit| known.get(&hit.address).copied()).collect()
+            let known = cache.at(generation);
+            best.iter().map(|hit| known.id(hit.address)).collect()
         };
         let mut read = Vec::new();
         for (hit, id) in best.iter().zip(ids.iter_mut()).filter(|(_, id)| id.is_none()) {
@@ -718,7 +726,7 @@ impl SearchIndex for TantivySearch {
             read.extend(id.map(|id| (hit.address, id)));
         }
         if !read.is_empty() {
-            self.cache.lock().expect("not poisoned").keep_ids(generation, read);
+            self.cache.lock().expect("not poisoned").keep_ids(generation, &searcher, read);
         }
         Ok(SearchHits { ids: ids.into_iter().flatten().collect(), total })
     }

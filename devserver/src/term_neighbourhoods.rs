@@ -68,7 +68,11 @@ impl TermNeighbourhoods {
         // Hashes may collide and prefixes may agree where the whole words do not: each candidate is measured.
         ords.retain(|&ord| {
             usize::from(self.lengths[ord as usize]).abs_diff(word.len()) <= usize::from(edits)
-                && within_edits(&word, &self.terms[ord as usize], edits)
+                && if edits <= 1 {
+                    within_one(&word, &self.terms[ord as usize], edits)
+                } else {
+                    within_edits(&word, &self.terms[ord as usize], edits)
+                }
         });
         ords
     }
@@ -96,6 +100,37 @@ fn neighbourhood(chars: &[char], max: u8, mut found: impl FnMut(u64, u8)) {
                 found(hash_without([i, j]), 2);
             }
         }
+    }
+}
+
+/// [`within_edits`] for at most one edit, without the table: the words are the same, or differ in one character,
+/// or in two neighbours swapped, or by one character more or less. Terms of more than 64 characters go to the table.
+fn within_one(word: &[char], term: &str, edits: u8) -> bool {
+    let mut chars = ['\0'; 64];
+    let mut len = 0;
+    for c in term.chars() {
+        if len == chars.len() {
+            return within_edits(word, term, edits);
+        }
+        chars[len] = c;
+        len += 1;
+    }
+    let term = &chars[..len];
+    let Some(i) = word.iter().zip(term).position(|(w, t)| w != t) else {
+        // One is the other, or the other with one character more at the end.
+        return word.len().abs_diff(term.len()) <= usize::from(edits);
+    };
+    if edits == 0 {
+        return false;
+    }
+    match word.len() as isize - term.len() as isize {
+        0 => {
+            word[i + 1..] == term[i + 1..]
+                || (i + 1 < word.len() && word[i] == term[i + 1] && word[i + 1] == term[i] && word[i + 2..] == term[i + 2..])
+        }
+        1 => word[i + 1..] == term[i..],
+        -1 => word[i..] == term[i + 1..],
+        _ => false,
     }
 }
 
