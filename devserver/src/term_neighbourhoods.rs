@@ -17,7 +17,8 @@ pub const MAX_EDITS: u8 = 2;
 pub struct TermNeighbourhoods {
     /// The terms, by ordinal (their order in the dictionary they came from).
     terms: Vec<Box<str>>,
-    /// Each term's length in characters (at most 255), by ordinal: most candidates are turned away by length alone.
+    /// Each term's length in characters (at most 255), by ordinal: a candidate of the wrong length is turned away
+    /// without reading the term.
     lengths: Vec<u8>,
     /// Every term under each string its deletions leave, by the string's hash; sorted.
     filed: Vec<Filed>,
