@@ -250,12 +250,14 @@ impl TantivySearch {
             .iter()
             .map(|segment| self.fields.iter().map(|&(field, _)| self.segment_terms.of(segment, field)).collect::<tantivy::Result<Vec<_>>>())
             .collect::<tantivy::Result<Vec<_>>>()?;
+        // The word's ordinal in each segment's terms of each field, if it is one of them.
+        let exact: Vec<Vec<Option<u32>>> = terms.iter().map(|fields| fields.iter().map(|terms| terms.find(word)).collect()).collect();
         let total_docs: u64 = readers.iter().map(|segment| u64::from(segment.max_doc())).sum();
         let mut weights = Vec::with_capacity(self.fields.len());
         for (i, &(field, boost)) in self.fields.iter().enumerate() {
             let doc_freq: u64 =
-                terms.iter().map(|fields| fields[i].find(word).map_or(0, |ord| u64::from(fields[i].infos[ord as usize].doc_freq))).sum();
-            let weight = if doc_freq == 0 || total_docs == 0 {
+                terms.iter().zip(&exact).filter_map(|(fields, ords)| Some(u64::from(fields[i].infos[ords[i]? as usize].doc_freq))).sum();
+            let weight = if doc_freq == 0 {
                 None
             } else {
                 let tokens: u64 =
@@ -265,21 +267,16 @@ impl TantivySearch {
             weights.push(weight);
         }
         let mut segments = Vec::with_capacity(readers.len());
-        for (segment, terms) in readers.iter().zip(&terms) {
+        for ((segment, terms), exact) in readers.iter().zip(&terms).zip(&exact) {
             let mut sums = Sums::new(segment);
-            for ((&(field, boost), terms), weight) in self.fields.iter().zip(terms).zip(&weights) {
+            for (((&(field, boost), terms), weight), exact) in self.fields.iter().zip(terms).zip(&weights).zip(exact) {
                 let index = segment.inverted_index(field)?;
-                let prefixed = last.then(|| terms.prefixed(word));
-                let exact = match &prefixed {
-                    Some(range) => Some(range.start).filter(|&ord| range.contains(&ord) && terms.term(ord) == word),
-                    None => terms.find(word),
-                };
                 if let (Some(ord), Some(weight)) = (exact, weight) {
                     let norms = segment.get_fieldnorms_reader(field)?;
-                    terms.postings(&index, ord, |doc, freq| sums.add(doc, weight.score(norms.fieldnorm_id(doc), freq)))?;
+                    terms.postings(&index, *ord, |doc, freq| sums.add(doc, weight.score(norms.fieldnorm_id(doc), freq)))?;
                 }
-                if let Some(range) = prefixed {
-                    sums.add_each(&terms.docs(&index, range)?, boost * 0.5);
+                if last {
+                    sums.add_each(&terms.docs(&index, terms.prefixed(word))?, boost * 0.5);
                 }
             }
             if edits > 0 {
@@ -399,10 +396,6 @@ impl FieldTerms {
         }
         inline.starts.push(inline.docs.len() as u32);
         Ok(Self { neighbourhoods: TermNeighbourhoods::new(terms), infos, inline })
-    }
-
-    fn term(&self, ord: u32) -> &str {
-        &self.neighbourhoods.terms()[ord as usize]
     }
 
     /// The ordinal of `word`, if it is a term.
