@@ -413,15 +413,22 @@ impl FieldTerms {
         start as u32..(start + len) as u32
     }
 
+    /// The documents of term `ord` and how often it is in each, if they are kept in memory.
+    fn inline(&self, ord: u32) -> Option<(&[DocId], &[u32])> {
+        if self.infos[ord as usize].doc_freq > InlinePostings::MAX_DOCS {
+            return None;
+        }
+        let (start, end) = (self.inline.starts[ord as usize] as usize, self.inline.starts[ord as usize + 1] as usize);
+        Some((&self.inline.docs[start..end], &self.inline.freqs[start..end]))
+    }
+
     /// Calls `found` with each document of term `ord` and how often the term is in it, in document order.
     fn postings(&self, index: &InvertedIndexReader, ord: u32, mut found: impl FnMut(DocId, u32)) -> tantivy::Result<()> {
-        let info = &self.infos[ord as usize];
-        if info.doc_freq <= InlinePostings::MAX_DOCS {
-            let (start, end) = (self.inline.starts[ord as usize] as usize, self.inline.starts[ord as usize + 1] as usize);
-            self.inline.docs[start..end].iter().zip(&self.inline.freqs[start..end]).for_each(|(&doc, &freq)| found(doc, freq));
+        if let Some((docs, freqs)) = self.inline(ord) {
+            docs.iter().zip(freqs).for_each(|(&doc, &freq)| found(doc, freq));
             return Ok(());
         }
-        let mut postings = index.read_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
+        let mut postings = index.read_postings_from_terminfo(&self.infos[ord as usize], IndexRecordOption::WithFreqs)?;
         while postings.doc() != TERMINATED {
             found(postings.doc(), postings.term_freq());
             postings.advance();
@@ -433,13 +440,11 @@ impl FieldTerms {
     fn docs(&self, index: &InvertedIndexReader, ords: impl IntoIterator<Item = u32>) -> tantivy::Result<Vec<DocId>> {
         let mut docs = Vec::new();
         for ord in ords {
-            let info = &self.infos[ord as usize];
-            if info.doc_freq <= InlinePostings::MAX_DOCS {
-                let (start, end) = (self.inline.starts[ord as usize] as usize, self.inline.starts[ord as usize + 1] as usize);
-                docs.extend_from_slice(&self.inline.docs[start..end]);
+            if let Some((inline, _)) = self.inline(ord) {
+                docs.extend_from_slice(inline);
                 continue;
             }
-            let mut postings = index.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+            let mut postings = index.read_block_postings_from_terminfo(&self.infos[ord as usize], IndexRecordOption::Basic)?;
             while !postings.docs().is_empty() {
                 docs.extend_from_slice(postings.docs());
                 postings.advance();
