@@ -268,21 +268,21 @@ impl TantivySearch {
         }
         let mut segments = Vec::with_capacity(readers.len());
         for ((segment, terms), exact) in readers.iter().zip(&terms).zip(&exact) {
+            let indexes = self.fields.iter().map(|&(field, _)| segment.inverted_index(field)).collect::<tantivy::Result<Vec<_>>>()?;
             let mut sums = Sums::new(segment);
-            for (((&(field, boost), terms), weight), exact) in self.fields.iter().zip(terms).zip(&weights).zip(exact) {
-                let index = segment.inverted_index(field)?;
+            for ((((&(field, boost), terms), index), weight), exact) in self.fields.iter().zip(terms).zip(&indexes).zip(&weights).zip(exact)
+            {
                 if let (Some(ord), Some(weight)) = (exact, weight) {
                     let norms = segment.get_fieldnorms_reader(field)?;
-                    terms.postings(&index, *ord, |doc, freq| sums.add(doc, weight.score(norms.fieldnorm_id(doc), freq)))?;
+                    terms.postings(index, *ord, |doc, freq| sums.add(doc, weight.score(norms.fieldnorm_id(doc), freq)))?;
                 }
                 if last {
-                    sums.add_each(&terms.docs(&index, terms.prefixed(word))?, boost * 0.5);
+                    sums.add_each(&terms.docs(index, terms.prefixed(word))?, boost * 0.5);
                 }
             }
             if edits > 0 {
-                for (&(field, boost), terms) in self.fields.iter().zip(terms) {
-                    let index = segment.inverted_index(field)?;
-                    sums.add_each(&terms.docs(&index, terms.neighbourhoods.within(word, edits))?, boost * 0.5);
+                for ((&(_, boost), terms), index) in self.fields.iter().zip(terms).zip(&indexes) {
+                    sums.add_each(&terms.docs(index, terms.neighbourhoods.within(word, edits))?, boost * 0.5);
                 }
             }
             segments.push(sums.finish());
@@ -342,9 +342,9 @@ impl<'a> Sums<'a> {
     }
 }
 
-/// Each live segment's terms, per field, filed for fuzzy matching ([`TermNeighbourhoods`]). Filed when the index
-/// opens and after each write (off the async threads), so no search waits for it; kept while the segment is in the
-/// index (a segment never changes; merges replace segments).
+/// Each live segment's terms, per field, filed for finding a word, its prefixes and its neighbours ([`FieldTerms`]).
+/// Filed when the index opens and after each write (off the async threads), so no search waits for it; kept while
+/// the segment is in the index (a segment never changes; merges replace segments).
 #[derive(Default)]
 struct SegmentTerms {
     kept: Mutex<HashMap<(SegmentId, Field), Arc<FieldTerms>>>,
