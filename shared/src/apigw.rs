@@ -28,7 +28,9 @@ pub struct RawRequest {
 
 /// The payload-2.0 event API Gateway would send for `raw` on `route`, with the route's path parameters, as the
 /// value lambda_http deserializes it into. The dev server hands this to lambda_http directly ([`to_request`]); what
-/// goes over the wire to a Lambda is [`event_json`] of it.
+/// goes over the wire to a Lambda is [`event_json`] of it. One field is left to [`event_json`]:
+/// `queryStringParameters`, which lambda_http does not read when the raw query string is there (it parses that
+/// itself), so the dev server does not make it for every request.
 pub fn event(route: &Route, path_params: &[(String, String)], raw: &RawRequest) -> ApiGatewayV2httpRequest {
     // API Gateway lower-cases header names and joins repeated headers with commas (cookies go apart).
     let mut headers = HeaderMap::new();
@@ -53,16 +55,6 @@ pub fn event(route: &Route, path_params: &[(String, String)], raw: &RawRequest) 
             }
         }
     }
-    let mut query: HashMap<String, String> = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(raw.query.as_bytes()) {
-        query
-            .entry(k.into_owned())
-            .and_modify(|existing| {
-                existing.push(',');
-                existing.push_str(&v);
-            })
-            .or_insert_with(|| v.clone().into_owned());
-    }
     let (body, is_base64) = match std::str::from_utf8(&raw.body) {
         Ok(text) => (text.to_owned(), false),
         Err(_) => (base64::engine::general_purpose::STANDARD.encode(&raw.body), true),
@@ -76,8 +68,9 @@ pub fn event(route: &Route, path_params: &[(String, String)], raw: &RawRequest) 
     http_description.protocol = Some("HTTP/1.1".into());
     http_description.source_ip = Some(raw.source_ip.clone());
     http_description.user_agent = Some(headers.get(http::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or("").to_owned());
+    let route_key = route.route_key();
     let mut context = ApiGatewayV2httpRequestContext::default();
-    context.route_key = Some(route.route_key());
+    context.route_key = Some(route_key.clone());
     context.account_id = Some("000000000000".into());
     context.stage = Some("$default".into());
     context.request_id = Some(ulid::Ulid::new().to_string());
@@ -90,12 +83,11 @@ pub fn event(route: &Route, path_params: &[(String, String)], raw: &RawRequest) 
 
     let mut event = ApiGatewayV2httpRequest::default();
     event.version = Some("2.0".into());
-    event.route_key = Some(route.route_key());
+    event.route_key = Some(route_key);
     event.raw_path = Some(raw.path.clone());
     event.raw_query_string = Some(raw.query.clone());
     event.cookies = (!cookies.is_empty()).then_some(cookies);
     event.headers = headers;
-    event.query_string_parameters = query.into();
     event.path_parameters = path_params.iter().cloned().collect();
     event.request_context = context;
     event.body = (!raw.body.is_empty()).then_some(body);
@@ -103,10 +95,23 @@ pub fn event(route: &Route, path_params: &[(String, String)], raw: &RawRequest) 
     event
 }
 
-/// `event` as the JSON API Gateway sends: the fields the struct keeps for other payloads (authorizer requests, the
-/// deprecated `httpMethod`) and empty ones are left out, as API Gateway leaves them out.
+/// `event` as the JSON API Gateway sends: with `queryStringParameters` (repeated names joined with commas, as API
+/// Gateway joins them); the fields the struct keeps for other payloads (authorizer requests, the deprecated
+/// `httpMethod`) and empty ones are left out, as API Gateway leaves them out.
 pub fn event_json(event: &ApiGatewayV2httpRequest) -> Value {
-    let mut json = serde_json::to_value(event).expect("an event always serializes");
+    let mut query: HashMap<String, String> = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(event.raw_query_string.as_deref().unwrap_or("").as_bytes()) {
+        query
+            .entry(k.into_owned())
+            .and_modify(|existing| {
+                existing.push(',');
+                existing.push_str(&v);
+            })
+            .or_insert_with(|| v.clone().into_owned());
+    }
+    let mut event = event.clone();
+    event.query_string_parameters = query.into();
+    let mut json = serde_json::to_value(&event).expect("an event always serializes");
     if let Value::Object(fields) = &mut json {
         fields.remove("httpMethod");
         fields.retain(|_, v| !v.is_null() && v.as_object().is_none_or(|o| !o.is_empty()));
