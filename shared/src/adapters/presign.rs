@@ -87,23 +87,24 @@ impl Presigner {
         ttl: Duration,
     ) -> Result<PresignedUrl, StoreError> {
         let now = SystemTime::now();
-        let signing = self.signing_key(now, &Stamp::of(now).date).await?;
-        Ok(self.url(&signing, now, method, key, query, headers, ttl))
+        let stamp = Stamp::of(now);
+        let signing = self.signing_key(now, &stamp.date).await?;
+        Ok(self.url(&signing, &stamp, method, key, query, headers, ttl))
     }
 
-    /// The presigned URL at `now`, signed with `signing` (whose date is `now`'s).
+    /// The presigned URL signed at `stamp`, with `signing` (whose date is `stamp`'s).
     #[allow(clippy::too_many_arguments)]
     fn url(
         &self,
         signing: &SigningKey,
-        now: SystemTime,
+        stamp: &Stamp,
         method: &str,
         key: &str,
         query: &[(&str, &str)],
         headers: &[(&str, &str)],
         ttl: Duration,
     ) -> PresignedUrl {
-        let Stamp { at, date, date_time } = Stamp::of(now);
+        let Stamp { at, date, date_time } = stamp;
         let credentials = &signing.credentials;
         let mut url = String::with_capacity(self.base.len() + key.len() + 512);
         url.push_str(&self.base);
@@ -164,7 +165,7 @@ impl Presigner {
             url.push_str("&X-Amz-Security-Token=");
             url.push_str(&token);
         }
-        PresignedUrl { url, expires_at: at + ttl }
+        PresignedUrl { url, expires_at: *at + ttl }
     }
 }
 
@@ -310,15 +311,15 @@ mod tests {
                     Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token.map(str::to_owned), None, "test");
                 for secs in times {
                     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
-                    let date = Stamp::of(now).date;
+                    let stamp = Stamp::of(now);
                     let key = v4::generate_signing_key(credentials.secret_access_key(), now, &p.region, "s3").as_ref().try_into().unwrap();
-                    let signing = SigningKey { credentials: credentials.clone(), date, key };
+                    let signing = SigningKey { credentials: credentials.clone(), date: stamp.date.clone(), key };
                     for method in ["GET", "PUT"] {
                         for key in keys {
                             for query in queries {
                                 for headers in headers {
                                     for ttl in [Duration::from_secs(60), Duration::from_secs(604_800)] {
-                                        let ours = p.url(&signing, now, method, key, query, headers, ttl);
+                                        let ours = p.url(&signing, &stamp, method, key, query, headers, ttl);
                                         let theirs = signed_by_aws_sigv4(&p, &credentials, now, (method, key, query, headers, ttl));
                                         assert_eq!(ours.url, theirs, "{method} {key} {query:?} {headers:?} {endpoint:?} {token:?} {secs}");
                                         checked += 1;
