@@ -40,7 +40,7 @@ fn pending_path(file: &Path, meta: &std::fs::Metadata) -> anyhow::Result<PathBuf
     let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
     let key = format!("{}|{}|{}", canonical.display(), meta.len(), modified);
     let hash = Sha256::digest(key.as_bytes());
-    let name: String = hash.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let name = hex::encode(&hash[..16]);
     Ok(crate::config::dir()?.join("uploads").join(format!("{name}.json")))
 }
 

@@ -123,7 +123,7 @@ async fn md5_file(path: &Path) -> std::io::Result<String> {
         }
         hash.update(&buf[..n]);
     }
-    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(hash.finalize()))
 }
 
 fn io_error(e: std::io::Error) -> s3s::S3Error {
@@ -249,7 +249,7 @@ impl S3 for LocalS3 {
         if key.split('/').any(|c| c == ".." || c.is_empty()) {
             return Err(s3_error!(InvalidArgument, "unusable key"));
         }
-        let etag = format!("{}-{}", multipart_hash.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>(), requested.len());
+        let etag = format!("{}-{}", hex::encode(multipart_hash.finalize()), requested.len());
         let numbers: Vec<i32> = requested.iter().filter_map(|p| p.part_number).collect();
         let (root, b, k, tag) = (self.root.clone(), bucket.clone(), key.clone(), etag.clone());
         tokio::task::spawn_blocking(move || assemble(&root, &b, &k, &upload, &numbers, &tag))

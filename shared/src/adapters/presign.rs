@@ -158,8 +158,11 @@ impl Presigner {
             creq.push_str(part);
         }
 
-        let string_to_sign =
-            format!("AWS4-HMAC-SHA256\n{date_time}\n{date}/{}/s3/aws4_request\n{}", self.region, hex(&Sha256::digest(creq.as_bytes())));
+        let string_to_sign = format!(
+            "AWS4-HMAC-SHA256\n{date_time}\n{date}/{}/s3/aws4_request\n{}",
+            self.region,
+            hex::encode(Sha256::digest(creq.as_bytes()))
+        );
         push_param(&mut url, "X-Amz-Signature", &v4::calculate_signature(signing.key, string_to_sign.as_bytes()));
         if let Some(token) = token {
             url.push_str("&X-Amz-Security-Token=");
@@ -231,11 +234,6 @@ fn trim_all(value: &str) -> String {
         out.push_str(word);
     }
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    bytes.iter().flat_map(|b| [DIGITS[usize::from(b >> 4)] as char, DIGITS[usize::from(b & 15)] as char]).collect()
 }
 
 #[cfg(test)]
