@@ -638,10 +638,13 @@ impl Page {
         if score <= self.bar || self.limit == 0 {
             return;
         }
-        if self.best.len() == self.limit {
-            self.best.pop();
+        let hit = Reverse(Hit { score, address });
+        if self.best.len() < self.limit {
+            self.best.push(hit);
+        } else if let Some(mut worst) = self.best.peek_mut() {
+            // Full: the new match takes the worst one's place (one sift, where a pop and a push take two).
+            *worst = hit;
         }
-        self.best.push(Reverse(Hit { score, address }));
         if self.best.len() == self.limit {
             self.bar = self.best.peek().map_or(0.0, |worst| worst.0.score);
         }
