@@ -9,6 +9,7 @@ use crate::http::bearer_token;
 use crate::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, SearchIndex, StoreError};
 use lambda_http::Request;
 use serde_json::value::RawValue;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -17,7 +18,7 @@ use time::OffsetDateTime;
 /// a page of videos need not sign twenty URLs again for each of them. Bounded; cleared when full.
 #[derive(Default)]
 pub struct SignedUrls {
-    entries: std::sync::Mutex<std::collections::HashMap<String, PresignedUrl>>,
+    entries: std::sync::Mutex<HashMap<String, PresignedUrl>>,
 }
 
 impl SignedUrls {
@@ -51,7 +52,7 @@ impl SignedUrls {
 #[derive(Default)]
 pub struct ReadyViews {
     /// Read by every search and detail at once, written only when a view is made: readers do not wait for each other.
-    entries: std::sync::RwLock<std::collections::HashMap<VideoId, RenderedView>>,
+    entries: std::sync::RwLock<HashMap<VideoId, RenderedView>>,
 }
 
 struct RenderedView {
@@ -60,13 +61,62 @@ struct RenderedView {
     fresh_until: OffsetDateTime,
 }
 
+impl RenderedView {
+    fn current(&self, changes: u64, now: OffsetDateTime) -> bool {
+        self.changes == changes && self.fresh_until > now
+    }
+}
+
+/// Views made for one request, by id: `None` for a video that does not exist or is not ready.
+type Made = HashMap<VideoId, Option<Arc<RawValue>>>;
+
 impl ReadyViews {
     const MAX_ENTRIES: usize = 20_000;
 
-    /// The views of `ids` kept and still current, in the order asked (looked up under one lock).
-    fn get_many(&self, ids: &[VideoId], changes: u64, now: OffsetDateTime) -> Vec<Option<Arc<RawValue>>> {
+    /// The view of `id`, if kept and still current.
+    fn get(&self, id: &VideoId, changes: u64, now: OffsetDateTime) -> Option<Arc<RawValue>> {
+        self.entries.read().expect("not poisoned").get(id).filter(|v| v.current(changes, now)).map(|v| v.json.clone())
+    }
+
+    /// Appends to `out` the views of `ids` as one JSON array, in the order asked, each taken from `made` or else from
+    /// here (kept and current at `changes`; nothing is, at `None`), and returns how many it holds; if any is in neither,
+    /// leaves `out` as it was and returns their ids. The views are copied straight into `out` under one read lock: a
+    /// page of search results is twenty views spread over memory, and cloning twenty `Arc`s would wait for each one's
+    /// cache miss in turn before copying.
+    fn write_array(
+        &self,
+        ids: &[VideoId],
+        changes: Option<u64>,
+        now: OffsetDateTime,
+        made: &Made,
+        out: &mut String,
+    ) -> Result<usize, Vec<VideoId>> {
         let entries = self.entries.read().expect("not poisoned");
-        ids.iter().map(|id| entries.get(id).filter(|v| v.changes == changes && v.fresh_until > now).map(|v| v.json.clone())).collect()
+        let mut views = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match made.get(id) {
+                Some(view) => views.extend(view.as_deref().map(RawValue::get)),
+                None => match entries.get(id).filter(|v| changes.is_some_and(|c| v.current(c, now))) {
+                    Some(v) => views.push(v.json.get()),
+                    None => missing.push(*id),
+                },
+            }
+        }
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        // Room for the array, and for a little that the caller may close its document with.
+        out.reserve(views.iter().map(|v| v.len() + 1).sum::<usize>() + 64);
+        out.push('[');
+        for (i, view) in views.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(view);
+        }
+        out.push(']');
+        Ok(views.len())
     }
 
     fn keep(&self, id: VideoId, view: RenderedView) {
@@ -85,7 +135,7 @@ impl ReadyViews {
 /// rather than once each. Bounded; cleared when full. A `ttl` of zero keeps nothing.
 pub struct PageCache {
     ttl: Duration,
-    entries: std::sync::Mutex<std::collections::HashMap<String, CachedPage>>,
+    entries: std::sync::Mutex<HashMap<String, CachedPage>>,
     making: tokio::sync::Mutex<()>,
 }
 
@@ -179,46 +229,52 @@ impl AppState {
         Ok((video, fresh_until))
     }
 
-    /// The public views of the ready videos among `ids`, as JSON, in the order asked: `None` for one that does not
-    /// exist or is not ready. See [`ReadyViews`].
-    pub async fn ready_views(&self, ids: &[VideoId]) -> Result<Vec<Option<Arc<RawValue>>>, AppError> {
-        let found = self.find_views(ids).await?;
-        Ok(found.into_iter().map(|f| if let Found::Ready(view) = f { Some(view) } else { None }).collect())
+    /// Appends to `out` the public views of the ready videos among `ids`, in the order asked, as one JSON array of
+    /// [`Video`]s, and returns how many it holds: one that does not exist or is not ready is left out. See
+    /// [`ReadyViews`].
+    pub async fn write_ready_views(&self, ids: &[VideoId], out: &mut String) -> Result<usize, AppError> {
+        let now = OffsetDateTime::now_utc();
+        let mut made = Made::new();
+        // Each round makes every view missing from the last, so `made` grows until nothing is missing.
+        loop {
+            let changes = self.meta.changes();
+            let missing = match self.ready_views.write_array(ids, changes, now, &made, out) {
+                Ok(count) => return Ok(count),
+                Err(missing) => missing,
+            };
+            let mut records = self.meta.get_many(&missing).await?.into_iter();
+            for id in missing {
+                let view = match records.next().flatten() {
+                    Some(record) if record.status == VideoStatus::Ready => Some(self.render(&record, changes).await?),
+                    _ => None,
+                };
+                made.insert(id, view);
+            }
+        }
     }
 
     /// One video: its public view if it is ready, else its record if there is one. See [`ReadyViews`].
     pub async fn find_view(&self, id: &VideoId) -> Result<Found, AppError> {
-        Ok(self.find_views(std::slice::from_ref(id)).await?.pop().unwrap_or(Found::Missing))
+        let changes = self.meta.changes();
+        if let Some(view) = changes.and_then(|changes| self.ready_views.get(id, changes, OffsetDateTime::now_utc())) {
+            return Ok(Found::Ready(view));
+        }
+        Ok(match self.meta.get(id).await? {
+            Some(record) if record.status == VideoStatus::Ready => Found::Ready(self.render(&record, changes).await?),
+            Some(record) => Found::NotReady(Box::new(record)),
+            None => Found::Missing,
+        })
     }
 
-    async fn find_views(&self, ids: &[VideoId]) -> Result<Vec<Found>, AppError> {
-        let changes = self.meta.changes();
-        let now = OffsetDateTime::now_utc();
-        let mut found: Vec<Found> = match changes {
-            Some(changes) => {
-                self.ready_views.get_many(ids, changes, now).into_iter().map(|v| v.map_or(Found::Missing, Found::Ready)).collect()
-            }
-            None => ids.iter().map(|_| Found::Missing).collect(),
-        };
-        let missing: Vec<VideoId> = ids.iter().zip(&found).filter(|(_, f)| !matches!(f, Found::Ready(_))).map(|(id, _)| *id).collect();
-        if missing.is_empty() {
-            return Ok(found);
+    /// A ready record's public view as JSON, kept for others when the store counts its writes (`changes` read before
+    /// the record was).
+    async fn render(&self, record: &VideoRecord, changes: Option<u64>) -> Result<Arc<RawValue>, AppError> {
+        let (video, fresh_until) = self.view_until(record).await?;
+        let json: Arc<RawValue> = serde_json::value::to_raw_value(&video).map_err(AppError::internal)?.into();
+        if let Some(changes) = changes {
+            self.ready_views.keep(record.id, RenderedView { json: json.clone(), changes, fresh_until });
         }
-        let mut records = self.meta.get_many(&missing).await?.into_iter();
-        for (id, slot) in ids.iter().zip(found.iter_mut()).filter(|(_, f)| !matches!(f, Found::Ready(_))) {
-            let Some(record) = records.next().flatten() else { continue };
-            if record.status != VideoStatus::Ready {
-                *slot = Found::NotReady(Box::new(record));
-                continue;
-            }
-            let (video, fresh_until) = self.view_until(&record).await?;
-            let json: Arc<RawValue> = serde_json::value::to_raw_value(&video).map_err(AppError::internal)?.into();
-            if let Some(changes) = changes {
-                self.ready_views.keep(*id, RenderedView { json: json.clone(), changes, fresh_until });
-            }
-            *slot = Found::Ready(json);
-        }
-        Ok(found)
+        Ok(json)
     }
 }
 

@@ -26,7 +26,7 @@ struct DetailResponse {
     video: Video,
 }
 
-/// A ready video's [`DetailResponse`], its view rendered by [`AppState::ready_views`].
+/// A ready video's [`DetailResponse`], its view rendered by [`AppState::find_view`].
 #[derive(Serialize)]
 struct ReadyDetail<'a> {
     video: &'a RawValue,

@@ -58,6 +58,33 @@ async fn an_entry_left_behind_by_a_deleted_video_is_skipped() {
     assert_eq!(get(&w, "/api/search?q=cooking").await.1["total"], 0);
 }
 
+/// Views are kept between searches (`AppState::write_ready_views`); a write to the catalogue shows in the next search.
+#[tokio::test]
+async fn results_show_every_write_made_since_the_last_search() {
+    let w = World::default();
+    let at = datetime!(2026-11-01 10:00:00 UTC);
+    let pasta = w.video_titled("Alice", "Cooking pasta", None, VideoStatus::Ready, at).await;
+    let rice = w.video_titled("Alice", "Cooking rice", None, VideoStatus::Ready, at).await;
+    let sorted = |v: &Value| {
+        let mut t: Vec<String> = titles(v).into_iter().map(str::to_owned).collect();
+        t.sort();
+        t
+    };
+    let first = get(&w, "/api/search?q=cooking").await.1;
+    assert_eq!(sorted(&first), ["Cooking pasta", "Cooking rice"]);
+    assert_eq!(get(&w, "/api/search?q=cooking").await.1, first, "nothing written: the same results");
+
+    let mut renamed = pasta.clone();
+    renamed.title = "Cooking risotto".parse().unwrap();
+    renamed.version += 1;
+    w.meta.replace(&renamed).await.unwrap();
+    assert_eq!(sorted(&get(&w, "/api/search?q=cooking").await.1), ["Cooking rice", "Cooking risotto"], "the new title");
+
+    w.meta.delete(&rice.id, rice.version).await.unwrap();
+    let (_, after) = get(&w, "/api/search?q=cooking").await;
+    assert_eq!((titles(&after), &after["total"]), (vec!["Cooking risotto"], &Value::from(1)), "a deleted video is gone");
+}
+
 #[tokio::test]
 async fn bad_queries_say_what_to_fix() {
     let w = World::default();
