@@ -112,9 +112,17 @@ try {
   const big = join(shots, 'not-really-a-video.mp4')
   writeFileSync(big, randomBytes(40 * 1024 * 1024)) // 5 parts of 8 MiB
   let failedOnce = false
+  // Parts 4 and 5 are held back until the reload, so that the reload always comes in the middle of the upload.
+  let holding = true
+  let release
+  const released = new Promise((r) => (release = r))
   await page.route('**/framelift-local/**', async (route) => {
     const url = route.request().url()
     if (route.request().method() !== 'PUT') return route.continue()
+    if (holding && /partNumber=[45](&|$)/.test(url)) {
+      await released
+      return route.abort().catch(() => {})
+    }
     await new Promise((r) => setTimeout(r, 600))
     if (!failedOnce && url.includes('partNumber=2')) {
       failedOnce = true
@@ -150,6 +158,8 @@ try {
   const before = await held()
   check(before >= 2 && before < 5, `expected a partial upload before the reload, storage holds ${before} of 5 parts`)
   await page.reload()
+  holding = false
+  release()
   await page.getByLabel('Video file').setInputFiles(big)
   await page.getByText('This file was being uploaded as "Sea noise": Start upload resumes it.').waitFor()
   await shot('resume-offered')
