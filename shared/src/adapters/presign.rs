@@ -117,7 +117,8 @@ impl Presigner {
         signed.sort();
         let signed_names = signed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(";");
 
-        let credential = format!("{}/{date}/{}/s3/aws4_request", credentials.access_key_id(), self.region);
+        let scope = format!("{date}/{}/s3/aws4_request", self.region);
+        let credential = format!("{}/{scope}", credentials.access_key_id());
         let expires = ttl.as_secs().to_string();
         let signing_params = [
             ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
@@ -158,11 +159,7 @@ impl Presigner {
             creq.push_str(part);
         }
 
-        let string_to_sign = format!(
-            "AWS4-HMAC-SHA256\n{date_time}\n{date}/{}/s3/aws4_request\n{}",
-            self.region,
-            hex::encode(Sha256::digest(creq.as_bytes()))
-        );
+        let string_to_sign = format!("AWS4-HMAC-SHA256\n{date_time}\n{scope}\n{}", hex::encode(Sha256::digest(creq.as_bytes())));
         push_param(&mut url, "X-Amz-Signature", &v4::calculate_signature(signing.key, string_to_sign.as_bytes()));
         if let Some(token) = token {
             url.push_str("&X-Amz-Security-Token=");
