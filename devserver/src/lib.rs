@@ -1,7 +1,7 @@
 //! The local stack: every Framelift handler on one port, over embedded backends.
 //!
-//! - `/api/...`: each request becomes the API Gateway event AWS would send, parsed by lambda_http, and goes to the
-//!   same `handle` the Lambda runs, chosen from the one route table ([`framelift_shared::routes`]).
+//! - `/api/...`: each request becomes the API Gateway event AWS would send, then the `Request` lambda_http makes of it,
+//!   and goes to the same `handle` the Lambda runs, chosen from the one route table ([`framelift_shared::routes`]).
 //! - `/{bucket}/...`: an S3-compatible server in-process ([`local_s3`]), reached by the same aws-sdk-s3 adapter as on
 //!   AWS, checking presigned signatures and their expiry, with CORS for browser PUTs and `ObjectCreated`
 //!   notifications ([`notifications`]) to the function the template triggers.

@@ -246,7 +246,7 @@ impl DevStack {
         }
     }
 
-    /// An API request: API Gateway's event, lambda_http's parser, the function's own handler.
+    /// An API request: API Gateway's event, the `Request` lambda_http would make of it, the function's own handler.
     async fn api(&self, req: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
         let (parts, body) = req.into_parts();
         let (route, params) = match lookup(&parts.method, parts.uri.path()) {

@@ -1,5 +1,5 @@
 //! Test support for handler unit tests: a [`World`] of in-memory fakes with a real verifier and a real token issuer,
-//! and requests built as API Gateway events and parsed by lambda_http, as in Lambda.
+//! and requests built as API Gateway events and made into the `Request` lambda_http makes of them, as in Lambda.
 
 use framelift_dev_issuer::{AUDIENCE, DevIssuer, ISSUER};
 use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
@@ -84,7 +84,7 @@ pub fn request(method: &str, path: &str, body: Option<Value>, token: Option<&str
         source_ip: "127.0.0.1".into(),
     };
     let Lookup::Found(route, params) = lookup(&method.parse().expect("a method"), path) else { panic!("no route for {method} {path}") };
-    apigw::to_request(apigw::event(route, &params, &raw)).expect("lambda_http parses the event")
+    apigw::to_request(apigw::event(route, &params, &raw)).expect("the event makes a request")
 }
 
 /// A response's status and JSON body (`null` when empty).
