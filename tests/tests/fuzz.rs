@@ -1,7 +1,7 @@
 //! Property tests of the parsers that face the network: every route's request (method, path, query, headers, body)
-//! through the route table, the event and its `Request` (as lambda_http makes it) and the handlers; paging cursors; bearer tokens. Nothing may panic
-//! and nothing may be a 500 (the in-memory backends never fail); each test prints how many cases it ran.
-//! `FRAMELIFT_FUZZ_CASES` raises the count (the default keeps `make test` quick).
+//! through the route table, the event and its `Request` (as lambda_http makes it) and the handlers; paging cursors;
+//! bearer tokens. Nothing may panic and nothing may be a 500 (the in-memory backends never fail); each test prints how
+//! many cases it ran. `FRAMELIFT_FUZZ_CASES` raises the count (the default keeps `make test` quick).
 
 use framelift_devserver::invoke;
 use framelift_shared::apigw::{self, RawRequest};
