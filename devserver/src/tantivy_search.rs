@@ -239,10 +239,10 @@ impl TantivySearch {
     /// One word's matches, as the OpenSearch query scores them: the word itself (BM25), within its `AUTO` edits and,
     /// for the last word, as a prefix (both a constant half the field's weight: a document counts once however many
     /// of its terms match), in each field. Every term comes from the segment's [`FieldTerms`] rather than from tantivy's
-    /// queries: the word and its prefixes by binary search in the sorted terms, the terms within its edits from the
-    /// [`TermNeighbourhoods`], and a rare term's postings from memory. What each clause adds is summed per document in
-    /// the order the clauses come (as the boolean query sums them), and the scores of tantivy's `TermQuery`
-    /// (`Bm25Weight`, over the whole index) are used for the word itself.
+    /// queries: the word itself and the terms within its edits from the [`TermNeighbourhoods`] (the word is filed
+    /// there under itself), its prefixes by binary search in the sorted terms, and a rare term's postings from memory.
+    /// What each clause adds is summed per document in the order the clauses come (as the boolean query sums them),
+    /// and the scores of tantivy's `TermQuery` (`Bm25Weight`, over the whole index) are used for the word itself.
     fn score_word(&self, searcher: &Searcher, word: &str, last: bool) -> tantivy::Result<WordScores> {
         let edits = auto_fuzziness(word.chars().count());
         let readers = searcher.segment_readers();
@@ -251,7 +251,8 @@ impl TantivySearch {
             .map(|segment| self.fields.iter().map(|&(field, _)| self.segment_terms.of(segment, field)).collect::<tantivy::Result<Vec<_>>>())
             .collect::<tantivy::Result<Vec<_>>>()?;
         // The word's ordinal in each segment's terms of each field, if it is one of them.
-        let exact: Vec<Vec<Option<u32>>> = terms.iter().map(|fields| fields.iter().map(|terms| terms.find(word)).collect()).collect();
+        let exact: Vec<Vec<Option<u32>>> =
+            terms.iter().map(|fields| fields.iter().map(|terms| terms.neighbourhoods.find(word)).collect()).collect();
         let total_docs: u64 = readers.iter().map(|segment| u64::from(segment.max_doc())).sum();
         let mut weights = Vec::with_capacity(self.fields.len());
         for (i, &(field, boost)) in self.fields.iter().enumerate() {
@@ -277,7 +278,7 @@ impl TantivySearch {
                     terms.postings(index, *ord, |doc, freq| sums.add(doc, weight.score(norms.fieldnorm_id(doc), freq)))?;
                 }
                 if last {
-                    sums.add_each(&terms.docs(index, terms.prefixed(word))?, boost * 0.5);
+                    sums.add_each(&terms.docs(index, terms.neighbourhoods.prefixed(word))?, boost * 0.5);
                 }
             }
             if edits > 0 {
@@ -377,7 +378,8 @@ impl InlinePostings {
 impl FieldTerms {
     fn read(index: &InvertedIndexReader) -> tantivy::Result<Self> {
         let dictionary = index.terms();
-        let (mut terms, mut infos) = (Vec::with_capacity(dictionary.num_terms()), Vec::with_capacity(dictionary.num_terms()));
+        let (mut terms, mut infos): (Vec<Box<str>>, _) =
+            (Vec::with_capacity(dictionary.num_terms()), Vec::with_capacity(dictionary.num_terms()));
         let mut inline = InlinePostings { starts: Vec::with_capacity(dictionary.num_terms() + 1), ..InlinePostings::default() };
         let mut stream = dictionary.stream()?;
         while stream.advance() {
@@ -398,28 +400,12 @@ impl FieldTerms {
         Ok(Self { neighbourhoods: TermNeighbourhoods::new(terms), infos, inline })
     }
 
-    /// The ordinal of `word`, if it is a term.
-    fn find(&self, word: &str) -> Option<u32> {
-        let terms = self.neighbourhoods.terms();
-        let at = terms.partition_point(|t| t.as_bytes() < word.as_bytes());
-        (terms.get(at).map(|t| &**t) == Some(word)).then_some(at as u32)
-    }
-
-    /// The ordinals of the terms that start with `prefix` (`prefix` itself first, if it is one).
-    fn prefixed(&self, prefix: &str) -> std::ops::Range<u32> {
-        let terms = self.neighbourhoods.terms();
-        let start = terms.partition_point(|t| t.as_bytes() < prefix.as_bytes());
-        let len = terms[start..].partition_point(|t| t.as_bytes().starts_with(prefix.as_bytes()));
-        start as u32..(start + len) as u32
-    }
-
     /// The documents of term `ord` and how often it is in each, if they are kept in memory.
     fn inline(&self, ord: u32) -> Option<(&[DocId], &[u32])> {
-        if self.infos[ord as usize].doc_freq > InlinePostings::MAX_DOCS {
-            return None;
-        }
+        // Every term is in at least one document, so one with none here is not kept here (its `TermInfo`, elsewhere
+        // in memory, need not be read to tell).
         let (start, end) = (self.inline.starts[ord as usize] as usize, self.inline.starts[ord as usize + 1] as usize);
-        Some((&self.inline.docs[start..end], &self.inline.freqs[start..end]))
+        (start < end).then(|| (&self.inline.docs[start..end], &self.inline.freqs[start..end]))
     }
 
     /// Calls `found` with each document of term `ord` and how often the term is in it, in document order.

@@ -15,13 +15,21 @@ pub const PREFIX: usize = 7;
 pub const MAX_EDITS: u8 = 2;
 
 pub struct TermNeighbourhoods {
-    /// The terms, by ordinal (their order in the dictionary they came from).
-    terms: Vec<Box<str>>,
+    /// The terms, by ordinal (their order in the dictionary they came from), one after another: term `ord` ends at
+    /// `ends[ord]` and starts where the one before ends. Side by side, a binary search and the candidates of a lookup
+    /// read a few cache lines rather than one allocation per term.
+    text: String,
+    ends: Vec<u32>,
     /// Each term's length in characters (at most 255), by ordinal: a candidate of the wrong length is turned away
     /// without reading the term.
     lengths: Vec<u8>,
     /// Every term under each string its deletions leave, by the string's hash; sorted.
     filed: Vec<Filed>,
+    /// Where the entries whose hash starts with each value of its top `bucket_bits` bits begin in `filed`, and where
+    /// the last ends: a lookup reads two neighbours here and then the few entries between, where a binary search of
+    /// `filed` would read a cache line at each of its twenty-odd steps.
+    buckets: Vec<u32>,
+    bucket_bits: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,11 +42,14 @@ struct Filed {
 
 impl TermNeighbourhoods {
     /// Files `terms`, given in ordinal order.
-    pub fn new(terms: Vec<Box<str>>) -> Self {
-        let mut filed = Vec::new();
+    pub fn new<S: AsRef<str>>(terms: impl IntoIterator<Item = S>) -> Self {
+        let (mut text, mut ends, mut lengths, mut filed) = (String::new(), Vec::new(), Vec::new(), Vec::new());
         let mut chars = Vec::with_capacity(PREFIX);
-        let lengths = terms.iter().map(|t| t.chars().count().min(255) as u8).collect();
-        for (ord, term) in terms.iter().enumerate() {
+        for (ord, term) in terms.into_iter().enumerate() {
+            let term = term.as_ref();
+            text.push_str(term);
+            ends.push(u32::try_from(text.len()).expect("a segment's terms fit in 4 GiB"));
+            lengths.push(term.chars().count().min(255) as u8);
             chars.clear();
             chars.extend(term.chars().take(PREFIX));
             neighbourhood(&chars, MAX_EDITS, |hash, deletions| filed.push(Filed { hash, ord: ord as u32, deletions }));
@@ -46,12 +57,51 @@ impl TermNeighbourhoods {
         filed.sort_unstable();
         // A term that leaves the same string twice keeps the fewest deletions (sorted first).
         filed.dedup_by(|later, first| later.hash == first.hash && later.ord == first.ord);
-        Self { terms, lengths, filed }
+        // About two entries a bucket.
+        let bucket_bits = (filed.len() / 2).max(1).ilog2().max(1);
+        let mut buckets = Vec::with_capacity((1 << bucket_bits) + 1);
+        let mut at = 0;
+        for bucket in 0..=1u64 << bucket_bits {
+            while at < filed.len() && filed[at].hash >> (64 - bucket_bits) < bucket {
+                at += 1;
+            }
+            buckets.push(at as u32);
+        }
+        Self { text, ends, lengths, filed, buckets, bucket_bits }
     }
 
-    /// The terms, by ordinal.
-    pub fn terms(&self) -> &[Box<str>] {
-        &self.terms
+    /// How many terms there are.
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The term of ordinal `ord`.
+    pub fn term(&self, ord: u32) -> &str {
+        let ord = ord as usize;
+        let start = if ord == 0 { 0 } else { self.ends[ord - 1] as usize };
+        &self.text[start..self.ends[ord] as usize]
+    }
+
+    /// The ordinal of `word`, if it is one of the terms: the entry it is filed under with no deletion.
+    pub fn find(&self, word: &str) -> Option<u32> {
+        let chars: Vec<char> = word.chars().take(PREFIX).collect();
+        self.filed_under(neighbourhood_hash(&chars, [usize::MAX; 2])).find(|f| f.deletions == 0 && self.term(f.ord) == word).map(|f| f.ord)
+    }
+
+    /// The ordinals of the terms that start with `prefix` (`prefix` itself first, if it is one), for terms in byte
+    /// order (a dictionary's).
+    pub fn prefixed(&self, prefix: &str) -> std::ops::Range<u32> {
+        let below = |ord: usize| self.term(ord as u32).as_bytes() < prefix.as_bytes();
+        let start = partition_point(0..self.len(), below);
+        let end = partition_point(start..self.len(), |ord| self.term(ord as u32).as_bytes().starts_with(prefix.as_bytes()));
+        start as u32..end as u32
+    }
+
+    /// The entries filed under `hash`.
+    fn filed_under(&self, hash: u64) -> impl Iterator<Item = &Filed> {
+        let bucket = (hash >> (64 - self.bucket_bits)) as usize;
+        let entries = &self.filed[self.buckets[bucket] as usize..self.buckets[bucket + 1] as usize];
+        entries.iter().skip_while(move |f| f.hash < hash).take_while(move |f| f.hash == hash)
     }
 
     /// The ordinals of the terms within `edits` of `word`, in order. `edits` is at most [`MAX_EDITS`].
@@ -60,35 +110,42 @@ impl TermNeighbourhoods {
         let word: Vec<char> = word.chars().collect();
         let mut ords = Vec::new();
         neighbourhood(&word[..word.len().min(PREFIX)], edits, |hash, _| {
-            let start = self.filed.partition_point(|f| f.hash < hash);
-            let same = self.filed[start..].iter().take_while(|f| f.hash == hash);
-            ords.extend(same.filter(|f| f.deletions <= edits).map(|f| f.ord));
+            ords.extend(self.filed_under(hash).filter(|f| f.deletions <= edits).map(|f| f.ord));
         });
         ords.sort_unstable();
         ords.dedup();
         // Hashes may collide and prefixes may agree where the whole words do not: each candidate is measured.
         ords.retain(|&ord| {
             usize::from(self.lengths[ord as usize]).abs_diff(word.len()) <= usize::from(edits)
-                && if edits <= 1 {
-                    within_one(&word, &self.terms[ord as usize], edits)
-                } else {
-                    within_edits(&word, &self.terms[ord as usize], edits)
-                }
+                && if edits <= 1 { within_one(&word, self.term(ord), edits) } else { within_edits(&word, self.term(ord), edits) }
         });
         ords
     }
 }
 
+/// The first index in `range` for which `pred` is false, `pred` being true up to some point and false after it.
+fn partition_point(range: std::ops::Range<usize>, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (range.start, range.end);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if pred(mid) { low = mid + 1 } else { high = mid }
+    }
+    low
+}
+
+/// The hash of what is left of `chars` without the characters at `skip`.
+fn neighbourhood_hash(chars: &[char], skip: [usize; 2]) -> u64 {
+    chars
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !skip.contains(i))
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, (_, &c)| (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17))
+}
+
 /// Calls `found` with the hash of every string left by deleting at most `max` of `chars` (and how many were deleted).
 fn neighbourhood(chars: &[char], max: u8, mut found: impl FnMut(u64, u8)) {
     let n = chars.len();
-    let hash_without = |skip: [usize; 2]| {
-        chars
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !skip.contains(i))
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, (_, &c)| (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17))
-    };
+    let hash_without = |skip: [usize; 2]| neighbourhood_hash(chars, skip);
     found(hash_without([usize::MAX; 2]), 0);
     if max >= 1 {
         for i in 0..n {
@@ -202,7 +259,7 @@ mod tests {
         );
         terms.retain(|t| !t.is_empty());
         terms.sort();
-        let hoods = TermNeighbourhoods::new(terms.iter().map(|t| t.as_str().into()).collect());
+        let hoods = TermNeighbourhoods::new(&terms);
         let mut words = strings(&['a', 'b', 'c', 'd'], 4);
         words.extend(
             ["abcabcab", "abcbacab", "abcabcabc", "abcabcaXb", "aabbccbabb", "e", "éé", "日本", "本語", "日本人語"].map(String::from),
@@ -219,5 +276,30 @@ mod tests {
             }
         }
         assert!(checked > 10_000, "the cases find many terms: {checked}");
+    }
+
+    /// `find` and `prefixed` answer as a scan of the sorted terms does, for every term, every prefix of one, and
+    /// words that are not terms.
+    #[test]
+    fn finds_words_and_prefixes_as_a_scan_of_the_terms() {
+        let mut terms = strings(&['a', 'b', 'c'], 4);
+        terms.extend(["abcabcab", "abcabcaba", "abcabcac", "é", "ée", "日本語"].map(String::from));
+        terms.retain(|t| !t.is_empty());
+        terms.sort();
+        let hoods = TermNeighbourhoods::new(&terms);
+        assert_eq!(hoods.len(), terms.len());
+        let mut asked: Vec<String> =
+            terms.iter().flat_map(|t| t.char_indices().map(|(i, _)| t[..i].to_owned()).chain([t.clone()])).collect();
+        asked.extend(["d", "abcd", "abcabca", "abcabcabx", "e", "日本", "本"].map(String::from));
+        for word in &asked {
+            let expected = terms.iter().position(|t| t == word).map(|ord| ord as u32);
+            assert_eq!(hoods.find(word), expected, "find {word:?}");
+            let first = terms.iter().position(|t| t.starts_with(word.as_str())).unwrap_or(terms.partition_point(|t| t < word));
+            let count = terms.iter().filter(|t| t.starts_with(word.as_str())).count();
+            assert_eq!(hoods.prefixed(word), first as u32..(first + count) as u32, "prefixed {word:?}");
+            if let Some(ord) = expected {
+                assert_eq!(hoods.term(ord), word);
+            }
+        }
     }
 }
