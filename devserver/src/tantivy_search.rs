@@ -176,8 +176,9 @@ impl TantivySearch {
         // In a segment where every word is sparse, its documents are merged from the words' lists. Otherwise one pass
         // over the documents, a block at a time. A block that a dense word matches throughout, and whose best
         // possible sum (each word's best in the block, added in the order the sums are) cannot beat the bar, only
-        // counts. Any other: its sums (dense words added, sparse words merged in), its matches counted, and only if
-        // its best beats the bar, looked at document by document.
+        // counts. One where every dense word scores the same throughout, and their sum is no more than the bar: counted,
+        // and only the documents the sparse words add to offered. Any other: its sums (dense words added, sparse words merged
+        // in), its matches counted, and only if its best beats the bar, looked at document by document.
         let mut page = Page::new(limit);
         let mut sums = [0f32; BLOCK];
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
@@ -188,6 +189,7 @@ impl TantivySearch {
                 continue;
             }
             let mut inside = vec![0; sparse.len()];
+            let mut lists = Vec::with_capacity(sparse.len());
             let max_doc = segment.max_doc() as usize;
             for (block, start) in (0..max_doc).step_by(BLOCK).enumerate() {
                 let end = (start + BLOCK).min(max_doc);
@@ -209,6 +211,17 @@ impl TantivySearch {
                 }
                 if all_match && (limit == 0 || ceiling <= page.bar) {
                     page.total += (end - start) as u64;
+                    sparse.iter_mut().zip(&inside).for_each(|(scores, &inside)| *scores = &scores[inside..]);
+                    continue;
+                }
+                // Every dense word the same throughout the block, their sum no better than the bar: only the documents
+                // the sparse words add to can get in, and every document matches.
+                let base = dense.iter().fold(0f32, |sum, word| sum + word.blocks[block].best);
+                if dense.iter().all(|word| word.blocks[block].constant) && base <= page.bar {
+                    page.total += (end - start) as u64;
+                    lists.clear();
+                    lists.extend(sparse.iter().zip(&inside).map(|(scores, &inside)| &scores[..inside]));
+                    merged(&mut lists, base, |doc, score| page.offer(score, DocAddress::new(ord as u32, doc)));
                     sparse.iter_mut().zip(&inside).for_each(|(scores, &inside)| *scores = &scores[inside..]);
                     continue;
                 }
@@ -495,6 +508,9 @@ struct BlockSummary {
     best: f32,
     /// Whether every document in the block matches.
     all_match: bool,
+    /// Whether every document in the block matches with the same score (`best`): a typo, a prefix or a word in titles
+    /// of one length, say.
+    constant: bool,
 }
 
 impl SegmentScores {
@@ -505,8 +521,11 @@ impl SegmentScores {
             let blocks = sums
                 .chunks(BLOCK)
                 .map(|block| {
-                    let (matches, best) = block.iter().fold((0u32, 0f32), |(n, best), &s| (n + u32::from(s > 0.0), best.max(s)));
-                    BlockSummary { best, all_match: matches as usize == block.len() }
+                    let (matches, best, least) = block
+                        .iter()
+                        .fold((0u32, 0f32, f32::INFINITY), |(n, best, least), &s| (n + u32::from(s > 0.0), best.max(s), least.min(s)));
+                    let all_match = matches as usize == block.len();
+                    BlockSummary { best, all_match, constant: all_match && least == best }
                 })
                 .collect();
             return Self::Dense(DenseScores { scores: sums, blocks });
@@ -639,25 +658,33 @@ impl Page {
     /// Counts and offers the documents of segment `ord` in `words`' lists, each with the sum of its scores (added in
     /// the order of the words, as the block sums are).
     fn merge(&mut self, ord: u32, mut words: Vec<&[(DocId, f32)]>) {
-        while let Some(doc) = words.iter().filter_map(|w| w.first()).map(|&(doc, _)| doc).min() {
-            let mut sum = 0f32;
-            for word in &mut words {
-                if let Some(&(d, s)) = word.first()
-                    && d == doc
-                {
-                    sum += s;
-                    *word = &word[1..];
-                }
-            }
+        merged(&mut words, 0.0, |doc, sum| {
             if sum > 0.0 {
                 self.total += 1;
                 self.offer(sum, DocAddress::new(ord, doc));
             }
-        }
+        });
     }
 
     fn finish(self) -> (Vec<Hit>, u64) {
         (self.best.into_sorted_vec().into_iter().map(|Reverse(hit)| hit).collect(), self.total)
+    }
+}
+
+/// Calls `found` with each document in `words`' lists (each in document order), in document order, and `base` with
+/// the document's scores added to it in the order of the words; leaves the lists empty.
+fn merged(words: &mut [&[(DocId, f32)]], base: f32, mut found: impl FnMut(DocId, f32)) {
+    while let Some(doc) = words.iter().filter_map(|w| w.first()).map(|&(doc, _)| doc).min() {
+        let mut sum = base;
+        for word in words.iter_mut() {
+            if let Some(&(d, s)) = word.first()
+                && d == doc
+            {
+                sum += s;
+                *word = &word[1..];
+            }
+        }
+        found(doc, sum);
     }
 }
 
@@ -801,6 +828,37 @@ mod tests {
         let top: TantivyDocument = searcher.doc(best[0].address).unwrap();
         assert_eq!(top.get_first(index.id).and_then(|v| v.as_str()), Some(second[280].id.to_string().as_str()), "the short title first");
         assert_ranks_and_counts_as_the_reference(&index, &searcher, "clip");
+    }
+
+    /// Where every dense word scores the same throughout a block (here typos, and words of titles that are all
+    /// three words long), only the documents the sparse words add to are looked at, and the page and the count are
+    /// still the boolean query's; where one does not (the longer titles of 450 to 459 score `clip` lower), not.
+    #[tokio::test]
+    async fn a_block_of_equal_scores_is_ranked_through_its_sparse_documents() {
+        let index = TantivySearch::in_memory().unwrap();
+        let titled = |i: usize| SearchDocument {
+            title: if (450..460).contains(&i) { format!("clip number {i} with a longer title") } else { format!("clip number {i}") },
+            author: format!("user {}", i % 13),
+            description: "a clip".into(),
+            ..doc(i)
+        };
+        let docs: Vec<SearchDocument> = (0..600).map(titled).collect();
+        for chunk in [&docs[..400], &docs[400..]] {
+            index.put_all(chunk).await.unwrap();
+        }
+        let searcher = index.reader.searcher();
+        for word in ["clp", "numbr", "usr"] {
+            let scores = index.word_scores(&searcher, word, false).unwrap();
+            let dense = scores.segments[0].as_dense().unwrap_or_else(|| panic!("{word} matches every document"));
+            assert!(dense.blocks.iter().all(|b| b.constant), "{word} scores the same everywhere");
+        }
+        for q in ["clp numbr 45", "clip number 7", "numbr 3", "usr 5", "clp 59", "clip 45"] {
+            assert_ranks_and_counts_as_the_reference(&index, &searcher, q);
+        }
+        let (best, total) = index.best(&searcher, &SearchText::parse("clp numbr 45").unwrap(), 20).unwrap();
+        let top: TantivyDocument = searcher.doc(best[0].address).unwrap();
+        assert_eq!(top.get_first(index.id).and_then(|v| v.as_str()), Some(docs[45].id.to_string().as_str()), "45 itself first");
+        assert_eq!(total, 600, "every document matches the typos");
     }
 
     fn assert_ranks_and_counts_as_the_reference(index: &TantivySearch, searcher: &Searcher, q: &str) {
