@@ -176,9 +176,10 @@ impl TantivySearch {
         // In a segment where every word is sparse, its documents are merged from the words' lists. Otherwise one pass
         // over the documents, a block at a time. A block that a dense word matches throughout, and whose best
         // possible sum (each word's best in the block, added in the order the sums are) cannot beat the bar, only
-        // counts. One where every dense word scores the same throughout, and their sum is no more than the bar: counted,
-        // and only the documents the sparse words add to offered. Any other: its sums (dense words added, sparse words merged
-        // in), its matches counted, and only if its best beats the bar, looked at document by document.
+        // counts. One where every dense word scores the same throughout, and their sum is no more than the bar:
+        // counted, and only the documents the sparse words add to offered. Any other: its sums (dense words added,
+        // sparse words merged in), its matches counted, and only if its best beats the bar, looked at document by
+        // document.
         let mut page = Page::new(limit);
         let mut sums = [0f32; BLOCK];
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
@@ -216,14 +217,16 @@ impl TantivySearch {
                 }
                 // Every dense word the same throughout the block, their sum no better than the bar: only the documents
                 // the sparse words add to can get in, and every document matches.
-                let base = dense.iter().fold(0f32, |sum, word| sum + word.blocks[block].best);
-                if dense.iter().all(|word| word.blocks[block].constant) && base <= page.bar {
-                    page.total += (end - start) as u64;
-                    lists.clear();
-                    lists.extend(sparse.iter().zip(&inside).map(|(scores, &inside)| &scores[..inside]));
-                    merged(&mut lists, base, |doc, score| page.offer(score, DocAddress::new(ord as u32, doc)));
-                    sparse.iter_mut().zip(&inside).for_each(|(scores, &inside)| *scores = &scores[inside..]);
-                    continue;
+                if dense.iter().all(|word| word.blocks[block].constant) {
+                    let base = dense.iter().fold(0f32, |sum, word| sum + word.blocks[block].best);
+                    if base <= page.bar {
+                        page.total += (end - start) as u64;
+                        lists.clear();
+                        lists.extend(sparse.iter().zip(&inside).map(|(scores, &inside)| &scores[..inside]));
+                        merged(&mut lists, base, |doc, score| page.offer(score, DocAddress::new(ord as u32, doc)));
+                        sparse.iter_mut().zip(&inside).for_each(|(scores, &inside)| *scores = &scores[inside..]);
+                        continue;
+                    }
                 }
                 let sums = &mut sums[..end - start];
                 sums.fill(0.0);
