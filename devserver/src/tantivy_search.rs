@@ -4,10 +4,11 @@
 //! documents and the query alike. What each word adds to each document's score is worked out once per generation of
 //! the index and kept (`GenerationCache`), so a query of words seen before costs an addition per document.
 
-use crate::term_neighbourhoods::TermNeighbourhoods;
+use crate::term_neighbourhoods::{Lists, TermNeighbourhoods};
 use async_trait::async_trait;
 use framelift_shared::domain::{SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, VideoId, auto_fuzziness};
 use framelift_shared::ports::{SearchIndex, StoreError};
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
@@ -298,8 +299,12 @@ impl TantivySearch {
                 }
             }
             if edits > 0 {
-                for ((&(_, boost), terms), index) in self.fields.iter().zip(terms).zip(&indexes) {
-                    sums.add_each(&terms.docs(index, terms.neighbourhoods.within(word, edits))?, boost * 0.5);
+                for (((&(_, boost), terms), index), exact) in self.fields.iter().zip(terms).zip(&indexes).zip(exact) {
+                    let near = match exact {
+                        Some(ord) => terms.near_docs(index, *ord)?,
+                        None => Cow::Owned(terms.docs(index, terms.neighbourhoods.within(word, edits))?),
+                    };
+                    sums.add_each(&near, boost * 0.5);
                 }
             }
             segments.push(sums.finish());
@@ -374,6 +379,10 @@ struct FieldTerms {
     /// By term ordinal.
     infos: Vec<TermInfo>,
     inline: InlinePostings,
+    /// By term ordinal, the documents of its neighbours ([`TermNeighbourhoods::near`]) in order and each once, where
+    /// all their postings are kept in `inline`; empty where not (a term is its own neighbour, so a list kept is never
+    /// empty). A word that is a term finds what its typos match in one read.
+    near_docs: Lists<DocId>,
 }
 
 /// The postings (documents and term frequencies) of the terms in at most [`InlinePostings::MAX_DOCS`] documents:
@@ -413,7 +422,27 @@ impl FieldTerms {
             infos.push(info);
         }
         inline.starts.push(inline.docs.len() as u32);
-        Ok(Self { neighbourhoods: TermNeighbourhoods::new(terms), infos, inline })
+        let mut this = Self { neighbourhoods: TermNeighbourhoods::new(terms, auto_fuzziness), infos, inline, near_docs: Lists::default() };
+        let mut near_docs = Lists::default();
+        let mut docs = Vec::new();
+        for ord in 0..this.infos.len() as u32 {
+            docs.clear();
+            let kept =
+                this.neighbourhoods.near(ord).iter().all(|&near| this.inline(near).map(|(d, _)| docs.extend_from_slice(d)).is_some());
+            docs.sort_unstable();
+            docs.dedup();
+            near_docs.push(if kept { &docs[..] } else { &[] }.iter().copied());
+        }
+        this.near_docs = near_docs;
+        Ok(this)
+    }
+
+    /// The documents of term `ord`'s neighbours ([`TermNeighbourhoods::near`]), in order, each once.
+    fn near_docs(&self, index: &InvertedIndexReader, ord: u32) -> tantivy::Result<Cow<'_, [DocId]>> {
+        match self.near_docs.get(ord) {
+            [] => Ok(Cow::Owned(self.docs(index, self.neighbourhoods.near(ord).iter().copied())?)),
+            kept => Ok(Cow::Borrowed(kept)),
+        }
     }
 
     /// The documents of term `ord` and how often it is in each, if they are kept in memory.

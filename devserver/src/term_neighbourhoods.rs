@@ -30,6 +30,38 @@ pub struct TermNeighbourhoods {
     /// `filed` would read a cache line at each of its twenty-odd steps.
     buckets: Vec<u32>,
     bucket_bits: u32,
+    /// Each term's own neighbours, worked out when filed: the ordinals of the terms within the edits its length
+    /// allows, by ordinal. A word that is a term (what people mostly type) then finds its neighbours in one read
+    /// instead of measuring every candidate its neighbourhood files, each a cache miss.
+    near: Lists<u32>,
+}
+
+/// Lists one after another in one allocation, by index: list `i` ends at `ends[i]` and starts where the one before
+/// ends.
+pub struct Lists<T> {
+    ends: Vec<u32>,
+    items: Vec<T>,
+}
+
+impl<T> Default for Lists<T> {
+    fn default() -> Self {
+        Self { ends: Vec::new(), items: Vec::new() }
+    }
+}
+
+impl<T: Copy> Lists<T> {
+    /// Adds the next list.
+    pub fn push(&mut self, list: impl IntoIterator<Item = T>) {
+        self.items.extend(list);
+        self.ends.push(u32::try_from(self.items.len()).expect("fewer than 4 billion items"));
+    }
+
+    /// List `i`.
+    pub fn get(&self, i: u32) -> &[T] {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.items[start..self.ends[i] as usize]
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,8 +73,9 @@ struct Filed {
 }
 
 impl TermNeighbourhoods {
-    /// Files `terms`, given in ordinal order.
-    pub fn new<S: AsRef<str>>(terms: impl IntoIterator<Item = S>) -> Self {
+    /// Files `terms`, given in ordinal order, each with its neighbours within `edits(its length in characters)`
+    /// (at most [`MAX_EDITS`]).
+    pub fn new<S: AsRef<str>>(terms: impl IntoIterator<Item = S>, edits: impl Fn(usize) -> u8) -> Self {
         let (mut text, mut ends, mut lengths, mut filed) = (String::new(), Vec::new(), Vec::new(), Vec::new());
         let mut chars = Vec::with_capacity(PREFIX);
         for (ord, term) in terms.into_iter().enumerate() {
@@ -67,7 +100,14 @@ impl TermNeighbourhoods {
             }
             buckets.push(at as u32);
         }
-        Self { text, ends, lengths, filed, buckets, bucket_bits }
+        let mut hoods = Self { text, ends, lengths, filed, buckets, bucket_bits, near: Lists::default() };
+        let mut near = Lists::default();
+        for ord in 0..hoods.len() as u32 {
+            let term = hoods.term(ord);
+            near.push(hoods.within(term, edits(term.chars().count())));
+        }
+        hoods.near = near;
+        hoods
     }
 
     /// How many terms there are.
@@ -90,11 +130,22 @@ impl TermNeighbourhoods {
 
     /// The ordinals of the terms that start with `prefix` (`prefix` itself first, if it is one), for terms in byte
     /// order (a dictionary's).
+    /// A prefix that is itself a term starts there, found through its filing; the end is looked for near the start
+    /// first, so a whole word (which starts few others) reads a few neighbouring terms rather than the twenty-odd cache
+    /// lines of two binary searches.
     pub fn prefixed(&self, prefix: &str) -> std::ops::Range<u32> {
-        let below = |ord: usize| self.term(ord as u32).as_bytes() < prefix.as_bytes();
-        let start = partition_point(0..self.len(), below);
-        let end = partition_point(start..self.len(), |ord| self.term(ord as u32).as_bytes().starts_with(prefix.as_bytes()));
+        let start = match self.find(prefix) {
+            Some(ord) => ord as usize,
+            None => partition_point(0..self.len(), |ord| self.term(ord as u32).as_bytes() < prefix.as_bytes()),
+        };
+        let end = gallop(start..self.len(), |ord| self.term(ord as u32).as_bytes().starts_with(prefix.as_bytes()));
         start as u32..end as u32
+    }
+
+    /// The ordinals of the terms within the edits its length allows (as given when filed) of term `ord`, itself
+    /// among them, in order: what [`within`](Self::within) answers for the term.
+    pub fn near(&self, ord: u32) -> &[u32] {
+        self.near.get(ord)
     }
 
     /// The entries filed under `hash`.
@@ -131,6 +182,17 @@ fn partition_point(range: std::ops::Range<usize>, pred: impl Fn(usize) -> bool) 
         if pred(mid) { low = mid + 1 } else { high = mid }
     }
     low
+}
+
+/// [`partition_point`], looking at `range.start`, then one, two, four... further on before searching between.
+fn gallop(range: std::ops::Range<usize>, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high, mut step) = (range.start, range.start, 1);
+    while high < range.end && pred(high) {
+        low = high + 1;
+        high = (high + step).min(range.end);
+        step *= 2;
+    }
+    partition_point(low..high, pred)
 }
 
 /// The hash of what is left of `chars` without the characters at `skip`.
@@ -250,7 +312,7 @@ mod tests {
 
     /// What the neighbourhoods find is exactly what tantivy's automaton (levenshtein_automata, transpositions
     /// costing one) accepts, for every pair of strings up to 5 characters over three letters, and words longer than
-    /// the filed prefix, with 0, 1 and 2 edits.
+    /// the filed prefix, with 0, 1 and 2 edits; and so is each term's own list of neighbours, made when filed.
     #[test]
     fn finds_exactly_the_terms_the_levenshtein_automaton_accepts() {
         let mut terms = strings(&['a', 'b', 'c'], 5);
@@ -259,7 +321,9 @@ mod tests {
         );
         terms.retain(|t| !t.is_empty());
         terms.sort();
-        let hoods = TermNeighbourhoods::new(&terms);
+        // Terms of every length get each number of edits between them.
+        let edits_for = |chars: usize| (chars % 3) as u8;
+        let hoods = TermNeighbourhoods::new(&terms, edits_for);
         let mut words = strings(&['a', 'b', 'c', 'd'], 4);
         words.extend(
             ["abcabcab", "abcbacab", "abcabcabc", "abcabcaXb", "aabbccbabb", "e", "éé", "日本", "本語", "日本人語"].map(String::from),
@@ -276,6 +340,17 @@ mod tests {
             }
         }
         assert!(checked > 10_000, "the cases find many terms: {checked}");
+        let automata: Vec<_> = (0..=MAX_EDITS).map(|edits| LevenshteinAutomatonBuilder::new(edits, true)).collect();
+        let mut near = 0;
+        for (ord, term) in terms.iter().enumerate() {
+            let edits = edits_for(term.chars().count());
+            let dfa = automata[usize::from(edits)].build_dfa(term);
+            let expected: Vec<u32> =
+                terms.iter().enumerate().filter(|(_, t)| dfa.eval(t).to_u8() <= edits).map(|(ord, _)| ord as u32).collect();
+            assert_eq!(hoods.near(ord as u32), expected, "{term:?}'s neighbours within {edits}");
+            near += expected.len() - 1;
+        }
+        assert!(near > 10_000, "the terms have many neighbours: {near}");
     }
 
     /// `find` and `prefixed` answer as a scan of the sorted terms does, for every term, every prefix of one, and
@@ -286,7 +361,7 @@ mod tests {
         terms.extend(["abcabcab", "abcabcaba", "abcabcac", "é", "ée", "日本語"].map(String::from));
         terms.retain(|t| !t.is_empty());
         terms.sort();
-        let hoods = TermNeighbourhoods::new(&terms);
+        let hoods = TermNeighbourhoods::new(&terms, |_| 0);
         assert_eq!(hoods.len(), terms.len());
         let mut asked: Vec<String> =
             terms.iter().flat_map(|t| t.char_indices().map(|(i, _)| t[..i].to_owned()).chain([t.clone()])).collect();
