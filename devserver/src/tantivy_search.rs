@@ -14,6 +14,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tantivy::directory::MmapDirectory;
+use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::SegmentId;
 use tantivy::postings::{Postings, TermInfo};
 use tantivy::query::Bm25Weight;
@@ -262,47 +263,38 @@ impl TantivySearch {
     /// and the scores of tantivy's `TermQuery` (`Bm25Weight`, over the whole index) are used for the word itself.
     fn score_word(&self, searcher: &Searcher, word: &str, last: bool) -> tantivy::Result<WordScores> {
         let edits = auto_fuzziness(word.chars().count());
-        let readers = searcher.segment_readers();
-        let terms = readers
-            .iter()
-            .map(|segment| self.fields.iter().map(|&(field, _)| self.segment_terms.of(segment, field)).collect::<tantivy::Result<Vec<_>>>())
-            .collect::<tantivy::Result<Vec<_>>>()?;
+        let fields = self.searched(searcher)?;
         // The word's ordinal in each segment's terms of each field, if it is one of them.
         let exact: Vec<Vec<Option<u32>>> =
-            terms.iter().map(|fields| fields.iter().map(|terms| terms.neighbourhoods.find(word)).collect()).collect();
-        let total_docs: u64 = readers.iter().map(|segment| u64::from(segment.max_doc())).sum();
-        let mut weights = Vec::with_capacity(self.fields.len());
-        for (i, &(field, boost)) in self.fields.iter().enumerate() {
-            let doc_freq: u64 =
-                terms.iter().zip(&exact).filter_map(|(fields, ords)| Some(u64::from(fields[i].infos[ords[i]? as usize].doc_freq))).sum();
-            let weight = if doc_freq == 0 {
-                None
-            } else {
-                let tokens: u64 =
-                    readers.iter().map(|segment| Ok(segment.inverted_index(field)?.total_num_tokens())).sum::<tantivy::Result<_>>()?;
-                Some(Bm25Weight::for_one_term_without_explain(doc_freq, total_docs, tokens as f32 / total_docs as f32).boost_by(boost))
-            };
-            weights.push(weight);
-        }
-        let mut segments = Vec::with_capacity(readers.len());
-        for ((segment, terms), exact) in readers.iter().zip(&terms).zip(&exact) {
-            let indexes = self.fields.iter().map(|&(field, _)| segment.inverted_index(field)).collect::<tantivy::Result<Vec<_>>>()?;
+            fields.segments.iter().map(|fields| fields.iter().map(|field| field.terms.neighbourhoods.find(word)).collect()).collect();
+        let weights: Vec<Option<Arc<Bm25Weight>>> = (0..self.fields.len())
+            .map(|i| {
+                let doc_freq: u64 = fields
+                    .segments
+                    .iter()
+                    .zip(&exact)
+                    .filter_map(|(fields, ords)| Some(u64::from(fields[i].terms.infos[ords[i]? as usize].doc_freq)))
+                    .sum();
+                (doc_freq > 0).then(|| fields.weight(i, doc_freq))
+            })
+            .collect();
+        let mut segments = Vec::with_capacity(fields.segments.len());
+        for ((segment, fields), exact) in searcher.segment_readers().iter().zip(&fields.segments).zip(&exact) {
             let mut sums = Sums::new(segment);
-            for ((((&(field, boost), terms), index), weight), exact) in self.fields.iter().zip(terms).zip(&indexes).zip(&weights).zip(exact)
-            {
+            for (((&(_, boost), field), weight), exact) in self.fields.iter().zip(fields).zip(&weights).zip(exact) {
                 if let (Some(ord), Some(weight)) = (exact, weight) {
-                    let norms = segment.get_fieldnorms_reader(field)?;
-                    terms.postings(index, *ord, |doc, freq| sums.add(doc, weight.score(norms.fieldnorm_id(doc), freq)))?;
+                    let norms = &field.norms;
+                    field.terms.postings(&field.index, *ord, |doc, freq| sums.add(doc, weight.score(norms.fieldnorm_id(doc), freq)))?;
                 }
                 if last {
-                    sums.add_each(&terms.docs(index, terms.neighbourhoods.prefixed(word))?, boost * 0.5);
+                    sums.add_each(&field.terms.docs(&field.index, field.terms.neighbourhoods.prefixed(word))?, boost * 0.5);
                 }
             }
             if edits > 0 {
-                for (((&(_, boost), terms), index), exact) in self.fields.iter().zip(terms).zip(&indexes).zip(exact) {
+                for ((&(_, boost), field), exact) in self.fields.iter().zip(fields).zip(exact) {
                     let near = match exact {
-                        Some(ord) => terms.near_docs(index, *ord)?,
-                        None => Cow::Owned(terms.docs(index, terms.neighbourhoods.within(word, edits))?),
+                        Some(ord) => field.terms.near_docs(&field.index, *ord)?,
+                        None => Cow::Owned(field.terms.docs(&field.index, field.terms.neighbourhoods.within(word, edits))?),
                     };
                     sums.add_each(&near, boost * 0.5);
                 }
@@ -310,6 +302,70 @@ impl TantivySearch {
             segments.push(sums.finish());
         }
         Ok(WordScores { segments })
+    }
+
+    /// The searched fields of `searcher`'s segments, gathered once for its generation.
+    fn searched(&self, searcher: &Searcher) -> tantivy::Result<Arc<SearchedFields>> {
+        let generation = searcher.generation().generation_id();
+        if let Some(found) = self.cache.lock().expect("not poisoned").at(generation).fields.clone() {
+            return Ok(found);
+        }
+        let fields = Arc::new(SearchedFields::of(searcher, &self.fields, &self.segment_terms)?);
+        self.cache.lock().expect("not poisoned").at(generation).fields = Some(fields.clone());
+        Ok(fields)
+    }
+}
+
+/// What scoring a word reads of the searched fields of one generation of the index, gathered once: each segment's
+/// filed terms, inverted index and norms of each field, what BM25 weighs a field's terms by, and the weights made so
+/// far (a weight depends only on the field and how many documents have the term: every number in a title is in one).
+struct SearchedFields {
+    /// By segment ordinal, then field (in [`SEARCH_FIELDS`] order).
+    segments: Vec<Vec<SearchedField>>,
+    /// By field: its boost and the average number of its tokens in a document.
+    boosts: Vec<(f32, f32)>,
+    total_docs: u64,
+    weights: Mutex<HashMap<(usize, u64), Arc<Bm25Weight>>>,
+}
+
+struct SearchedField {
+    terms: Arc<FieldTerms>,
+    index: Arc<InvertedIndexReader>,
+    norms: FieldNormReader,
+}
+
+impl SearchedFields {
+    fn of(searcher: &Searcher, fields: &[(Field, f32)], terms: &SegmentTerms) -> tantivy::Result<Self> {
+        let readers = searcher.segment_readers();
+        let segments = readers
+            .iter()
+            .map(|segment| {
+                fields
+                    .iter()
+                    .map(|&(field, _)| {
+                        let (terms, index, norms) =
+                            (terms.of(segment, field)?, segment.inverted_index(field)?, segment.get_fieldnorms_reader(field)?);
+                        Ok(SearchedField { terms, index, norms })
+                    })
+                    .collect::<tantivy::Result<Vec<_>>>()
+            })
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let total_docs: u64 = readers.iter().map(|segment| u64::from(segment.max_doc())).sum();
+        let boosts = (0..fields.len())
+            .map(|i| {
+                let tokens: u64 = segments.iter().map(|fields: &Vec<SearchedField>| fields[i].index.total_num_tokens()).sum();
+                (fields[i].1, tokens as f32 / total_docs as f32)
+            })
+            .collect();
+        Ok(Self { segments, boosts, total_docs, weights: Mutex::default() })
+    }
+
+    /// tantivy's `TermQuery` weight of a term of field `i` that `doc_freq` documents have, with the field's boost.
+    fn weight(&self, i: usize, doc_freq: u64) -> Arc<Bm25Weight> {
+        let (boost, average_tokens) = self.boosts[i];
+        let mut weights = self.weights.lock().expect("not poisoned");
+        let made = || Arc::new(Bm25Weight::for_one_term_without_explain(doc_freq, self.total_docs, average_tokens).boost_by(boost));
+        weights.entry((i, doc_freq)).or_insert_with(made).clone()
     }
 }
 
@@ -594,6 +650,7 @@ impl SegmentScores {
 
 /// What searching worked out on one generation of the index (any write makes a new one and empties this):
 ///
+/// - the searched fields of its segments ([`SearchedFields`]), so a new word looks none of them up;
 /// - words' scores. Typing a query repeats its words many times over, and the words people search for repeat across
 ///   people: a word seen before costs an addition per document instead of automata, term lookups and postings in
 ///   three fields;
@@ -603,6 +660,7 @@ impl SegmentScores {
 #[derive(Default)]
 struct GenerationCache {
     generation: u64,
+    fields: Option<Arc<SearchedFields>>,
     bytes: usize,
     words: HashMap<(String, bool), Arc<WordScores>>,
     ids: Vec<Vec<Option<VideoId>>>,
