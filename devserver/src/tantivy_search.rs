@@ -400,6 +400,9 @@ impl<'a> Sums<'a> {
     }
 
     fn add_each(&mut self, docs: &[DocId], score: f32) {
+        if self.dense.is_none() {
+            self.added.reserve(docs.len());
+        }
         docs.iter().for_each(|&doc| self.add(doc, score));
     }
 
@@ -407,16 +410,16 @@ impl<'a> Sums<'a> {
         if let Some(sums) = self.dense {
             return SegmentScores::from_sums(sums);
         }
-        // Stable: a document's scores stay in the order they were added.
+        // Stable: a document's scores stay in the order they were added, and each later one is added to the first.
         self.added.sort_by_key(|&(doc, _)| doc);
-        let mut merged: Vec<(DocId, f32)> = Vec::with_capacity(self.added.len());
-        for (doc, score) in self.added {
-            match merged.last_mut() {
-                Some((last, sum)) if *last == doc => *sum += score,
-                _ => merged.push((doc, score)),
+        self.added.dedup_by(|(doc, score), (first, sum)| {
+            let same = doc == first;
+            if same {
+                *sum += *score;
             }
-        }
-        SegmentScores::Sparse(merged)
+            same
+        });
+        SegmentScores::Sparse(self.added)
     }
 }
 

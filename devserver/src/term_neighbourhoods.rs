@@ -124,8 +124,11 @@ impl TermNeighbourhoods {
 
     /// The ordinal of `word`, if it is one of the terms: the entry it is filed under with no deletion.
     pub fn find(&self, word: &str) -> Option<u32> {
-        let chars: Vec<char> = word.chars().take(PREFIX).collect();
-        self.filed_under(neighbourhood_hash(&chars, [usize::MAX; 2])).find(|f| f.deletions == 0 && self.term(f.ord) == word).map(|f| f.ord)
+        let mut chars = ['\0'; PREFIX];
+        let n = chars.iter_mut().zip(word.chars()).map(|(slot, c)| *slot = c).count();
+        self.filed_under(neighbourhood_hash(&chars[..n], [usize::MAX; 2]))
+            .find(|f| f.deletions == 0 && self.term(f.ord) == word)
+            .map(|f| f.ord)
     }
 
     /// The ordinals of the terms that start with `prefix` (`prefix` itself first, if it is one), for terms in byte
