@@ -20,7 +20,7 @@ use tantivy::postings::{Postings, TermInfo};
 use tantivy::query::Bm25Weight;
 #[cfg(test)]
 use tantivy::query::{FuzzyTermQuery, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
+use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{
     DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, InvertedIndexReader, ReloadPolicy, Searcher, SegmentReader, TERMINATED,
@@ -87,8 +87,15 @@ impl TantivySearch {
         let schema = index.schema();
         let id = schema.get_field("id")?;
         let fields = SEARCH_FIELDS.iter().map(|(name, boost)| Ok((schema.get_field(name)?, *boost))).collect::<tantivy::Result<_>>()?;
-        let this =
-            Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields, cache: Mutex::default(), segment_terms: Arc::default() };
+        let this = Self {
+            index,
+            reader,
+            writing: Arc::new(Mutex::new(())),
+            id,
+            fields,
+            cache: Mutex::default(),
+            segment_terms: Arc::new(SegmentTerms::new(id)),
+        };
         this.segment_terms.warm(&this.reader.searcher(), &this.searched_fields())?;
         Ok(this)
     }
@@ -322,6 +329,8 @@ impl TantivySearch {
 struct SearchedFields {
     /// By segment ordinal, then field (in [`SEARCH_FIELDS`] order).
     segments: Vec<Vec<SearchedField>>,
+    /// By segment ordinal, then document: its video id.
+    ids: Vec<Arc<[Option<VideoId>]>>,
     /// By field: its boost and the average number of its tokens in a document.
     boosts: Vec<(f32, f32)>,
     total_docs: u64,
@@ -350,6 +359,7 @@ impl SearchedFields {
                     .collect::<tantivy::Result<Vec<_>>>()
             })
             .collect::<tantivy::Result<Vec<_>>>()?;
+        let ids = readers.iter().map(|segment| terms.ids_of(segment)).collect::<tantivy::Result<_>>()?;
         let total_docs: u64 = readers.iter().map(|segment| u64::from(segment.max_doc())).sum();
         let boosts = (0..fields.len())
             .map(|i| {
@@ -357,7 +367,7 @@ impl SearchedFields {
                 (fields[i].1, tokens as f32 / total_docs as f32)
             })
             .collect();
-        Ok(Self { segments, boosts, total_docs, weights: Mutex::default() })
+        Ok(Self { segments, ids, boosts, total_docs, weights: Mutex::default() })
     }
 
     /// tantivy's `TermQuery` weight of a term of field `i` that `doc_freq` documents have, with the field's boost.
@@ -426,9 +436,12 @@ impl<'a> Sums<'a> {
 /// Each live segment's terms, per field, filed for finding a word, its prefixes and its neighbours ([`FieldTerms`]).
 /// Filed when the index opens and after each write (off the async threads), so no search waits for it; kept while
 /// the segment is in the index (a segment never changes; merges replace segments).
-#[derive(Default)]
 struct SegmentTerms {
     kept: Mutex<HashMap<(SegmentId, Field), Arc<FieldTerms>>>,
+    /// The field of the video ids, and each segment's ids by document, read from that field's terms when the segment
+    /// is filed: a page of results then reads no stored document (each would be decompressed and parsed).
+    id: Field,
+    ids: Mutex<HashMap<SegmentId, Arc<[Option<VideoId>]>>>,
 }
 
 /// One field's terms in one segment, in the dictionary's (byte) order: filed for fuzzy matching, where each one's
@@ -547,16 +560,44 @@ impl FieldTerms {
 }
 
 impl SegmentTerms {
-    /// Files `fields` of every segment of `searcher` not filed yet, and lets go of segments no longer in it.
+    fn new(id: Field) -> Self {
+        Self { kept: Mutex::default(), id, ids: Mutex::default() }
+    }
+
+    /// Files `fields` and the ids of every segment of `searcher` not filed yet, and lets go of segments no longer in
+    /// it.
     fn warm(&self, searcher: &Searcher, fields: &[Field]) -> tantivy::Result<()> {
         let live: Vec<SegmentId> = searcher.segment_readers().iter().map(SegmentReader::segment_id).collect();
         self.kept.lock().expect("not poisoned").retain(|(segment, _), _| live.contains(segment));
+        self.ids.lock().expect("not poisoned").retain(|segment, _| live.contains(segment));
         for segment in searcher.segment_readers() {
             for &field in fields {
                 self.of(segment, field)?;
             }
+            self.ids_of(segment)?;
         }
         Ok(())
+    }
+
+    /// The video id of each document of `segment`, read the first time they are asked for.
+    fn ids_of(&self, segment: &SegmentReader) -> tantivy::Result<Arc<[Option<VideoId>]>> {
+        if let Some(found) = self.ids.lock().expect("not poisoned").get(&segment.segment_id()) {
+            return Ok(found.clone());
+        }
+        let mut ids = vec![None; segment.max_doc() as usize];
+        let index = segment.inverted_index(self.id)?;
+        let mut stream = index.terms().stream()?;
+        while stream.advance() {
+            let id: Option<VideoId> = std::str::from_utf8(stream.key()).ok().and_then(|id| id.parse().ok());
+            let mut postings = index.read_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
+            while postings.doc() != TERMINATED {
+                ids[postings.doc() as usize] = id;
+                postings.advance();
+            }
+        }
+        let ids: Arc<[Option<VideoId>]> = ids.into();
+        self.ids.lock().expect("not poisoned").insert(segment.segment_id(), ids.clone());
+        Ok(ids)
     }
 
     /// `field`'s terms in `segment`, filed the first time they are asked for.
@@ -653,20 +694,17 @@ impl SegmentScores {
 
 /// What searching worked out on one generation of the index (any write makes a new one and empties this):
 ///
-/// - the searched fields of its segments ([`SearchedFields`]), so a new word looks none of them up;
+/// - the searched fields of its segments and their documents' ids ([`SearchedFields`]), so a new word looks none of
+///   them up;
 /// - words' scores. Typing a query repeats its words many times over, and the words people search for repeat across
 ///   people: a word seen before costs an addition per document instead of automata, term lookups and postings in
-///   three fields;
-/// - the video ids of documents found, so a page of results reads no stored documents twice: by segment ordinal,
-///   then document (32 bytes a document of a segment any result came from; found by index rather than by hash, as
-///   twenty of them are for every page).
+///   three fields.
 #[derive(Default)]
 struct GenerationCache {
     generation: u64,
     fields: Option<Arc<SearchedFields>>,
     bytes: usize,
     words: HashMap<(String, bool), Arc<WordScores>>,
-    ids: Vec<Vec<Option<VideoId>>>,
 }
 
 impl GenerationCache {
@@ -694,25 +732,6 @@ impl GenerationCache {
         if bytes <= Self::MAX_BYTES {
             this.bytes += bytes;
             this.words.insert(key, scores);
-        }
-    }
-
-    fn id(&self, address: DocAddress) -> Option<VideoId> {
-        *self.ids.get(address.segment_ord as usize)?.get(address.doc_id as usize)?
-    }
-
-    /// Keeps the ids `found` on `searcher` (of `generation`).
-    fn keep_ids(&mut self, generation: u64, searcher: &Searcher, found: impl IntoIterator<Item = (DocAddress, VideoId)>) {
-        let this = self.at(generation);
-        for (address, id) in found {
-            let (segment, doc) = (address.segment_ord as usize, address.doc_id as usize);
-            if this.ids.len() <= segment {
-                this.ids.resize_with(segment + 1, Vec::new);
-            }
-            if this.ids[segment].is_empty() {
-                this.ids[segment] = vec![None; searcher.segment_reader(address.segment_ord).max_doc() as usize];
-            }
-            this.ids[segment][doc] = Some(id);
         }
     }
 }
@@ -820,22 +839,9 @@ impl SearchIndex for TantivySearch {
     async fn search(&self, text: &SearchText, limit: usize) -> Result<SearchHits, StoreError> {
         let searcher = self.reader.searcher();
         let (best, total) = self.best(&searcher, text, limit).map_err(failed)?;
-        let generation = searcher.generation().generation_id();
-        let mut ids: Vec<Option<VideoId>> = {
-            let mut cache = self.cache.lock().expect("not poisoned");
-            let known = cache.at(generation);
-            best.iter().map(|hit| known.id(hit.address)).collect()
-        };
-        let mut read = Vec::new();
-        for (hit, id) in best.iter().zip(ids.iter_mut()).filter(|(_, id)| id.is_none()) {
-            let doc: TantivyDocument = searcher.doc(hit.address).map_err(failed)?;
-            *id = doc.get_first(self.id).and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
-            read.extend(id.map(|id| (hit.address, id)));
-        }
-        if !read.is_empty() {
-            self.cache.lock().expect("not poisoned").keep_ids(generation, &searcher, read);
-        }
-        Ok(SearchHits { ids: ids.into_iter().flatten().collect(), total })
+        let fields = self.searched(&searcher).map_err(failed)?;
+        let ids = best.iter().filter_map(|hit| fields.ids[hit.address.segment_ord as usize][hit.address.doc_id as usize]).collect();
+        Ok(SearchHits { ids, total })
     }
 }
 
@@ -844,6 +850,7 @@ mod tests {
     use super::*;
     use tantivy::collector::{Count, TopDocs};
     use tantivy::query::{BooleanQuery, BoostQuery, Occur};
+    use tantivy::schema::Value;
 
     /// The query the word cache stands for, as one tantivy boolean query of every clause (what this adapter ran
     /// before): the word, its `AUTO` edits and the last word's prefix, in each field, summed.
@@ -952,6 +959,30 @@ mod tests {
         let top: TantivyDocument = searcher.doc(best[0].address).unwrap();
         assert_eq!(top.get_first(index.id).and_then(|v| v.as_str()), Some(docs[45].id.to_string().as_str()), "45 itself first");
         assert_eq!(total, 600, "every document matches the typos");
+    }
+
+    /// Results come back as the ids of the videos they are, read from the id field's terms, in segments of many
+    /// documents, after a deletion, and for a video put again (its new document in a new segment).
+    #[tokio::test]
+    async fn results_are_the_ids_of_the_videos_found() {
+        let index = TantivySearch::in_memory().unwrap();
+        let mut docs: Vec<SearchDocument> = (0..600).map(doc).collect();
+        for chunk in [&docs[..400], &docs[400..]] {
+            index.put_all(chunk).await.unwrap();
+        }
+        index.remove(&docs[8].id).await.unwrap();
+        docs[9].title = "a lighthouse".into();
+        index.put(&docs[9]).await.unwrap();
+        let index = &index;
+        let first = |q: &str| {
+            let text = SearchText::parse(q).unwrap();
+            async move { index.search(&text, 20).await.unwrap().ids.first().copied() }
+        };
+        for i in [0, 1, 255, 256, 399, 400, 401, 599] {
+            assert_eq!(first(&i.to_string()).await, Some(docs[i].id), "{i}");
+        }
+        assert_ne!(first("8").await, Some(docs[8].id), "deleted");
+        assert_eq!(first("lighthouse").await, Some(docs[9].id), "put again");
     }
 
     fn assert_ranks_and_counts_as_the_reference(index: &TantivySearch, searcher: &Searcher, q: &str) {
