@@ -265,7 +265,8 @@ impl TantivySearch {
     /// for the last word, as a prefix (both a constant half the field's weight: a document counts once however many
     /// of its terms match), in each field. Every term comes from the segment's [`FieldTerms`] rather than from tantivy's
     /// queries: the word itself and the terms within its edits from the [`TermNeighbourhoods`] (the word is filed
-    /// there under itself), its prefixes by binary search in the sorted terms, and a rare term's postings from memory.
+    /// there under itself; a word that is a term has its neighbours and their documents listed already), its prefixes
+    /// from [`TermNeighbourhoods::prefixed`], and a rare term's postings from memory.
     /// What each clause adds is summed per document in the order the clauses come (as the boolean query sums them),
     /// and the scores of tantivy's `TermQuery` (`Bm25Weight`, over the whole index) are used for the word itself.
     fn score_word(&self, searcher: &Searcher, word: &str, last: bool) -> tantivy::Result<WordScores> {
