@@ -434,8 +434,8 @@ impl<'a> Sums<'a> {
     }
 }
 
-/// Each live segment's terms, per field, filed for finding a word, its prefixes and its neighbours ([`FieldTerms`]).
-/// Filed when the index opens and after each write (off the async threads), so no search waits for it; kept while
+/// Each live segment's terms, per field, filed for finding a word, its prefixes and its neighbours ([`FieldTerms`]),
+/// and its documents' video ids. Filed when the index opens and after each write (off the async threads), so no search waits for it; kept while
 /// the segment is in the index (a segment never changes; merges replace segments).
 struct SegmentTerms {
     kept: Mutex<HashMap<(SegmentId, Field), Arc<FieldTerms>>>,
