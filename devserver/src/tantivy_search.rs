@@ -435,8 +435,8 @@ impl<'a> Sums<'a> {
 }
 
 /// Each live segment's terms, per field, filed for finding a word, its prefixes and its neighbours ([`FieldTerms`]),
-/// and its documents' video ids. Filed when the index opens and after each write (off the async threads), so no search waits for it; kept while
-/// the segment is in the index (a segment never changes; merges replace segments).
+/// and its documents' video ids. Filed when the index opens and after each write (off the async threads), so no
+/// search waits for it; kept while the segment is in the index (a segment never changes; merges replace segments).
 struct SegmentTerms {
     kept: Mutex<HashMap<(SegmentId, Field), Arc<FieldTerms>>>,
     /// The field of the video ids, and each segment's ids by document, read from that field's terms when the segment
@@ -471,6 +471,14 @@ struct InlinePostings {
 
 impl InlinePostings {
     const MAX_DOCS: u32 = 32;
+
+    /// The documents of term `ord` and how often it is in each, if they are kept here.
+    fn get(&self, ord: u32) -> Option<(&[DocId], &[u32])> {
+        // Every term is in at least one document, so one with none here is not kept here (its `TermInfo`, elsewhere
+        // in memory, need not be read to tell).
+        let (start, end) = (self.starts[ord as usize] as usize, self.starts[ord as usize + 1] as usize);
+        (start < end).then(|| (&self.docs[start..end], &self.freqs[start..end]))
+    }
 }
 
 impl FieldTerms {
@@ -495,19 +503,17 @@ impl FieldTerms {
             infos.push(info);
         }
         inline.starts.push(inline.docs.len() as u32);
-        let mut this = Self { neighbourhoods: TermNeighbourhoods::new(terms, auto_fuzziness), infos, inline, near_docs: Lists::default() };
+        let neighbourhoods = TermNeighbourhoods::new(terms, auto_fuzziness);
         let mut near_docs = Lists::default();
         let mut docs = Vec::new();
-        for ord in 0..this.infos.len() as u32 {
+        for ord in 0..infos.len() as u32 {
             docs.clear();
-            let kept =
-                this.neighbourhoods.near(ord).iter().all(|&near| this.inline(near).map(|(d, _)| docs.extend_from_slice(d)).is_some());
+            let kept = neighbourhoods.near(ord).iter().all(|&near| inline.get(near).map(|(d, _)| docs.extend_from_slice(d)).is_some());
             docs.sort_unstable();
             docs.dedup();
             near_docs.push(if kept { &docs[..] } else { &[] }.iter().copied());
         }
-        this.near_docs = near_docs;
-        Ok(this)
+        Ok(Self { neighbourhoods, infos, inline, near_docs })
     }
 
     /// The documents of term `ord`'s neighbours ([`TermNeighbourhoods::near`]), in order, each once.
@@ -518,17 +524,9 @@ impl FieldTerms {
         }
     }
 
-    /// The documents of term `ord` and how often it is in each, if they are kept in memory.
-    fn inline(&self, ord: u32) -> Option<(&[DocId], &[u32])> {
-        // Every term is in at least one document, so one with none here is not kept here (its `TermInfo`, elsewhere
-        // in memory, need not be read to tell).
-        let (start, end) = (self.inline.starts[ord as usize] as usize, self.inline.starts[ord as usize + 1] as usize);
-        (start < end).then(|| (&self.inline.docs[start..end], &self.inline.freqs[start..end]))
-    }
-
     /// Calls `found` with each document of term `ord` and how often the term is in it, in document order.
     fn postings(&self, index: &InvertedIndexReader, ord: u32, mut found: impl FnMut(DocId, u32)) -> tantivy::Result<()> {
-        if let Some((docs, freqs)) = self.inline(ord) {
+        if let Some((docs, freqs)) = self.inline.get(ord) {
             docs.iter().zip(freqs).for_each(|(&doc, &freq)| found(doc, freq));
             return Ok(());
         }
@@ -544,7 +542,7 @@ impl FieldTerms {
     fn docs(&self, index: &InvertedIndexReader, ords: impl IntoIterator<Item = u32>) -> tantivy::Result<Vec<DocId>> {
         let mut docs = Vec::new();
         for ord in ords {
-            if let Some((inline, _)) = self.inline(ord) {
+            if let Some((inline, _)) = self.inline.get(ord) {
                 docs.extend_from_slice(inline);
                 continue;
             }
