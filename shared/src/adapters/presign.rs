@@ -2,8 +2,9 @@
 //! rules, interceptors, identity resolution) and costs about 3 ms a URL; a page of 20 posters or a request for 100 part
 //! URLs paid that many times. aws-sigv4's general `sign` then cost 6 us a URL, most of it building a general canonical
 //! request through header maps and deriving the signing key again for every URL. This writes S3's canonical request
-//! for the one shape it signs (a method, an object key, query parameters, a few headers, an unsigned payload) and
-//! keeps the day's signing key; the key and the signature are aws-sigv4's own functions. A test checks every URL
+//! for the one shape it signs (a method, an object key, query parameters, a few headers, an unsigned payload), hashed
+//! as it is written, and keeps the day's signing key (aws-sigv4's own derivation) as a keyed HMAC, so a URL costs two
+//! hashes and no key schedule: 2.2 us a URL before, 1.3 us after, in process. A test checks every URL
 //! against aws-sigv4's `sign` with the settings the SDK uses for S3. S3 checks the signature the same way whichever
 //! signed it; the in-process S3 server of the local stack does too.
 
@@ -11,6 +12,7 @@ use crate::ports::{PresignedUrl, StoreError};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::sign::v4;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -34,7 +36,21 @@ struct SigningKey {
     credentials: Credentials,
     /// `YYYYMMDD`
     date: String,
-    key: [u8; 32],
+    /// HMAC-SHA256 under the derived key, its key blocks hashed once: each signature clones it.
+    mac: Hmac<Sha256>,
+    /// `{date}/{region}/s3/aws4_request`
+    scope: String,
+    /// `{access key id}/{scope}`
+    credential: String,
+}
+
+impl SigningKey {
+    fn new(credentials: Credentials, date: &str, region: &str, key: &[u8]) -> Self {
+        let mac = Hmac::new_from_slice(key).expect("HMAC takes any key length");
+        let scope = format!("{date}/{region}/s3/aws4_request");
+        let credential = format!("{}/{scope}", credentials.access_key_id());
+        Self { credentials, date: date.to_owned(), mac, scope, credential }
+    }
 }
 
 impl Presigner {
@@ -70,8 +86,7 @@ impl Presigner {
             _ => self.provider.provide_credentials().await.map_err(StoreError::unavailable)?,
         };
         let derived = v4::generate_signing_key(credentials.secret_access_key(), now, &self.region, "s3");
-        let key = derived.as_ref().try_into().map_err(|_| StoreError::Unavailable("a SigV4 signing key is 32 bytes".into()))?;
-        let k = Arc::new(SigningKey { credentials, date: date.to_owned(), key });
+        let k = Arc::new(SigningKey::new(credentials, date, &self.region, derived.as_ref()));
         *self.key.lock().expect("not poisoned") = Some(k.clone());
         Ok(k)
     }
@@ -104,7 +119,7 @@ impl Presigner {
         headers: &[(&str, &str)],
         ttl: Duration,
     ) -> PresignedUrl {
-        let Stamp { at, date, date_time } = stamp;
+        let Stamp { at, date_time, .. } = stamp;
         let credentials = &signing.credentials;
         let mut url = String::with_capacity(self.base.len() + key.len() + 512);
         url.push_str(&self.base);
@@ -117,12 +132,10 @@ impl Presigner {
         signed.sort();
         let signed_names = signed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(";");
 
-        let scope = format!("{date}/{}/s3/aws4_request", self.region);
-        let credential = format!("{}/{scope}", credentials.access_key_id());
         let expires = ttl.as_secs().to_string();
         let signing_params = [
             ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
-            ("X-Amz-Credential", credential.as_str()),
+            ("X-Amz-Credential", signing.credential.as_str()),
             ("X-Amz-Date", date_time.as_str()),
             ("X-Amz-Expires", expires.as_str()),
             ("X-Amz-SignedHeaders", signed_names.as_str()),
@@ -130,37 +143,47 @@ impl Presigner {
         for (name, value) in query.iter().chain(&signing_params) {
             push_param(&mut url, name, value);
         }
-        // The canonical request. Its query is every parameter, encoded (as in the URL), sorted by name and then value.
+        // The canonical request, hashed as it is written. Its query is every parameter, encoded (as in the URL), sorted
+        // by name and then value.
         let token = credentials.session_token().map(encoded);
         let mut canonical_query: Vec<(&str, &str)> = url[path_end + 1..].split('&').filter_map(|p| p.split_once('=')).collect();
         if let Some(token) = &token {
             canonical_query.push(("X-Amz-Security-Token", token));
         }
         canonical_query.sort_unstable();
-        let mut creq = String::with_capacity(url.len() + 256);
+        let mut creq = Sha256::new();
         for part in [method, "\n", &url[self.path_start..path_end], "\n"] {
-            creq.push_str(part);
+            creq.update(part);
         }
         for (i, (name, value)) in canonical_query.iter().enumerate() {
             if i > 0 {
-                creq.push('&');
+                creq.update("&");
             }
             for part in [name, "=", value] {
-                creq.push_str(part);
+                creq.update(part);
             }
         }
-        creq.push('\n');
+        creq.update("\n");
         for (name, value) in &signed {
             for part in [name, ":", value, "\n"] {
-                creq.push_str(part);
+                creq.update(part);
             }
         }
         for part in ["\n", &signed_names, "\nUNSIGNED-PAYLOAD"] {
-            creq.push_str(part);
+            creq.update(part);
         }
+        let mut hex_digest = [0u8; 64];
+        hex::encode_to_slice(creq.finalize(), &mut hex_digest).expect("64 hex digits for 32 bytes");
 
-        let string_to_sign = format!("AWS4-HMAC-SHA256\n{date_time}\n{scope}\n{}", hex::encode(Sha256::digest(creq.as_bytes())));
-        push_param(&mut url, "X-Amz-Signature", &v4::calculate_signature(signing.key, string_to_sign.as_bytes()));
+        // The string to sign, and its signature under the day's key.
+        let mut mac = signing.mac.clone();
+        for part in [b"AWS4-HMAC-SHA256\n".as_slice(), date_time.as_bytes(), b"\n", signing.scope.as_bytes(), b"\n", &hex_digest] {
+            mac.update(part);
+        }
+        let mut signature = [0u8; 64];
+        hex::encode_to_slice(mac.finalize().into_bytes(), &mut signature).expect("64 hex digits for 32 bytes");
+        url.push_str("&X-Amz-Signature=");
+        url.push_str(std::str::from_utf8(&signature).expect("hex is ASCII"));
         if let Some(token) = token {
             url.push_str("&X-Amz-Security-Token=");
             url.push_str(&token);
@@ -307,8 +330,8 @@ mod tests {
                 for secs in times {
                     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
                     let stamp = Stamp::of(now);
-                    let key = v4::generate_signing_key(credentials.secret_access_key(), now, &p.region, "s3").as_ref().try_into().unwrap();
-                    let signing = SigningKey { credentials: credentials.clone(), date: stamp.date.clone(), key };
+                    let key = v4::generate_signing_key(credentials.secret_access_key(), now, &p.region, "s3");
+                    let signing = SigningKey::new(credentials.clone(), &stamp.date, &p.region, key.as_ref());
                     for method in ["GET", "PUT"] {
                         for key in keys {
                             for query in queries {
@@ -338,8 +361,12 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &p.signing_key(day, &Stamp::of(day).date).await.unwrap()), "kept within the day");
         let second = p.signing_key(next, &Stamp::of(next).date).await.unwrap();
         assert_eq!(second.date, "20251125");
-        assert_eq!(second.key.as_slice(), v4::generate_signing_key("secret", next, "us-east-1", "s3").as_ref());
-        assert_ne!(first.key, second.key);
+        // The kept MAC signs as aws-sigv4 does with the day's key.
+        let sign = |k: &SigningKey| hex::encode(k.mac.clone().chain_update(b"probe").finalize().into_bytes());
+        let key_of = |t| v4::generate_signing_key("secret", t, "us-east-1", "s3");
+        assert_eq!(sign(&second), v4::calculate_signature(key_of(next), b"probe"));
+        assert_eq!(sign(&first), v4::calculate_signature(key_of(day), b"probe"));
+        assert_ne!(sign(&first), sign(&second));
     }
 
     /// Hands out new credentials each time, valid for `lifetime`.
