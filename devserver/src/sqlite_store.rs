@@ -39,6 +39,15 @@ struct RecordCache {
     writes: AtomicU64,
 }
 
+/// What the file holds for a video after a write to it.
+enum Written {
+    Record(Box<VideoRecord>),
+    /// The record was deleted.
+    Nothing,
+    /// The write failed: the record is forgotten, to be read from the file again.
+    Unknown,
+}
+
 impl RecordCache {
     const MAX_ENTRIES: usize = 20_000;
 
@@ -67,18 +76,17 @@ impl RecordCache {
         }
     }
 
-    /// After a write to `id` returned (committed or not): `written` is what the file now holds for it if the write
-    /// committed; on any failure the id is forgotten, to be read from the file again.
-    fn settle(&self, id: VideoId, written: Option<Option<VideoRecord>>) {
+    /// After a write to `id` returned, committed or not: see [`Written`].
+    fn settle(&self, id: VideoId, written: Written) {
         let mut records = self.records.write().expect("not poisoned");
         match written {
-            Some(Some(record)) => {
+            Written::Record(record) => {
                 if records.len() >= Self::MAX_ENTRIES {
                     records.clear();
                 }
-                records.insert(id, record);
+                records.insert(id, *record);
             }
-            _ => {
+            Written::Nothing | Written::Unknown => {
                 records.remove(&id);
             }
         }
@@ -136,11 +144,11 @@ impl SqliteMetadata {
     }
 
     /// Runs the write `f` to `id` on the writing connection, off the async threads; `written` is what the file holds
-    /// for `id` once `f` succeeds (`None`: nothing).
+    /// for `id` once `f` succeeds.
     async fn write(
         &self,
         id: VideoId,
-        written: Option<VideoRecord>,
+        written: Written,
         f: impl FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
     ) -> Result<(), StoreError> {
         let (conn, records) = (self.conn.clone(), self.records.clone());
@@ -148,7 +156,7 @@ impl SqliteMetadata {
             let conn = conn.lock().map_err(|_| StoreError::Unavailable("the store's lock was poisoned".into()))?;
             let result = f(&conn);
             // Settled here, not after the await: a request dropped mid-write still wrote.
-            records.settle(id, result.is_ok().then_some(written));
+            records.settle(id, if result.is_ok() { written } else { Written::Unknown });
             result
         })
         .await
@@ -179,7 +187,7 @@ fn explain(conn: &Connection, id: &str) -> StoreError {
 impl MetadataStore for SqliteMetadata {
     async fn insert(&self, record: &VideoRecord) -> Result<(), StoreError> {
         let (id, version, status, owner, created, text) = row_of(record)?;
-        self.write(record.id, Some(record.clone()), move |c| {
+        self.write(record.id, Written::Record(Box::new(record.clone())), move |c| {
             let n = c
                 .execute(
                     "INSERT INTO videos (id, version, status, owner, created_at, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
@@ -217,7 +225,7 @@ impl MetadataStore for SqliteMetadata {
     async fn replace(&self, next: &VideoRecord) -> Result<(), StoreError> {
         let expected = next.version.checked_sub(1).ok_or(StoreError::Conflict)? as i64;
         let (id, version, status, owner, created, text) = row_of(next)?;
-        self.write(next.id, Some(next.clone()), move |c| {
+        self.write(next.id, Written::Record(Box::new(next.clone())), move |c| {
             let n = c
                 .execute(
                     "UPDATE videos SET version = ?2, status = ?3, owner = ?4, created_at = ?5, record = ?6 WHERE id = ?1 AND version = ?7",
@@ -254,7 +262,7 @@ impl MetadataStore for SqliteMetadata {
 
     async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError> {
         let (video, id) = (*id, id.to_string());
-        self.write(video, None, move |c| {
+        self.write(video, Written::Nothing, move |c| {
             let n = c.execute("DELETE FROM videos WHERE id = ?1 AND version = ?2", params![id, version as i64]).map_err(db)?;
             if n == 1 { Ok(()) } else { Err(explain(c, &id)) }
         })
@@ -289,19 +297,19 @@ mod tests {
     #[test]
     fn a_record_read_before_a_write_is_not_kept_after_it() {
         let cache = RecordCache::default();
-        let (old, id) = (record(), VideoId::generate());
-        let old = VideoRecord { id, ..old };
+        let old = record();
+        let id = old.id;
         let new = old.apply(Transition::BeginProcessing).unwrap();
 
         // A read began, then a write settled, then the read tries to keep what it read.
         let before = cache.writes();
-        cache.settle(id, Some(Some(new.clone())));
+        cache.settle(id, Written::Record(Box::new(new.clone())));
         cache.keep([&old], before);
         assert_eq!(cache.get(&[id]), [Some(new)], "the write's record stays");
 
         // The same with a delete: the record read before it does not come back.
         let before = cache.writes();
-        cache.settle(id, Some(None));
+        cache.settle(id, Written::Nothing);
         cache.keep([&old], before);
         assert_eq!(cache.get(&[id]), [None]);
 
@@ -311,7 +319,7 @@ mod tests {
         assert_eq!(cache.get(&[id]), [Some(old.clone())]);
 
         // A write that failed forgets the id, to be read from the file again.
-        cache.settle(id, None);
+        cache.settle(id, Written::Unknown);
         assert_eq!(cache.get(&[id]), [None]);
         assert_eq!(cache.writes(), 3, "every write moves the count");
     }
