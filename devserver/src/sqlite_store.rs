@@ -69,23 +69,23 @@ impl RecordCache {
             return;
         }
         for record in read {
-            if records.len() >= Self::MAX_ENTRIES {
-                records.clear();
-            }
-            records.insert(record.id, record.clone());
+            Self::put(&mut records, record.clone());
         }
+    }
+
+    /// Puts `record` in `records`, first clearing them if full.
+    fn put(records: &mut HashMap<VideoId, VideoRecord>, record: VideoRecord) {
+        if records.len() >= Self::MAX_ENTRIES {
+            records.clear();
+        }
+        records.insert(record.id, record);
     }
 
     /// After a write to `id` returned, committed or not: see [`Written`].
     fn settle(&self, id: VideoId, written: Written) {
         let mut records = self.records.write().expect("not poisoned");
         match written {
-            Written::Record(record) => {
-                if records.len() >= Self::MAX_ENTRIES {
-                    records.clear();
-                }
-                records.insert(id, *record);
-            }
+            Written::Record(record) => Self::put(&mut records, *record),
             Written::Nothing | Written::Unknown => {
                 records.remove(&id);
             }
