@@ -5,10 +5,13 @@ mod client;
 mod config;
 mod upload;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use client::Client;
-use framelift_media::{Options, Tools, TranscodeError};
+use framelift_media::{AbsolutePath, Options, Tools, TranscodeError};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -87,8 +90,14 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
+    let cli = Cli::parse();
+    let interrupted = match &cli.command {
+        Command::Upload { .. } => "interrupted; the upload resumes when the same command is run again",
+        Command::Transcode { .. } => "interrupted; the output folder holds an unfinished ladder (run the command again to redo it)",
+        _ => "interrupted",
+    };
     tokio::select! {
-        result = run(Cli::parse()) => match result {
+        result = run(cli) => match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("framelift: {e:#}");
@@ -96,7 +105,7 @@ async fn main() -> ExitCode {
             }
         },
         _ = tokio::signal::ctrl_c() => {
-            eprintln!("framelift: interrupted; an upload resumes when the same command is run again");
+            eprintln!("\nframelift: {interrupted}");
             ExitCode::from(130)
         }
     }
@@ -123,7 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let id = upload::upload(&client, req).await?;
             println!("{id}");
             if wait {
-                let video = wait_settled(&client, &id).await?;
+                let video = wait_settled(&client, &id, cli.json).await?;
                 eprintln!("{}", line(&video));
                 anyhow::ensure!(
                     video["status"] == "ready",
@@ -140,7 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Show { id } => {
             let v = client.get(&format!("/api/videos/{}", path_segment(&id))).await?;
-            print(&v, &|v| line(&v["video"]));
+            print(&v, &|v| details(&v["video"]));
             Ok(())
         }
         Command::Search { query } => {
@@ -199,27 +208,92 @@ fn lines(videos: &Value) -> String {
     videos.as_array().into_iter().flatten().map(line).collect::<Vec<_>>().join("\n")
 }
 
-async fn wait_settled(client: &Client, id: &str) -> anyhow::Result<Value> {
+/// Polls the video until it is ready or failed, showing its status and, while it is encoded, how far it has got.
+async fn wait_settled(client: &Client, id: &str, quiet: bool) -> anyhow::Result<Value> {
+    let bar = if quiet || !std::io::stderr().is_terminal() { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("a valid template"));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let mut last_line = std::time::Instant::now();
     loop {
         let v = client.get(&format!("/api/videos/{id}")).await?;
-        if matches!(v["video"]["status"].as_str(), Some("ready" | "failed")) {
-            return Ok(v["video"].clone());
+        let video = &v["video"];
+        if matches!(video["status"].as_str(), Some("ready" | "failed")) {
+            bar.finish_and_clear();
+            return Ok(video.clone());
+        }
+        let what = match video["progress"].as_f64() {
+            Some(p) => format!("encoding: {:.0}%", p * 100.0),
+            None => format!("{}", video["status"].as_str().unwrap_or("processing")),
+        };
+        bar.set_message(what.clone());
+        // Without a terminal (a log, a pipe) a line every 10 s says it is still going.
+        if bar.is_hidden() && !quiet && last_line.elapsed() >= Duration::from_secs(10) {
+            eprintln!("{what} ({} s)", started.elapsed().as_secs());
+            last_line = std::time::Instant::now();
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
+/// Everything the API says of one video, a field a line.
+fn details(v: &Value) -> String {
+    let mut out = vec![line(v)];
+    let mut field = |name: &str, value: String| out.push(format!("  {name:<12} {value}"));
+    if let Some(d) = v["description"].as_str().filter(|d| !d.is_empty()) {
+        field("description", d.to_owned());
+    }
+    if let Some(c) = v["createdAt"].as_str() {
+        field("created", c.to_owned());
+    }
+    if let Some(s) = v["durationSeconds"].as_f64() {
+        let s = s.round() as u64;
+        field("duration", format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60));
+    }
+    if let (Some(w), Some(h)) = (v["width"].as_u64(), v["height"].as_u64()) {
+        field("size", format!("{w}x{h}"));
+    }
+    let renditions: Vec<String> = v["renditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some(format!("{}x{} ({} kbit/s)", r["width"].as_u64()?, r["height"].as_u64()?, r["bandwidth"].as_u64()? / 1000)))
+        .collect();
+    if !renditions.is_empty() {
+        field("renditions", renditions.join(", "));
+    }
+    if let Some(p) = v["progress"].as_f64() {
+        field("progress", format!("{:.0}%", p * 100.0));
+    }
+    if v["status"] == "ready" {
+        field("watch", format!("framelift watch {}", v["id"].as_str().unwrap_or("ID")));
+    }
+    out.join("\n")
+}
+
 async fn transcode(input: PathBuf, outdir: PathBuf, max_height: Option<u32>) -> anyhow::Result<()> {
+    // Resolved once, here: ffmpeg runs in a folder of its own.
+    let input = AbsolutePath::resolve(&input).with_context(|| format!("{} is not a usable path", input.display()))?;
+    let outdir = AbsolutePath::resolve(&outdir).with_context(|| format!("{} is not a usable path", outdir.display()))?;
     let tools = Tools::locate()?;
-    anyhow::ensure!(input.is_file(), "{} is not a file", input.display());
-    std::fs::create_dir_all(&outdir)?;
-    // As in the Lambda: ffmpeg reads a copy named by us, never a name with an extension someone else chose.
-    let work = tempdir(&outdir)?;
-    let source = work.join("source");
-    std::fs::copy(&input, &source)?;
+    let meta = std::fs::metadata(&input).with_context(|| format!("cannot read {input}"))?;
+    anyhow::ensure!(meta.is_file(), "{input} is not a file");
+    std::fs::create_dir_all(&outdir).with_context(|| format!("cannot make the output folder {outdir}"))?;
+    // As in the Lambda, ffmpeg never sees a name with an extension someone else chose: it reads a link named by us,
+    // in a work folder that goes away however the command ends (Ctrl-C included).
+    let work = WorkDir::new()?;
+    let source = work.path.join("source");
+    std::os::unix::fs::symlink(&input, &source).with_context(|| format!("linking {input} into {}", work.path))?;
     let options = Options { max_short_side: max_height, ..Options::default() };
-    let result = framelift_media::transcode(&tools, &source, &outdir, &options).await;
-    let _ = std::fs::remove_dir_all(&work);
+    let bar = encode_bar();
+    let show = |p: framelift_media::Progress| {
+        if p.total > 0.0 {
+            bar.set_length((p.total * 1000.0) as u64);
+        }
+        bar.set_position((p.done * 1000.0) as u64);
+    };
+    let result = framelift_media::transcode_watched(&tools, &source, &outdir, &options, &show).await;
+    bar.finish_and_clear();
     match result {
         Ok(out) => {
             for (rung, m) in &out.rungs {
@@ -233,16 +307,45 @@ async fn transcode(input: PathBuf, outdir: PathBuf, max_height: Option<u32>) -> 
                     m.peak_bps / 1000
                 );
             }
-            println!("{}", outdir.join(framelift_media::hls::MASTER).display());
+            println!("{}", outdir.join(framelift_media::hls::MASTER));
             Ok(())
         }
-        Err(TranscodeError::Rejected(reason)) => anyhow::bail!("{reason}"),
-        Err(TranscodeError::Failed(e)) => Err(e),
+        Err(TranscodeError::Rejected(reason)) => anyhow::bail!("{input} cannot be transcoded: {reason}"),
+        Err(TranscodeError::Failed(e)) => Err(e.context("the transcode failed (not because of the file)")),
     }
 }
 
-fn tempdir(near: &std::path::Path) -> anyhow::Result<PathBuf> {
-    let dir = near.join(format!(".framelift-work-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+/// The encode's progress on a terminal: seconds of the source done, of how many, and the time left.
+fn encode_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("encoding {bar:40.cyan/blue} {percent:>3}%  {elapsed} spent, {eta} left")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(500));
+    bar
+}
+
+/// A private folder under the system's temporary folder, removed when dropped.
+struct WorkDir {
+    path: AbsolutePath,
+}
+
+impl WorkDir {
+    fn new() -> anyhow::Result<Self> {
+        let path = AbsolutePath::resolve(std::env::temp_dir())?.join(format!("framelift-transcode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).with_context(|| format!("cannot make the work folder {path}"))?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }

@@ -116,7 +116,7 @@ impl DevStack {
             s3,
             issuer,
             cors: Cors { allowed_origins: config.allowed_origins.clone() },
-            web: WebFiles::new(config.web_dir.clone(), config.google_client_id.clone()),
+            web: WebFiles::new(config.web_dir.clone().into_path_buf(), config.google_client_id.clone()),
             events,
             public_url,
             blobs,

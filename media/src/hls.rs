@@ -134,10 +134,12 @@ pub fn measure(dir: &Path) -> anyhow::Result<Measured> {
         Ok(_) => anyhow::bail!("{} is a master playlist", dir.display()),
         Err(e) => anyhow::bail!("{} does not parse: {e:?}", dir.display()),
     };
+    anyhow::ensure!(playlist.end_list, "{} was never finished (no #EXT-X-ENDLIST)", dir.join(VARIANT).display());
     let (mut peak, mut bits, mut seconds) = (0f64, 0f64, 0f64);
     let mut segments = Vec::new();
     for seg in &playlist.segments {
         let size = std::fs::metadata(dir.join(&seg.uri)).with_context(|| format!("segment {}", seg.uri))?.len() as f64 * 8.0;
+        anyhow::ensure!(size > 0.0, "segment {} of {} is empty", seg.uri, dir.display());
         let d = f64::from(seg.duration).max(0.001);
         peak = peak.max(size / d);
         bits += size;

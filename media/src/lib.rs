@@ -2,6 +2,7 @@
 //! `framelift transcode`.
 //!
 //! - [`tools`]: where the bundled ffmpeg is.
+//! - [`paths`]: paths made absolute where they are read, so no child process sees one relative to another folder.
 //! - [`sandbox`]: how it runs on untrusted files: no environment, file protocol only, allow-listed demuxers, time
 //!   and memory limits.
 //! - [`probe`]: what a file is (or why it is not a video).
@@ -11,12 +12,14 @@
 
 pub mod hls;
 pub mod ladder;
+pub mod paths;
 pub mod probe;
 pub mod sandbox;
 pub mod tools;
 pub mod transcode;
 
 pub use ladder::Rung;
+pub use paths::AbsolutePath;
 pub use probe::SourceInfo;
 pub use tools::Tools;
-pub use transcode::{Options, Output, TranscodeError, transcode};
+pub use transcode::{Options, Output, Progress, TranscodeError, transcode, transcode_watched};

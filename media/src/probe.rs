@@ -1,8 +1,10 @@
 //! What a file is: ffmpeg's report on opening it, read into [`SourceInfo`], or the reason it is not a usable video.
 
+use crate::paths::AbsolutePath;
 use crate::sandbox::{self, Limits};
 use crate::tools::Tools;
-use std::path::Path;
+use crate::transcode::TranscodeError;
+use anyhow::Context;
 use std::time::Duration;
 
 /// What the pipeline needs to know about a source.
@@ -59,25 +61,58 @@ fn clock(seconds: f64) -> String {
 /// Probes `input` (a file in `dir`, named by us) with the sandboxed ffmpeg itself: the report it prints on opening a
 /// file. The same binary that will decode the file says what it sees, and the bundle needs no second tool. (The
 /// static ffprobe of the npm packages crashes on every MPEG-TS file on this hardware; see docs/ARCHITECTURE.md.)
-pub async fn probe(tools: &Tools, input: &Path, dir: &Path) -> anyhow::Result<Result<SourceInfo, Unusable>> {
+///
+/// The file is blamed ([`TranscodeError::Rejected`]) only when ffmpeg read it and judged it; a source that is not
+/// there or cannot be read, or an ffmpeg that cannot start, is a fault of ours ([`TranscodeError::Failed`]).
+pub async fn probe(tools: &Tools, input: &AbsolutePath, dir: &AbsolutePath) -> Result<SourceInfo, TranscodeError> {
+    let meta = std::fs::metadata(input).with_context(|| format!("the source {input} cannot be read"))?;
+    if !meta.is_file() {
+        return Err(anyhow::anyhow!("the source {input} is not a file").into());
+    }
+    std::fs::File::open(input).with_context(|| format!("the source {input} cannot be read"))?;
     let mut args: Vec<std::ffi::OsString> = vec!["-hide_banner".into(), "-nostdin".into()];
     args.extend(sandbox::input_guard(None));
     args.extend(["-i".into(), input.as_os_str().to_owned()]);
     let limits = Limits { wall: Duration::from_secs(60), memory_bytes: 1 << 30 };
     let out = match sandbox::run(&tools.ffmpeg, &args, dir, limits).await {
         Ok(out) => out,
-        Err(sandbox::RunError::TimedOut(_)) => return Ok(Err(Unusable::NotAVideo("reading it took too long".into()))),
-        Err(e) => return Err(e.into()),
+        Err(sandbox::RunError::TimedOut(_)) => {
+            return Err(TranscodeError::Rejected(Unusable::NotAVideo("reading it took too long".into()).to_string()));
+        }
+        Err(e) => return Err(anyhow::Error::from(e).context("probing the source").into()),
     };
     // Without an output ffmpeg always exits non-zero; what matters is whether it could open the input.
-    Ok(interpret(&out.stderr_head))
+    match interpret(&out.stderr_head) {
+        Ok(info) => Ok(info),
+        Err(NotProbed::Unusable(u)) => Err(TranscodeError::Rejected(u.to_string())),
+        Err(NotProbed::Unread(words)) => Err(anyhow::anyhow!("ffmpeg could not read the source {input}: {words}").into()),
+    }
+}
+
+/// Why a report gives no [`SourceInfo`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotProbed {
+    /// ffmpeg read the file and judged it: the uploader's to fix.
+    Unusable(Unusable),
+    /// ffmpeg could not read the file at all (not there, no permission, no memory, a read error): ours to retry. Its
+    /// own words.
+    Unread(String),
+}
+
+impl From<Unusable> for NotProbed {
+    fn from(u: Unusable) -> Self {
+        NotProbed::Unusable(u)
+    }
 }
 
 /// Reads ffmpeg's report on an input. Public for tests, which feed it ffmpeg's own output.
-pub fn interpret(report: &str) -> Result<SourceInfo, Unusable> {
+pub fn interpret(report: &str) -> Result<SourceInfo, NotProbed> {
     let Some(input_line) = report.lines().find(|l| l.starts_with("Input #0, ")) else {
         tracing::info!(report, "ffmpeg could not open the file");
-        return Err(Unusable::NotAVideo(explain(report)));
+        return Err(match judgement(report) {
+            Some(why) => Unusable::NotAVideo(why.into()).into(),
+            None => NotProbed::Unread(last_words(report)),
+        });
     };
     let demuxer = input_line["Input #0, ".len()..].split([',', ' ']).next().unwrap_or("").to_owned();
     let duration =
@@ -85,21 +120,21 @@ pub fn interpret(report: &str) -> Result<SourceInfo, Unusable> {
     let streams = streams(report);
     let has_audio = streams.iter().any(|s| s.kind == "Audio");
     let Some(video) = streams.iter().find(|s| s.kind == "Video" && !s.attached_pic) else {
-        return Err(if has_audio { Unusable::AudioOnly } else { Unusable::NoVideoStream });
+        return Err(if has_audio { Unusable::AudioOnly } else { Unusable::NoVideoStream }.into());
     };
     if demuxer.is_empty() {
-        return Err(Unusable::NotAVideo("its container could not be recognised".into()));
+        return Err(Unusable::NotAVideo("its container could not be recognised".into()).into());
     }
-    let Some((w, h)) = video.size else { return Err(Unusable::NoPictureSize) };
+    let Some((w, h)) = video.size else { return Err(Unusable::NoPictureSize.into()) };
     if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
-        return Err(Unusable::Dimensions(w, h));
+        return Err(Unusable::Dimensions(w, h).into());
     }
     // Only a declared average rate counts here: `tbr` is a timebase guess (1k for most browser recordings).
     if let Some(declared) = video.declared_fps.filter(|f| *f > MAX_FPS) {
-        return Err(Unusable::FrameRate(declared));
+        return Err(Unusable::FrameRate(declared).into());
     }
     if duration > MAX_DURATION {
-        return Err(Unusable::TooLong(duration));
+        return Err(Unusable::TooLong(duration).into());
     }
     // Non-square pixels: the displayed width is the coded width times the sample aspect ratio.
     let sar = video.sar.filter(|r| *r > 0.0 && r.is_finite()).unwrap_or(1.0);
@@ -110,16 +145,23 @@ pub fn interpret(report: &str) -> Result<SourceInfo, Unusable> {
     Ok(SourceInfo { demuxer, width, height, fps, duration, has_audio, audio_channels, video_codec: video.codec.clone() })
 }
 
-/// ffmpeg's complaint, as a person would put it.
-fn explain(report: &str) -> String {
+/// ffmpeg's judgement of a file it read and could not open, as a person would put it; `None` when the report shows no
+/// judgement of the contents (the file could not be read at all).
+fn judgement(report: &str) -> Option<&'static str> {
     let s = report.to_ascii_lowercase();
     if s.contains("moov atom not found") || s.contains("end of file") || s.contains("truncat") {
-        "the file is incomplete (was the upload cut off?)".into()
-    } else if s.contains("invalid data found") || s.contains("not in allowed") || s.contains("could not find codec") {
-        "its contents are not a video format we can read".into()
+        Some("the file is incomplete (was the upload cut off?)")
+    } else if s.contains("invalid data found") || s.contains("not on whitelist") || s.contains("could not find codec") {
+        Some("its contents are not a video format we can read")
     } else {
-        "it could not be opened as a video".into()
+        None
     }
+}
+
+/// The last thing ffmpeg said, for the log and an operator: `Error opening input: No such file or directory`.
+fn last_words(report: &str) -> String {
+    let line = report.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no report at all");
+    line.chars().take(300).collect()
 }
 
 /// One `Stream #0:N ...: Video|Audio: ...` line of the report, and the side data under it.
@@ -276,32 +318,61 @@ At least one output file must be specified";
     #[test]
     fn what_is_not_a_video_says_why() {
         let audio = "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'a.m4a':\n  Duration: 00:00:01.00\n  Stream #0:0[0x1](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, mono, fltp, 70 kb/s (default)";
-        assert_eq!(interpret(audio), Err(Unusable::AudioOnly));
-        assert_eq!(interpret(audio).unwrap_err().to_string(), "no video stream: the file has only audio");
+        assert_eq!(interpret(audio), Err(Unusable::AudioOnly.into()));
+        assert_eq!(reason(audio), "no video stream: the file has only audio");
         let cover = format!(
             "{audio}\n  Stream #0:1[0x0]: Video: mjpeg (Baseline), yuvj420p(pc), 600x600 [SAR 1:1 DAR 1:1], 90k tbr, 90k tbn (attached pic)"
         );
-        assert_eq!(interpret(&cover), Err(Unusable::AudioOnly), "cover art is not a video");
+        assert_eq!(interpret(&cover), Err(Unusable::AudioOnly.into()), "cover art is not a video");
         let truncated = "[in#0 @ 0x55] moov atom not found\n[in#0 @ 0x55] Error opening input: Invalid data found when processing input";
-        assert_eq!(interpret(truncated), Err(Unusable::NotAVideo("the file is incomplete (was the upload cut off?)".into())));
+        assert_eq!(interpret(truncated), Err(Unusable::NotAVideo("the file is incomplete (was the upload cut off?)".into()).into()));
         let text = "[in#0 @ 0x55] Error opening input: Invalid data found when processing input";
-        assert_eq!(interpret(text), Err(Unusable::NotAVideo("its contents are not a video format we can read".into())));
+        assert_eq!(interpret(text), Err(Unusable::NotAVideo("its contents are not a video format we can read".into()).into()));
+        let script = "[in#0 @ 0x55] Format not on whitelist 'mov,mp4'\n[in#0 @ 0x55] Error opening input: Invalid argument";
+        assert_eq!(reason(script), "not a video file: its contents are not a video format we can read");
         let huge = LANDSCAPE.replace("1920x1080", "16000x16000");
-        assert_eq!(interpret(&huge), Err(Unusable::Dimensions(16000, 16000)));
+        assert_eq!(interpret(&huge), Err(Unusable::Dimensions(16000, 16000).into()));
         // ffmpeg leaves out a size it will not allocate (60000x60000): no size is no picture.
         let sizeless = LANDSCAPE.replace("1920x1080 [SAR 1:1 DAR 16:9], ", "");
-        assert_eq!(interpret(&sizeless).unwrap_err().to_string(), "not a video file: its picture size could not be read");
+        assert_eq!(reason(&sizeless), "not a video file: its picture size could not be read");
+    }
+
+    /// The reason a person would read for a report that is the file's fault.
+    fn reason(report: &str) -> String {
+        match interpret(report) {
+            Err(NotProbed::Unusable(u)) => u.to_string(),
+            other => panic!("expected the file to be judged, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_file_ffmpeg_could_not_read_is_never_blamed_on_its_contents() {
+        // ffmpeg 9.0.2's own words for each: none of them judged the contents.
+        for words in [
+            "No such file or directory",
+            "Permission denied",
+            "Is a directory",
+            "Cannot allocate memory",
+            "Input/output error",
+            "Too many open files",
+        ] {
+            let report = format!(
+                "[in#0 @ 0x55] Error opening input: {words}\nError opening input file /w/source.\nError opening input files: {words}"
+            );
+            assert_eq!(interpret(&report), Err(NotProbed::Unread(format!("Error opening input files: {words}"))), "{words}");
+        }
+        assert_eq!(interpret(""), Err(NotProbed::Unread("no report at all".into())));
     }
 
     #[test]
     fn floods_of_frames_and_endless_files_are_refused() {
         let fast = LANDSCAPE.replace("30 fps, 30 tbr", "1k fps, 1k tbr");
-        assert_eq!(interpret(&fast).unwrap_err().to_string(), "the video's frame rate (1000 fps) is above the highest accepted, 240 fps");
+        assert_eq!(reason(&fast), "the video's frame rate (1000 fps) is above the highest accepted, 240 fps");
         assert!(interpret(&LANDSCAPE.replace("30 fps, 30 tbr", "240 fps, 240 tbr")).is_ok(), "slow motion is fine");
         // A browser recording declares no rate, only a 1k timebase guess: accepted.
         assert!(interpret(&LANDSCAPE.replace("30 fps, 30 tbr", "1k tbr")).is_ok());
         let long = LANDSCAPE.replace("Duration: 00:00:10.00", "Duration: 13:00:10.00");
-        assert_eq!(interpret(&long).unwrap_err().to_string(), "the video is 13:00:10 long; the longest accepted is 12:00:00");
+        assert_eq!(reason(&long), "the video is 13:00:10 long; the longest accepted is 12:00:00");
         assert!(interpret(&LANDSCAPE.replace("Duration: 00:00:10.00", "Duration: 12:00:00.00")).is_ok());
     }
 

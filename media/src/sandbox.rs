@@ -6,6 +6,7 @@
 //! death with its parent. The protocol and demuxer allow-lists are arguments ([`input_guard`]) because they are
 //! ffmpeg's own options.
 
+use crate::paths::AbsolutePath;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
@@ -64,8 +65,24 @@ const STDERR_TAIL: u64 = 4 * 1024;
 const STDERR_HEAD: u64 = 256 * 1024;
 const STDOUT_MAX: u64 = 4 * 1024 * 1024;
 
+/// How often a watched run's new standard output is handed over.
+const WATCH_EVERY: Duration = Duration::from_millis(500);
+
 /// Runs `program` with `args` in `dir` under `limits`. Output goes to files in `dir` (no pipe can fill and stall).
-pub async fn run(program: &Path, args: &[OsString], dir: &Path, limits: Limits) -> Result<Finished, RunError> {
+/// Paths are absolute: the child's current folder is `dir`, so a relative one would name another file.
+pub async fn run(program: &AbsolutePath, args: &[OsString], dir: &AbsolutePath, limits: Limits) -> Result<Finished, RunError> {
+    run_watched(program, args, dir, limits, &|_| {}).await
+}
+
+/// [`run`], handing `watch` what the program adds to its standard output while it runs (ffmpeg's `-progress`), about
+/// twice a second.
+pub async fn run_watched(
+    program: &AbsolutePath,
+    args: &[OsString],
+    dir: &AbsolutePath,
+    limits: Limits,
+    watch: &(dyn Fn(&str) + Sync),
+) -> Result<Finished, RunError> {
     let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let out_path = dir.join(format!(".{name}.stdout"));
     let err_path = dir.join(format!(".{name}.stderr"));
@@ -89,7 +106,17 @@ pub async fn run(program: &Path, args: &[OsString], dir: &Path, limits: Limits) 
         });
     }
     let mut child = cmd.spawn().map_err(|source| RunError::Spawn { program: program.display().to_string(), source })?;
-    let status = match tokio::time::timeout(limits.wall, child.wait()).await {
+    let waited = tokio::time::timeout(limits.wall, async {
+        let mut seen = 0u64;
+        let mut tick = tokio::time::interval(WATCH_EVERY);
+        loop {
+            tokio::select! {
+                status = child.wait() => return status,
+                _ = tick.tick() => seen = hand_over(&out_path, seen, watch),
+            }
+        }
+    });
+    let status = match waited.await {
         Ok(status) => status?,
         Err(_) => {
             let _ = child.kill().await;
@@ -104,6 +131,19 @@ pub async fn run(program: &Path, args: &[OsString], dir: &Path, limits: Limits) 
     let _ = std::fs::remove_file(&out_path);
     let _ = std::fs::remove_file(&err_path);
     Ok(Finished { status, stdout, stderr_head, stderr_tail })
+}
+
+/// Hands `watch` whatever `path` holds past `seen` (whole lines only); returns how far it has read.
+fn hand_over(path: &Path, seen: u64, watch: &(dyn Fn(&str) + Sync)) -> u64 {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else { return seen };
+    let mut buf = Vec::new();
+    if f.seek(SeekFrom::Start(seen)).is_err() || f.take(STDOUT_MAX).read_to_end(&mut buf).is_err() {
+        return seen;
+    }
+    let Some(end) = buf.iter().rposition(|b| *b == b'\n') else { return seen };
+    watch(&String::from_utf8_lossy(&buf[..=end]));
+    seen + end as u64 + 1
 }
 
 /// At most `max` bytes of a file: its head, or (`tail`) its end.
@@ -123,10 +163,14 @@ fn read_bounded(path: &Path, max: u64, tail: bool) -> std::io::Result<String> {
 mod tests {
     use super::*;
 
-    fn dir() -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("sandbox-test-{}-{}", std::process::id(), rand_suffix()));
+    fn dir() -> AbsolutePath {
+        let d = AbsolutePath::resolve(std::env::temp_dir().join(format!("sandbox-test-{}-{}", std::process::id(), rand_suffix()))).unwrap();
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    fn program(p: &str) -> AbsolutePath {
+        AbsolutePath::resolve(p).unwrap()
     }
 
     fn rand_suffix() -> u128 {
@@ -140,11 +184,11 @@ mod tests {
         let d = dir();
         // SAFETY: set before any thread of this test reads the environment.
         unsafe { std::env::set_var("AWS_SECRET_ACCESS_KEY", "canary-secret") };
-        let out = run(Path::new("/usr/bin/env"), &[], &d, LIMITS).await.unwrap();
+        let out = run(&program("/usr/bin/env"), &[], &d, LIMITS).await.unwrap();
         assert!(out.status.success());
         assert!(!out.stdout.contains("canary-secret"), "{}", out.stdout);
         assert_eq!(out.stdout.trim(), "", "no variable at all reaches the child");
-        std::fs::remove_dir_all(d).unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[tokio::test]
@@ -152,10 +196,10 @@ mod tests {
         let d = dir();
         let started = std::time::Instant::now();
         let limits = Limits { wall: Duration::from_millis(300), ..LIMITS };
-        let err = run(Path::new("/bin/sleep"), &["30".into()], &d, limits).await.unwrap_err();
+        let err = run(&program("/bin/sleep"), &["30".into()], &d, limits).await.unwrap_err();
         assert!(matches!(err, RunError::TimedOut(_)));
         assert!(started.elapsed() < Duration::from_secs(5));
-        std::fs::remove_dir_all(d).unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[tokio::test]
@@ -164,22 +208,38 @@ mod tests {
         let limits = Limits { memory_bytes: 64 << 20, ..LIMITS };
         // Python (or any allocator) cannot map 256 MiB under a 64 MiB address-space limit.
         let script = "x = bytearray(256 * 1024 * 1024)";
-        let out = run(Path::new("/usr/bin/env"), &["python3".into(), "-c".into(), script.into()], &d, limits).await;
+        let out = run(&program("/usr/bin/env"), &["python3".into(), "-c".into(), script.into()], &d, limits).await;
         match out {
             Ok(f) => assert!(!f.status.success(), "allocation beyond the limit succeeded"),
             Err(RunError::Spawn { .. }) => {} // not even the interpreter fits: the limit holds
             Err(e) => panic!("{e}"),
         }
-        std::fs::remove_dir_all(d).unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_watched_run_hands_over_its_output_as_it_comes() {
+        let d = dir();
+        let seen = std::sync::Mutex::new(Vec::<String>::new());
+        let script = "echo out_time=1; sleep 1.2; echo out_time=2; printf partial";
+        let out = run_watched(&program("/bin/sh"), &["-c".into(), script.into()], &d, LIMITS, &|s| seen.lock().unwrap().push(s.to_owned()))
+            .await
+            .unwrap();
+        assert!(out.status.success());
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.first().map(String::as_str), Some("out_time=1\n"), "the first line arrives while it runs: {seen:?}");
+        assert!(seen.concat().lines().all(|l| l.starts_with("out_time=")), "whole lines only: {seen:?}");
+        assert!(out.stdout.ends_with("partial"), "the whole output is still kept: {}", out.stdout);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[tokio::test]
     async fn stderr_is_kept_short() {
         let d = dir();
         let script = "for i in $(seq 1 5000); do echo line-$i >&2; done";
-        let out = run(Path::new("/bin/sh"), &["-c".into(), script.into()], &d, LIMITS).await.unwrap();
+        let out = run(&program("/bin/sh"), &["-c".into(), script.into()], &d, LIMITS).await.unwrap();
         assert!(out.stderr_tail.len() <= STDERR_TAIL as usize);
         assert!(out.stderr_tail.trim_end().ends_with("line-5000"));
-        std::fs::remove_dir_all(d).unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -1,16 +1,18 @@
 //! Where the bundled ffmpeg is: `FRAMELIFT_FFMPEG_DIR`, else the Lambda layer (`/opt/bin`), else the
 //! copy `scripts/fetch-ffmpeg.sh` keeps in `.tools/ffmpeg/<arch>`.
 
+use crate::paths::AbsolutePath;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tools {
-    pub ffmpeg: PathBuf,
+    pub ffmpeg: AbsolutePath,
 }
 
 impl Tools {
-    pub fn in_dir(dir: &Path) -> Self {
-        Self { ffmpeg: dir.join("ffmpeg") }
+    /// The tools in `dir` (a relative `dir` is taken against the current folder, now).
+    pub fn in_dir(dir: &Path) -> std::io::Result<Self> {
+        Ok(Self { ffmpeg: AbsolutePath::resolve(dir)?.join("ffmpeg") })
     }
 
     /// Finds the tool, or says where they were looked for and how to get them.
@@ -31,7 +33,7 @@ impl Tools {
             }
         }
         for c in &candidates {
-            let tools = Self::in_dir(c);
+            let tools = Self::in_dir(c)?;
             if tools.ffmpeg.is_file() {
                 return Ok(tools);
             }

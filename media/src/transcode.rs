@@ -2,6 +2,7 @@
 
 use crate::hls::{self, MASTER, Measured};
 use crate::ladder::{Rung, ladder};
+use crate::paths::AbsolutePath;
 use crate::probe::{MAX_DURATION, SourceInfo, probe};
 use crate::sandbox::{self, Limits, RunError};
 use crate::tools::Tools;
@@ -58,10 +59,30 @@ pub enum TranscodeError {
 
 pub const POSTER: &str = "poster.jpg";
 
+/// How far an encode has got, as ffmpeg reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Seconds of the source encoded so far.
+    pub done: f64,
+    /// The source's length in seconds (0 when the container does not say).
+    pub total: f64,
+}
+
 /// Transcodes `input` (a file we named, with no extension a client chose) into an HLS ladder in `out`.
-pub async fn transcode(tools: &Tools, input: &Path, out: &Path, opts: &Options) -> Result<Output, TranscodeError> {
+pub async fn transcode(tools: &Tools, input: &AbsolutePath, out: &AbsolutePath, opts: &Options) -> Result<Output, TranscodeError> {
+    transcode_watched(tools, input, out, opts, &|_| {}).await
+}
+
+/// [`transcode`], telling `progress` how far the encode has got about twice a second.
+pub async fn transcode_watched(
+    tools: &Tools,
+    input: &AbsolutePath,
+    out: &AbsolutePath,
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Output, TranscodeError> {
     std::fs::create_dir_all(out).map_err(anyhow::Error::from)?;
-    let source = probe(tools, input, out).await?.map_err(|u| TranscodeError::Rejected(u.to_string()))?;
+    let source = probe(tools, input, out).await?;
     let rungs = ladder(&source, opts.max_short_side);
     for r in &rungs {
         std::fs::create_dir_all(out.join(&r.name)).map_err(anyhow::Error::from)?;
@@ -74,7 +95,13 @@ pub async fn transcode(tools: &Tools, input: &Path, out: &Path, opts: &Options) 
     args.extend(hls::ladder_args(&rungs, source.audio_channels, out));
     let limits = Limits { wall: opts.wall_for(source.duration), memory_bytes: opts.memory_bytes };
     let started = std::time::Instant::now();
-    let run = match sandbox::run(&tools.ffmpeg, &args, out, limits).await {
+    let total = source.duration;
+    let watch = |chunk: &str| {
+        if let Some(done) = last_out_time(chunk) {
+            progress(Progress { done, total });
+        }
+    };
+    let run = match sandbox::run_watched(&tools.ffmpeg, &args, out, limits, &watch).await {
         Ok(run) => run,
         Err(RunError::TimedOut(limit)) => {
             return Err(TranscodeError::Rejected(format!(
@@ -85,15 +112,19 @@ pub async fn transcode(tools: &Tools, input: &Path, out: &Path, opts: &Options) 
         Err(e) => return Err(TranscodeError::Failed(e.into())),
     };
     if !run.status.success() {
-        let at = last_progress(&run.stdout).unwrap_or_else(|| "00:00:00".into());
         tracing::warn!(stderr = run.stderr_tail, status = ?run.status, "ffmpeg failed");
+        if let Some(cause) = our_fault(&run, out) {
+            return Err(TranscodeError::Failed(anyhow::anyhow!("ffmpeg stopped: {cause}")));
+        }
+        let at = last_progress(&run.stdout).unwrap_or_else(|| "00:00:00".into());
         return Err(TranscodeError::Rejected(format!("decoding failed at {at}")));
     }
     tracing::info!(seconds = started.elapsed().as_secs_f64(), rungs = rungs.len(), "ladder encoded");
 
+    // ffmpeg's HLS muxer can exit 0 having written nothing when its disk fills: every rendition is checked whole.
     let mut made = Vec::new();
     for r in rungs {
-        let m = hls::measure(&out.join(&r.name)).map_err(TranscodeError::Failed)?;
+        let m = hls::measure(&out.join(&r.name)).map_err(|e| TranscodeError::Failed(with_disk_state(e, out)))?;
         made.push((r, m));
     }
     let poster = take_poster(tools, input, out, &source, &made[made.len() - 1].0, opts).await;
@@ -103,14 +134,21 @@ pub async fn transcode(tools: &Tools, input: &Path, out: &Path, opts: &Options) 
 }
 
 /// A still from about 10% into the video, at the top rung's size; the first frame if that fails.
-async fn take_poster(tools: &Tools, input: &Path, out: &Path, src: &SourceInfo, top: &Rung, opts: &Options) -> Option<PathBuf> {
+async fn take_poster(
+    tools: &Tools,
+    input: &AbsolutePath,
+    out: &AbsolutePath,
+    src: &SourceInfo,
+    top: &Rung,
+    opts: &Options,
+) -> Option<PathBuf> {
     for at in [src.duration * 0.1, 0.0] {
         let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"].map(Into::into).to_vec();
         args.extend(sandbox::input_guard(Some(&src.demuxer)));
         args.extend(["-ss".into(), format!("{at:.3}").into(), "-i".into(), input.as_os_str().to_owned()]);
         args.extend(["-frames:v", "1", "-vf"].map(Into::into));
         args.push(format!("scale={}:{}:flags=lanczos,setsar=1", top.width, top.height).into());
-        args.extend(["-q:v".into(), "3".into(), out.join(POSTER).into_os_string()]);
+        args.extend(["-q:v".into(), "3".into(), out.join(POSTER).into_path_buf().into_os_string()]);
         let limits = Limits { wall: Duration::from_secs(60), memory_bytes: opts.memory_bytes };
         if let Ok(run) = sandbox::run(&tools.ffmpeg, &args, out, limits).await
             && run.status.success()
@@ -121,6 +159,53 @@ async fn take_poster(tools: &Tools, input: &Path, out: &Path, src: &SourceInfo, 
     }
     tracing::warn!("no poster frame could be taken");
     None
+}
+
+/// Errors of the machine, not of the file, in ffmpeg's words (strerror texts): a disk that is full or fails, memory that
+/// runs out, a file that vanished or may not be read or written.
+const OUR_FAULTS: [&str; 7] = [
+    "No space left on device",
+    "Disk quota exceeded",
+    "Cannot allocate memory",
+    "Input/output error",
+    "Read-only file system",
+    "Permission denied",
+    "No such file or directory",
+];
+
+/// Why a failed ffmpeg run is our fault, if it is: killed by a signal (nobody but us or the kernel sends one), or one
+/// of [`OUR_FAULTS`] in its last words, or a disk with no room left.
+fn our_fault(run: &sandbox::Finished, out: &Path) -> Option<String> {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(signal) = run.status.signal() {
+        return Some(format!("killed by signal {signal}"));
+    }
+    if let Some(fault) = OUR_FAULTS.iter().find(|f| run.stderr_tail.contains(**f)) {
+        return Some((*fault).to_owned());
+    }
+    disk_full(out).then(|| "No space left on device".to_owned())
+}
+
+/// Whether the file system holding `dir` has (almost) no room left.
+fn disk_full(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
+    // SAFETY: a valid C string and a zeroed struct for statvfs to fill.
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut s) } != 0 {
+        return false;
+    }
+    (s.f_bavail as u64).saturating_mul(s.f_frsize as u64) < 1 << 20
+}
+
+/// A rendition that did not come out whole, with the likeliest cause when the disk is full.
+fn with_disk_state(e: anyhow::Error, out: &Path) -> anyhow::Error {
+    if disk_full(out) { e.context(format!("the disk holding {} is full", out.display())) } else { e.context("a rendition is incomplete") }
+}
+
+/// The furthest point (seconds) the last `out_time_us` of ffmpeg's `-progress` report names.
+fn last_out_time(progress: &str) -> Option<f64> {
+    progress.lines().rev().find_map(|l| l.strip_prefix("out_time_us=")?.trim().parse::<i64>().ok()).map(|us| us.max(0) as f64 / 1e6)
 }
 
 /// The last `out_time` ffmpeg reported: how far it got.
@@ -167,6 +252,13 @@ mod tests {
         assert_eq!(last_progress(p).as_deref(), Some("00:01:12"));
         assert_eq!(last_progress(""), None);
         assert_eq!(last_progress("out_time=N/A\n"), None);
+    }
+
+    #[test]
+    fn progress_reads_the_last_position() {
+        assert_eq!(last_out_time("out_time_us=1000000\nprogress=continue\nout_time_us=2500000\n"), Some(2.5));
+        assert_eq!(last_out_time("out_time_us=-23000\n"), Some(0.0));
+        assert_eq!(last_out_time("out_time_us=N/A\nframe=1\n"), None);
     }
 
     #[test]

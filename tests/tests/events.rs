@@ -162,7 +162,7 @@ async fn the_transcode_sample_is_an_s3_event_its_handler_takes() {
         objects: w.blobs.clone(),
         search: w.search.clone(),
         tools: framelift_media::Tools::locate().unwrap(),
-        work_root: std::env::temp_dir(),
+        work_root: framelift_media::AbsolutePath::resolve(std::env::temp_dir()).unwrap(),
         options: framelift_media::Options::default(),
         lease: std::time::Duration::from_secs(900),
         faults: framelift_transcode::Faults::NONE,

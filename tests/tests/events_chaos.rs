@@ -27,7 +27,7 @@ async fn duplicated_reordered_and_crashing_deliveries_make_each_video_ready_once
         objects: blobs.clone(),
         search: search.clone(),
         tools: framelift_media::Tools::locate().unwrap(),
-        work_root: std::env::temp_dir().join(format!("chaos-{}", VideoId::generate())),
+        work_root: framelift_media::AbsolutePath::resolve(std::env::temp_dir().join(format!("chaos-{}", VideoId::generate()))).unwrap(),
         options: framelift_media::Options::default(),
         lease,
         faults: Faults { crash_one_in: 10 },

@@ -99,7 +99,7 @@ async fn disguised_playlists_and_scripts_are_refused_and_reach_nothing() {
         let input = dir.join("source");
         std::fs::write(&input, &bytes).unwrap();
         let out = dir.join("out");
-        let result = transcode(&tools, &input, &out, &Options::default()).await;
+        let result = transcode(&tools, &abs(&input), &abs(&out), &Options::default()).await;
         match &result {
             Err(TranscodeError::Rejected(reason)) => {
                 assert!(reason.starts_with("not a video file") || reason.starts_with("no video stream"), "{name}: {reason}");
@@ -236,7 +236,7 @@ async fn enormous_pictures_and_floods_of_tiny_frames_fail_inside_their_budgets()
         let input = dir.join("source");
         std::fs::write(&input, &bytes).unwrap();
         let started = Instant::now();
-        let result = transcode(&tools, &input, &dir.join("out"), &opts).await;
+        let result = transcode(&tools, &abs(&input), &abs(&dir.join("out")), &opts).await;
         let took = started.elapsed();
         match &result {
             Err(TranscodeError::Rejected(r)) => assert!(r.starts_with(reason), "{name}: {r}"),
@@ -253,4 +253,9 @@ async fn enormous_pictures_and_floods_of_tiny_frames_fail_inside_their_budgets()
     println!("largest ffmpeg resident set in this test binary: {peak:.0} MiB (address-space limit {limit:.0} MiB)");
     assert!(peak < limit, "an ffmpeg run grew past its memory budget");
     std::fs::remove_dir_all(work).unwrap();
+}
+
+/// A test's path as the pipeline takes it.
+fn abs(p: &std::path::Path) -> framelift_media::AbsolutePath {
+    framelift_media::AbsolutePath::resolve(p).unwrap()
 }

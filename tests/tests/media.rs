@@ -17,7 +17,7 @@ async fn run(clip: &str) -> (PathBuf, Result<Output, TranscodeError>) {
     let input = dir.join("source");
     std::fs::copy(test_clip(clip), &input).unwrap();
     let out = dir.join("out");
-    let result = transcode(&tools(), &input, &out, &Options::default()).await;
+    let result = transcode(&tools(), &abs(&input), &abs(&out), &Options::default()).await;
     (dir, result)
 }
 
@@ -167,15 +167,20 @@ fn variant_of(clip: &str, name: &str, args: &[&str]) -> (PathBuf, PathBuf) {
 async fn display_rotation_and_sample_aspect_ratio_are_honoured() {
     // A landscape clip flagged to display rotated by 90 degrees: a phone held upright.
     let (dir, input) = variant_of("one-second.mp4", "rotated.mp4", &["-display_rotation", "90", "--", "-c", "copy"]);
-    let out = transcode(&tools(), &input, &dir.join("out"), &Options::default()).await.unwrap();
+    let out = transcode(&tools(), &abs(&input), &abs(&dir.join("out")), &Options::default()).await.unwrap();
     assert_eq!((out.source.width, out.source.height), (720, 1280));
     assert_eq!(shapes(&out), [(180, 320), (480, 854), (720, 1280)]);
     std::fs::remove_dir_all(dir).unwrap();
 
     // 4:3 pixels on a 1280x720 frame display 1707x720 (wider than the frame): the rungs follow the display shape.
     let (dir, input) = variant_of("one-second.mp4", "wide.mp4", &["--", "-c", "copy", "-aspect", "64:27"]);
-    let out = transcode(&tools(), &input, &dir.join("out"), &Options::default()).await.unwrap();
+    let out = transcode(&tools(), &abs(&input), &abs(&dir.join("out")), &Options::default()).await.unwrap();
     assert_eq!((out.source.width, out.source.height), (1707, 720));
     assert_eq!(shapes(&out), [(426, 180), (1138, 480), (1706, 720)]);
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A test's path as the pipeline takes it.
+fn abs(p: &std::path::Path) -> framelift_media::AbsolutePath {
+    framelift_media::AbsolutePath::resolve(p).unwrap()
 }

@@ -12,17 +12,21 @@
 //! can be found; if that write fails, the attempt gives the video back like any fault of ours and is retried.
 
 use aws_lambda_events::event::s3::S3Event;
-use framelift_media::{Options, Tools, TranscodeError};
+use framelift_media::{AbsolutePath, Options, Tools, TranscodeError};
 use framelift_shared::domain::{
     Claim, ListQuery, MediaInfo, ObjectKey, Rendition, SearchDocument, Transition, VideoId, VideoRecord, VideoStatus,
 };
 use framelift_shared::ports::{MetadataStore, ObjectStore, SearchIndex, StoreError};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// After this many attempts a video fails rather than being tried again.
 pub const MAX_ATTEMPTS: u32 = 3;
+
+/// The reason a video fails with when every attempt failed for a reason of ours: the file is not blamed.
+pub fn gave_up() -> String {
+    format!("processing failed {MAX_ATTEMPTS} times for reasons of ours, not of the file; upload it again later")
+}
 
 /// What the transcoder needs.
 pub struct TranscodeState {
@@ -31,7 +35,7 @@ pub struct TranscodeState {
     pub search: Arc<dyn SearchIndex>,
     pub tools: Tools,
     /// Where sources are downloaded and outputs made (`/tmp` on Lambda).
-    pub work_root: PathBuf,
+    pub work_root: AbsolutePath,
     pub options: Options,
     /// How long an attempt owns a video: longer than the function may run.
     pub lease: Duration,
@@ -117,7 +121,7 @@ pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outc
         return Ok(Outcome::Skipped("finished, claimed by another attempt, or no longer there"));
     };
     if claimed.attempts > MAX_ATTEMPTS {
-        return finish(state, &claimed, Err(format!("processing failed {MAX_ATTEMPTS} times; upload the video again"))).await;
+        return finish(state, &claimed, Err(gave_up())).await;
     }
     let work = state.work_root.join(format!("framelift-{id}"));
     let result = run(state, &claimed, &work).await;
@@ -171,7 +175,7 @@ impl From<StoreError> for Attempt {
 }
 
 /// Download, transcode, publish.
-async fn run(state: &TranscodeState, record: &VideoRecord, work: &std::path::Path) -> Result<MediaInfo, Attempt> {
+async fn run(state: &TranscodeState, record: &VideoRecord, work: &AbsolutePath) -> Result<MediaInfo, Attempt> {
     let _ = tokio::fs::remove_dir_all(work).await;
     tokio::fs::create_dir_all(work).await.map_err(|e| Attempt::Transient(e.into()))?;
     // Named by us, without an extension: ffmpeg must not pick a demuxer from a name the client chose.

@@ -1,6 +1,6 @@
 //! The `transcode` Lambda: S3 `ObjectCreated` events under `uploads/`.
 
-use framelift_media::{Options, Tools};
+use framelift_media::{AbsolutePath, Options, Tools};
 use framelift_shared::config::AwsResources;
 use framelift_transcode::{Faults, TranscodeState};
 use lambda_runtime::{LambdaEvent, run, service_fn};
@@ -16,7 +16,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         objects: Arc::new(backends.blobs),
         search: Arc::new(backends.search),
         tools: Tools::locate()?,
-        work_root: std::env::temp_dir(),
+        work_root: AbsolutePath::resolve(std::env::temp_dir())?,
         options: Options::default(),
         // Longer than the function's 900 s timeout, so a live attempt is never taken over.
         lease: Duration::from_secs(16 * 60),

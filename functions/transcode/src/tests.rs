@@ -17,7 +17,7 @@ fn fixture() -> Fixture {
     let blobs = Arc::new(MemoryBlobs::default());
     let meta = Arc::new(MemoryMetadata::default());
     let search = Arc::new(MemorySearch::default());
-    let work_root = std::env::temp_dir().join(format!("transcode-test-{}", VideoId::generate()));
+    let work_root = AbsolutePath::resolve(std::env::temp_dir().join(format!("transcode-test-{}", VideoId::generate()))).unwrap();
     let state = TranscodeState {
         meta: meta.clone(),
         objects: blobs.clone(),
@@ -172,7 +172,7 @@ async fn repeated_crashes_end_in_failed_not_a_loop() {
     crashed.version += 1;
     f.meta.replace(&crashed).await.unwrap();
     let swept = sweep(&f.state, false).await.unwrap();
-    assert_eq!(swept, [(id, Outcome::Failed(format!("processing failed {MAX_ATTEMPTS} times; upload the video again")))]);
+    assert_eq!(swept, [(id, Outcome::Failed(gave_up()))]);
     assert_eq!(f.meta.get(&id).await.unwrap().unwrap().status, VideoStatus::Failed);
 }
 
