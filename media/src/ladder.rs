@@ -53,6 +53,10 @@ const SMALL_RUNG: u32 = 480;
 const PRESET: &str = "superfast";
 const TUNE: &str = "psnr";
 
+/// A source's own size becomes the top rung when its short side is at least this much above the highest standard
+/// rung it reaches: 10% more lines is visibly sharper; less is a rung nobody could tell from the one below.
+const OWN_SIZE_MARGIN: f64 = 1.1;
+
 /// The ladder for `src`, lowest rung first. `max_short_side` caps it (for example at 720 to skip 1080p).
 pub fn ladder(src: &SourceInfo, max_short_side: Option<u32>) -> Vec<Rung> {
     let short = src.width.min(src.height);
@@ -69,10 +73,21 @@ pub fn ladder(src: &SourceInfo, max_short_side: Option<u32>) -> Vec<Rung> {
             rung(b, w, h, src.fps)
         })
         .collect();
+    let (own_w, own_h) = (even(src.width).max(2), even(src.height).max(2));
+    let own_short = own_w.min(own_h);
+    let top_short = rungs.last().map_or(0, |r| r.width.min(r.height));
+    // Between two rungs (and within the cap): the source's own size, with the bitrate of the rung above it scaled to
+    // its pixels. Above the highest rung the ladder stops at that rung.
+    let above = BASES.iter().find(|b| b.short > own_short);
+    if let Some(base) = above
+        && own_short <= cap
+        && f64::from(own_short) >= f64::from(top_short) * OWN_SIZE_MARGIN
+    {
+        rungs.push(rung(if top_short == 0 { &BASES[0] } else { base }, own_w, own_h, src.fps));
+    }
     if rungs.is_empty() {
-        // Smaller than the lowest rung: one rung at the source's own (even) size.
-        let (w, h) = (even(src.width).max(2), even(src.height).max(2));
-        rungs.push(rung(&BASES[0], w, h, src.fps));
+        // Smaller than the lowest rung and than the cap: one rung at the source's own (even) size.
+        rungs.push(rung(&BASES[0], own_w, own_h, src.fps));
     }
     rungs
 }
@@ -158,8 +173,40 @@ mod tests {
     #[test]
     fn never_upscales() {
         assert_eq!(shapes(&ladder(&src(1280, 720, 30.0), None)), [(320, 180), (854, 480), (1280, 720)]);
-        assert_eq!(shapes(&ladder(&src(640, 360, 30.0), None)), [(320, 180)]);
-        assert!(ladder(&src(3840, 2160, 30.0), None).iter().all(|r| r.height <= 1080));
+        assert_eq!(shapes(&ladder(&src(3840, 2160, 30.0), None)).last(), Some(&(1920, 1080)), "the ladder stops at 1080p");
+        for (w, h) in [(640, 360), (853, 479), (1000, 563), (240, 426), (3840, 2160), (176, 144), (2, 2)] {
+            let l = ladder(&src(w, h, 30.0), None);
+            assert!(l.iter().all(|r| r.width <= w && r.height <= h), "{w}x{h}: {:?}", shapes(&l));
+        }
+    }
+
+    #[test]
+    fn a_source_between_rungs_keeps_its_own_size_as_the_top_rung() {
+        // (source, expected ladder): landscape, portrait, odd sides, just above a rung, above the highest rung.
+        let table: [((u32, u32), &[(u32, u32)]); 12] = [
+            ((640, 360), &[(320, 180), (640, 360)]),
+            ((853, 479), &[(320, 180), (852, 478)]),
+            ((640, 272), &[(424, 180), (640, 272)]),
+            ((360, 640), &[(180, 320), (360, 640)]),
+            ((1024, 576), &[(320, 180), (854, 480), (1024, 576)]),
+            ((1600, 900), &[(320, 180), (854, 480), (1280, 720), (1600, 900)]),
+            ((1080, 1350), &[(180, 226), (480, 600), (720, 900), (1080, 1350)]),
+            ((1000, 563), &[(320, 180), (852, 480), (1000, 562)]),
+            ((858, 484), &[(320, 180), (850, 480)]),
+            ((1280, 720), &[(320, 180), (854, 480), (1280, 720)]),
+            ((2560, 1440), &[(320, 180), (854, 480), (1280, 720), (1920, 1080)]),
+            ((200, 112), &[(200, 112)]),
+        ];
+        for ((w, h), want) in table {
+            assert_eq!(shapes(&ladder(&src(w, h, 30.0), None)), want, "{w}x{h}");
+        }
+        // The cap holds: a 900p source capped at 720 tops out at 720p.
+        assert_eq!(shapes(&ladder(&src(1600, 900, 30.0), Some(720))).last(), Some(&(1280, 720)));
+        assert_eq!(shapes(&ladder(&src(640, 360, 30.0), Some(180))), [(320, 180)]);
+        let own = ladder(&src(640, 360, 30.0), None).pop().unwrap();
+        assert_eq!(own.name, "360p");
+        assert_eq!(own.video_kbps, 560, "480p's bitrate for 854x480, scaled to 640x360's pixels");
+        assert_eq!(own.audio_kbps, 128);
     }
 
     #[test]
@@ -182,6 +229,7 @@ mod tests {
     fn dimensions_are_even_and_bitrates_follow_the_pixels() {
         let l = ladder(&src(1440, 1080, 30.0), None); // 4:3
         assert_eq!(shapes(&l), [(240, 180), (640, 480), (960, 720), (1440, 1080)]);
+        assert_eq!(shapes(&ladder(&src(176, 144, 30.0), None)), [(176, 144)], "smaller than 180p: one rung at its size");
         assert!(l.iter().all(|r| r.width % 2 == 0 && r.height % 2 == 0));
         assert_eq!(l[2].video_kbps, 1880, "720p at 4:3 has 0.75 of the pixels of 1280x720");
         assert_eq!(ladder(&src(1280, 720, 30.0), None)[1].width, 854, "480p is 854 wide, as 853.33 rounds");

@@ -98,13 +98,15 @@ async fn portrait_stays_portrait_and_is_not_upscaled() {
 }
 
 #[tokio::test]
-async fn a_silent_video_gets_video_only_renditions() {
+async fn a_silent_360p_video_gets_video_only_renditions_up_to_its_own_size() {
     let (dir, result) = run("no-audio-360p.mp4").await;
     let out = result.unwrap();
-    assert_eq!(shapes(&out), [(320, 180)]);
+    assert_eq!(shapes(&out), [(320, 180), (640, 360)], "a 360p upload is watched at 360p, not 180p");
     assert!(!out.source.has_audio);
     let variants = master_variants(&dir.join("out").join(MASTER));
-    assert!(!variants[0].codecs.as_deref().unwrap().contains("mp4a"));
+    assert!(variants.iter().all(|v| !v.codecs.as_deref().unwrap().contains("mp4a")));
+    assert_eq!(variants[1].resolution.map(|r| (r.width, r.height)), Some((640, 360)));
+    assert!(decodes(&dir.join("out").join(MASTER)));
     std::fs::remove_dir_all(dir).unwrap();
 }
 
