@@ -24,6 +24,7 @@ dev: build
 test:
 	@scripts/check-rust.sh
 	@scripts/fetch-ffmpeg.sh >/dev/null
+	@scripts/fetch-real-media.sh >/dev/null
 	@scripts/web.sh --test
 	@py=$$(scripts/python-tools.sh) && FRAMELIFT_PYTHON="$$py" cargo test --workspace
 	@$(MAKE) --no-print-directory check-aws

