@@ -85,3 +85,31 @@ pub async fn wait_until_settled(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A file system of `bytes` (tmpfs) mounted on a fresh folder, unmounted when dropped: a disk that fills up for real.
+/// Mounting needs root (as `make test` runs here and in CI); `None`, with a note, for anyone else.
+pub struct SmallDisk {
+    pub path: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    pub fn mount(bytes: u64) -> Option<Self> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("not root: a full disk cannot be made here, so that case is not run");
+            return None;
+        }
+        let path = temp_dir("small-disk");
+        let status =
+            Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"]).arg(&path).status().expect("mount runs");
+        assert!(status.success(), "mounting a {bytes}-byte tmpfs on {} failed", path.display());
+        Some(Self { path })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).status();
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}

@@ -207,3 +207,17 @@ async fn an_index_that_is_down_holds_the_video_back_until_a_retry_makes_it_ready
     assert_eq!((r.status, r.attempts), (VideoStatus::Ready, 2));
     assert_eq!(found(&f, "tiny").await.ids, [id], "ready and findable together");
 }
+
+#[tokio::test]
+async fn an_ffmpeg_that_cannot_run_is_retried_and_never_blamed_on_the_file() {
+    let mut f = fixture();
+    let id = uploaded(&f, "one-second.mp4").await;
+    let working = f.state.tools.clone();
+    f.state.tools = Tools::in_dir(std::path::Path::new("/nonexistent-ffmpeg-folder")).unwrap();
+    assert!(handle(&f.state, upload_event(&id)).await.is_err(), "a missing tool: Lambda must retry");
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    assert_eq!((r.status, r.lease_until, r.failure_reason), (VideoStatus::Processing, None, None), "released, not failed");
+    f.state.tools = working;
+    handle(&f.state, upload_event(&id)).await.unwrap();
+    assert_eq!(f.meta.get(&id).await.unwrap().unwrap().status, VideoStatus::Ready);
+}
