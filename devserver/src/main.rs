@@ -16,7 +16,15 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,s3s=warn,s3s_fs=warn".into()))
         .init();
     let config = DevConfig::from_env()?;
-    let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
+    let listener = TcpListener::bind((config.bind.as_str(), config.port)).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+            "port {} on {} is already in use (another Framelift?): stop what holds it, or pick another port, e.g. PORT={} make dev",
+            config.port,
+            config.bind,
+            config.port.wrapping_add(1)
+        ),
+        _ => anyhow::Error::new(e).context(format!("cannot listen on {}:{}", config.bind, config.port)),
+    })?;
     let addr = listener.local_addr()?;
     let stack = DevStack::open(&config, addr).await?;
     println!("Framelift is running at {} (state in {})", stack.public_url(), config.data_dir.display());

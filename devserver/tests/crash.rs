@@ -1,8 +1,11 @@
 //! `kill -9` of the dev server mid-upload and mid-transcode: after a restart every acknowledged part and record is still
 //! there, the upload resumes and completes, and the interrupted transcode is redone. The real binary, killed for real.
 
-use serde_json::{Value, json};
+mod support;
+
+use serde_json::json;
 use std::process::{Child, Command, Stdio};
+use support::{call, token, upload};
 use std::time::{Duration, Instant};
 
 struct Server {
@@ -46,16 +49,6 @@ impl Server {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
-}
-
-async fn call(http: &reqwest::Client, method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = http.request(method, url).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,39 +156,6 @@ fn ffmpeg_children(parent: u32) -> Vec<(u32, String)> {
 fn alive(pid: u32) -> bool {
     // A killed child of a dead parent is reaped by init at once; a zombie would still show its stat.
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
-}
-
-async fn token(http: &reqwest::Client, base: &str) -> String {
-    http.post(format!("{base}/dev/token")).json(&json!({"name": "Alice"})).send().await.unwrap().json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// Uploads `file` through the API in parts, completes it and returns the video's id.
-async fn upload(http: &reqwest::Client, base: &str, token: &str, file: &std::path::Path) -> String {
-    let bytes = std::fs::read(file).unwrap();
-    let (status, init) = call(
-        http,
-        reqwest::Method::POST,
-        format!("{base}/api/uploads"),
-        token,
-        Some(json!({"filename": "clip.mp4", "contentType": "video/mp4", "size": bytes.len(), "title": "Harbour at dusk"})),
-    )
-    .await;
-    assert_eq!(status, 201, "{init}");
-    let id = init["video"]["id"].as_str().unwrap().to_owned();
-    let part_size = init["partSize"].as_u64().unwrap() as usize;
-    let numbers: Vec<usize> = (1..=init["partCount"].as_u64().unwrap() as usize).collect();
-    let (_, urls) =
-        call(http, reqwest::Method::POST, format!("{base}/api/uploads/{id}/part-urls"), token, Some(json!({"partNumbers": numbers}))).await;
-    for (i, chunk) in bytes.chunks(part_size).enumerate() {
-        let url = urls["urls"][(i + 1).to_string()].as_str().unwrap();
-        assert_eq!(http.put(url).body(chunk.to_vec()).send().await.unwrap().status(), 200);
-    }
-    let (status, done) = call(http, reqwest::Method::POST, format!("{base}/api/uploads/{id}/complete"), token, Some(json!({}))).await;
-    assert_eq!(status, 200, "{done}");
-    id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
