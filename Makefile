@@ -13,6 +13,7 @@ help:
 
 build:
 	@scripts/check-rust.sh
+	@scripts/need.sh curl jq
 	@scripts/fetch-ffmpeg.sh >/dev/null
 	@if [ ! -x target/debug/framelift-devserver ]; then echo "First build: compiling the workspace takes several minutes on a small machine..."; fi
 	cargo build -p framelift-devserver -p framelift-cli
@@ -23,6 +24,7 @@ dev: build
 
 test:
 	@scripts/check-rust.sh
+	@scripts/need.sh curl jq
 	@scripts/fetch-ffmpeg.sh >/dev/null
 	@scripts/fetch-real-media.sh >/dev/null
 	@scripts/web.sh --test

@@ -12,6 +12,10 @@ pub enum ClientError {
     Api { status: u16, message: String },
     #[error("cannot reach {0}: is the server running and the URL right? ({1})")]
     Unreachable(String, String),
+    #[error("not signed in: run `framelift login --name NAME` (the local stack) or `framelift login --token-file FILE` (a deployment)")]
+    NotSignedIn,
+    #[error("{0}: sign in again with `framelift login`")]
+    TokenRefused(String),
 }
 
 #[derive(Clone)]
@@ -44,7 +48,11 @@ impl Client {
                 .ok()
                 .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
                 .unwrap_or_else(|| format!("the server answered {status}"));
-            return Err(ClientError::Api { status, message });
+            return Err(match (status, &self.token) {
+                (401, None) => ClientError::NotSignedIn,
+                (401, Some(_)) => ClientError::TokenRefused(message),
+                _ => ClientError::Api { status, message },
+            });
         }
         serde_json::from_str(if text.is_empty() { "null" } else { &text })
             .map_err(|e| ClientError::Api { status, message: format!("unexpected answer: {e}") })

@@ -1,4 +1,5 @@
-//! Where the client talks to and who it is: `--api` / `FRAMELIFT_API` (default the local stack), the token from
+//! Where the client talks to and who it is: `--api` / `FRAMELIFT_API` (default the local stack on `PORT`, as
+//! `make dev` serves it), the token from
 //! `FRAMELIFT_TOKEN`, else the config file `$XDG_CONFIG_HOME/framelift/config.json` (`~/.config/...`), written by
 //! `framelift login` with owner-only permissions. Resumable uploads keep their state beside it.
 
@@ -7,7 +8,11 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 
-pub const DEFAULT_API: &str = "http://localhost:8080";
+/// The local stack, on the port `make dev` serves it on (`PORT`, else 8080).
+pub fn default_api() -> String {
+    let port = std::env::var("PORT").ok().filter(|p| p.trim().parse::<u16>().is_ok()).unwrap_or_else(|| "8080".into());
+    format!("http://localhost:{}", port.trim())
+}
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Saved {

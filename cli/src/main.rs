@@ -19,7 +19,7 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(name = "framelift", version, about = "Framelift from the command line")]
 struct Cli {
-    /// The API's base URL (default: the one `login` saved, else the local stack).
+    /// The API's base URL (default: the one `login` saved, else the local stack at http://localhost:$PORT, 8080).
     #[arg(long, global = true, env = "FRAMELIFT_API")]
     api: Option<String>,
     /// Print the API's JSON instead of a summary (read commands).
@@ -113,7 +113,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let saved = config::load();
-    let api = cli.api.clone().or(saved.api.clone()).unwrap_or_else(|| config::DEFAULT_API.to_owned());
+    let api = cli.api.clone().or(saved.api.clone()).unwrap_or_else(config::default_api);
     let token = std::env::var("FRAMELIFT_TOKEN").ok().filter(|t| !t.is_empty()).or(saved.token);
     let client = Client::new(&api, token);
     let print = |v: &Value, summary: &dyn Fn(&Value) -> String| {
@@ -272,7 +272,8 @@ fn details(v: &Value) -> String {
 }
 
 async fn transcode(input: PathBuf, outdir: PathBuf, max_height: Option<u32>) -> anyhow::Result<()> {
-    // Resolved once, here: ffmpeg runs in a folder of its own.
+    // Resolved once, here: ffmpeg runs in a folder of its own. What is printed keeps the user's own spelling.
+    let master = outdir.join(framelift_media::hls::MASTER);
     let input = AbsolutePath::resolve(&input).with_context(|| format!("{} is not a usable path", input.display()))?;
     let outdir = AbsolutePath::resolve(&outdir).with_context(|| format!("{} is not a usable path", outdir.display()))?;
     let tools = Tools::locate()?;
@@ -307,7 +308,7 @@ async fn transcode(input: PathBuf, outdir: PathBuf, max_height: Option<u32>) -> 
                     m.peak_bps / 1000
                 );
             }
-            println!("{}", outdir.join(framelift_media::hls::MASTER));
+            println!("{}", master.display());
             Ok(())
         }
         Err(TranscodeError::Rejected(reason)) => anyhow::bail!("{input} cannot be transcoded: {reason}"),

@@ -86,13 +86,7 @@ pub async fn upload(client: &Client, req: Request<'_>) -> anyhow::Result<String>
     let done: BTreeSet<u32> = held.iter().filter(|(n, size)| **size == expected(**n)).map(|(n, _)| *n).collect();
     let missing: Vec<u32> = (1..=pending.part_count).filter(|n| !done.contains(n)).collect();
 
-    let bar = ProgressBar::new(pending.size);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40.cyan/blue} {bytes}/{total_bytes} {binary_bytes_per_sec} {eta} left")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_position(done.iter().map(|n| expected(*n)).sum());
+    let bar = progress_bar(pending.size, done.iter().map(|n| expected(*n)).sum());
     let delay = std::env::var("FRAMELIFT_TEST_PART_DELAY_MS").ok().and_then(|v| v.parse().ok()).map(Duration::from_millis);
     for batch in missing.chunks(URL_BATCH) {
         let urls = part_urls(client, &pending.video_id, batch).await?;
@@ -118,6 +112,21 @@ pub async fn upload(client: &Client, req: Request<'_>) -> anyhow::Result<String>
     let done: Value = client.call(reqwest::Method::POST, &format!("/api/uploads/{}/complete", pending.video_id), Some(json!({}))).await?;
     let _ = std::fs::remove_file(&state_file);
     Ok(done["video"]["id"].as_str().unwrap_or(&pending.video_id).to_owned())
+}
+
+/// A bar of `size` bytes that starts at `held` (a resumed upload's parts already stored): its rate and time left count
+/// only what this run sends, not the bytes it found in storage.
+fn progress_bar(size: u64, held: u64) -> ProgressBar {
+    let bar = ProgressBar::new(size).with_position(held);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40.cyan/blue} {bytes}/{total_bytes} {binary_bytes_per_sec} {eta} left")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    // The estimator takes the held bytes as its starting point, then forgets the instant jump to them.
+    bar.tick();
+    bar.reset_eta();
+    bar
 }
 
 fn read_pending(path: &Path) -> Option<Pending> {
@@ -146,7 +155,8 @@ async fn start(client: &Client, req: &Request<'_>, meta: &std::fs::Metadata, sta
     anyhow::ensure!(!pending.video_id.is_empty() && pending.part_size > 0, "the server's answer to initialize was not understood: {init}");
     std::fs::create_dir_all(state_file.parent().expect("in the config folder"))?;
     std::fs::write(state_file, serde_json::to_vec(&pending)?)?;
-    eprintln!("uploading video {} in {} parts", pending.video_id, pending.part_count);
+    let parts = if pending.part_count == 1 { "1 part".to_owned() } else { format!("{} parts", pending.part_count) };
+    eprintln!("uploading video {} in {parts}", pending.video_id);
     Ok(pending)
 }
 
@@ -189,4 +199,23 @@ async fn put_part(client: &Client, id: &str, n: u32, url: Option<String>, bytes:
         }
     }
     anyhow::bail!("part {n} failed {ATTEMPTS} times ({last}); run the same command again to resume")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_upload_shows_the_rate_of_what_it_sends() {
+        let held = 3 << 30;
+        let bar = progress_bar(4 << 30, held);
+        std::thread::sleep(Duration::from_millis(200));
+        bar.inc(8 << 20);
+        std::thread::sleep(Duration::from_millis(200));
+        bar.inc(8 << 20);
+        // About 16 MiB in 0.4 s: tens of MiB/s, never the 3 GiB found in storage counted as sent at once.
+        let rate = bar.per_sec();
+        assert!(rate > 1e6 && rate < 500e6, "{rate} bytes/s");
+        assert_eq!(bar.position(), held + (16 << 20));
+    }
 }

@@ -5,8 +5,8 @@ mod support;
 
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
-use support::{call, token, upload};
 use std::time::{Duration, Instant};
+use support::{call, token, upload};
 
 struct Server {
     child: Child,
