@@ -124,8 +124,11 @@ pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outc
         return finish(state, &claimed, Err(gave_up())).await;
     }
     let work = state.work_root.join(format!("framelift-{id}"));
-    let result = run(state, &claimed, &work).await;
+    let held = Held::new(claimed.clone());
+    let result = run(state, &claimed, &held, &work).await;
     let _ = tokio::fs::remove_dir_all(&work).await;
+    // Progress writes moved the record on; what follows writes over the latest of them.
+    let claimed = held.record.into_inner();
     match result {
         Ok(media) => finish(state, &claimed, Ok(media)).await,
         Err(Attempt::Rejected(reason)) => finish(state, &claimed, Err(reason)).await,
@@ -162,6 +165,47 @@ async fn claim(state: &TranscodeState, id: VideoId) -> anyhow::Result<Option<Vid
     anyhow::bail!("the video's record kept changing while it was being claimed")
 }
 
+/// How often an attempt writes how far its encode has got.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// The claimed record as this attempt last wrote it. Progress writes move its version on; the final write starts from
+/// the latest.
+struct Held {
+    record: tokio::sync::Mutex<VideoRecord>,
+    /// Thousandths encoded, as ffmpeg last reported (`u32::MAX`: nothing yet).
+    reported: std::sync::atomic::AtomicU32,
+}
+
+impl Held {
+    fn new(record: VideoRecord) -> Self {
+        Self { record: tokio::sync::Mutex::new(record), reported: std::sync::atomic::AtomicU32::new(u32::MAX) }
+    }
+
+    /// Keeps what the encoder said (called from the encode's watcher, often).
+    fn heard(&self, p: framelift_media::Progress) {
+        if p.total > 0.0 {
+            let permille = ((p.done / p.total).clamp(0.0, 1.0) * 1000.0).round() as u32;
+            self.reported.store(permille, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Writes the last report if it moved by a percent or more. A lost write is not retried: the next one may land,
+    /// and a record that changed under us (deleted) is left for the final write to find.
+    async fn write(&self, state: &TranscodeState) {
+        let now = self.reported.load(std::sync::atomic::Ordering::Relaxed);
+        let mut record = self.record.lock().await;
+        let written = record.progress_permille.map_or(-100, i64::from);
+        if now == u32::MAX || i64::from(now) - written < 10 {
+            return;
+        }
+        let next = record.with_progress(f64::from(now) / 1000.0);
+        match state.meta.replace(&next).await {
+            Ok(()) => *record = next,
+            Err(e) => tracing::debug!(video = %record.id, error = %e, "progress not written"),
+        }
+    }
+}
+
 enum Attempt {
     Rejected(String),
     Transient(anyhow::Error),
@@ -175,7 +219,7 @@ impl From<StoreError> for Attempt {
 }
 
 /// Download, transcode, publish.
-async fn run(state: &TranscodeState, record: &VideoRecord, work: &AbsolutePath) -> Result<MediaInfo, Attempt> {
+async fn run(state: &TranscodeState, record: &VideoRecord, held: &Held, work: &AbsolutePath) -> Result<MediaInfo, Attempt> {
     let _ = tokio::fs::remove_dir_all(work).await;
     tokio::fs::create_dir_all(work).await.map_err(|e| Attempt::Transient(e.into()))?;
     // Named by us, without an extension: ffmpeg must not pick a demuxer from a name the client chose.
@@ -186,7 +230,17 @@ async fn run(state: &TranscodeState, record: &VideoRecord, work: &AbsolutePath) 
         Err(e) => return Err(e.into()),
     }
     let out = work.join("out");
-    let output = match framelift_media::transcode(&state.tools, &input, &out, &state.options).await {
+    let heard = |p| held.heard(p);
+    let encode = framelift_media::transcode_watched(&state.tools, &input, &out, &state.options, &heard);
+    tokio::pin!(encode);
+    let mut tick = tokio::time::interval(PROGRESS_EVERY);
+    let encoded = loop {
+        tokio::select! {
+            done = &mut encode => break done,
+            _ = tick.tick() => held.write(state).await,
+        }
+    };
+    let output = match encoded {
         Ok(output) => output,
         Err(TranscodeError::Rejected(reason)) => return Err(Attempt::Rejected(reason)),
         Err(TranscodeError::Failed(e)) => return Err(Attempt::Transient(e)),

@@ -221,3 +221,29 @@ async fn an_ffmpeg_that_cannot_run_is_retried_and_never_blamed_on_the_file() {
     handle(&f.state, upload_event(&id)).await.unwrap();
     assert_eq!(f.meta.get(&id).await.unwrap().unwrap().status, VideoStatus::Ready);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_encoders_progress_is_written_while_it_runs_and_the_final_write_still_lands() {
+    let f = Arc::new(fixture());
+    let id = uploaded(&f, "landscape-1080p.mp4").await;
+    let running = {
+        let f = f.clone();
+        tokio::spawn(async move { process(&f.state, id).await })
+    };
+    let mut seen = Vec::new();
+    while !running.is_finished() {
+        let r = f.meta.get(&id).await.unwrap().unwrap();
+        if let Some(p) = r.to_video().progress
+            && seen.last() != Some(&p)
+        {
+            seen.push(p);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(running.await.unwrap().unwrap(), Outcome::Ready, "progress writes do not make the final write conflict");
+    assert!(!seen.is_empty() && seen.iter().all(|p| *p >= 0.0 && *p <= 1.0), "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "it only moves forward: {seen:?}");
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    assert_eq!((r.status, r.to_video().progress), (VideoStatus::Ready, None));
+    println!("progress seen while encoding: {seen:?}");
+}

@@ -90,6 +90,10 @@ pub struct VideoRecord {
     /// How many transcode attempts have claimed the video.
     #[serde(default)]
     pub attempts: u32,
+    /// While processing: how much of the source the current attempt has encoded, in thousandths (as its encoder
+    /// reports it, written every few seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_permille: Option<u16>,
     /// Bumped by every write; stores replace a record only if the version they hold is the one the writer read.
     pub version: u64,
 }
@@ -154,6 +158,7 @@ impl VideoRecord {
             media: None,
             lease_until: None,
             attempts: 0,
+            progress_permille: None,
             version: 1,
         }
     }
@@ -178,6 +183,7 @@ impl VideoRecord {
         }
         if next.status != VideoStatus::Processing {
             next.lease_until = None;
+            next.progress_permille = None;
         }
         Ok(next)
     }
@@ -200,6 +206,7 @@ impl VideoRecord {
         };
         next.lease_until = Some(now + lease);
         next.attempts += 1;
+        next.progress_permille = None;
         Claim::Claimed(Box::new(next))
     }
 
@@ -207,6 +214,14 @@ impl VideoRecord {
     pub fn release(&self) -> VideoRecord {
         let mut next = self.clone();
         next.lease_until = None;
+        next.version += 1;
+        next
+    }
+
+    /// The record with the current attempt's progress (`fraction` of the source encoded, 0 to 1).
+    pub fn with_progress(&self, fraction: f64) -> VideoRecord {
+        let mut next = self.clone();
+        next.progress_permille = Some((fraction.clamp(0.0, 1.0) * 1000.0).round() as u16);
         next.version += 1;
         next
     }
@@ -233,6 +248,7 @@ impl VideoRecord {
             height: media.map(|m| m.height),
             renditions: media.map(|m| m.renditions.clone()),
             poster_url: None,
+            progress: self.progress_permille.filter(|_| self.status == VideoStatus::Processing).map(|p| f64::from(p) / 1000.0),
         }
     }
 }
@@ -262,6 +278,9 @@ pub struct Video {
     pub renditions: Option<Vec<Rendition>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poster_url: Option<String>,
+    /// While processing: the fraction of the source encoded so far (0 to 1), once the encoder has reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<f64>,
 }
 
 /// The author as the API shows it.
@@ -289,6 +308,24 @@ mod tests {
             },
             datetime!(2026-11-24 10:00:00.123 UTC),
         )
+    }
+
+    #[test]
+    fn progress_shows_only_while_processing_and_is_cleared_by_a_new_attempt() {
+        let now = datetime!(2026-11-24 10:00:00 UTC);
+        let Claim::Claimed(claimed) = sample().claim(now, std::time::Duration::from_secs(60)) else { panic!("claimable") };
+        assert_eq!(claimed.to_video().progress, None, "nothing reported yet");
+        let going = claimed.with_progress(0.4213);
+        assert_eq!((going.version, going.to_video().progress), (claimed.version + 1, Some(0.421)));
+        let json = serde_json::to_value(going.to_video()).unwrap();
+        assert_eq!(json["progress"], 0.421);
+        let later = now + time::Duration::hours(1);
+        let Claim::Claimed(retried) = going.claim(later, std::time::Duration::from_secs(60)) else { panic!("lapsed") };
+        assert_eq!(retried.progress_permille, None, "a new attempt starts from nothing");
+        let media = MediaInfo { duration_seconds: 1.0, width: 2, height: 2, renditions: vec![], poster_key: None };
+        let ready = going.apply(Transition::Ready(media)).unwrap();
+        assert_eq!((ready.progress_permille, ready.to_video().progress), (None, None));
+        assert!(serde_json::to_value(ready.to_video()).unwrap().get("progress").is_none(), "absent, never null");
     }
 
     #[test]
