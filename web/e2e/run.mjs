@@ -28,7 +28,12 @@ const page = await context.newPage()
 const problems = []
 page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
 let step = 0
-const shot = async (name) => page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-${name}.png`), fullPage: true })
+// As a person sees the page: from its top, once transitions (the progress bar's) have settled.
+const shot = async (name) => {
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await page.waitForTimeout(300)
+  return page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-${name}.png`), fullPage: true })
+}
 const title = `Harbour walk ${Date.now().toString(36)}`
 const check = (ok, message) => {
   if (!ok) throw new Error(message)
@@ -41,6 +46,11 @@ try {
   await page.getByText('Sign in to upload videos.').waitFor()
   check(new URL(page.url()).hash === '#/', `expected to be sent home, at ${page.url()}`)
   await shot('upload-signed-out')
+  // The notice belongs to that page: it is gone on the next one.
+  await page.getByRole('searchbox', { name: 'Search' }).fill('anything')
+  await page.getByRole('searchbox', { name: 'Search' }).press('Enter')
+  await page.getByRole('heading', { name: /results? for "anything"/ }).waitFor()
+  check((await page.locator('#notice').textContent()) === '', `a notice outlived its page: ${await page.locator('#notice').textContent()}`)
 
   // Sign in with the dev issuer.
   await page.getByRole('button', { name: 'Sign in' }).click()
@@ -59,8 +69,19 @@ try {
   const bar = page.getByRole('progressbar')
   await page.waitForFunction(() => document.querySelector('[role=progressbar]')?.getAttribute('aria-valuenow') === '100', null, { timeout: 60_000 })
   check((await bar.getAttribute('aria-valuenow')) === '100', 'progress did not reach 100')
-  await page.getByText('Uploaded.').waitFor()
+  await page.getByText(`"${title}" is uploaded and being processed`).waitFor()
   await shot('uploaded')
+
+  // A second video from the same page: the form is ready for it at once.
+  check(await page.getByRole('button', { name: 'Start upload' }).isEnabled(), 'Start upload is disabled after an upload')
+  check((await page.getByLabel('Title').inputValue()) === '', 'the last title is still in the form')
+  const second = `Pier at noon ${Date.now().toString(36)}`
+  await page.getByLabel('Title').fill(second)
+  await page.getByLabel('Video file').setInputFiles(clip)
+  check(!(await page.getByText('is uploaded and being processed').isVisible()), 'the last upload\'s line is still shown for a new file')
+  await page.getByRole('button', { name: 'Start upload' }).click()
+  await page.getByText(`"${second}" is uploaded and being processed`).waitFor({ timeout: 60_000 })
+  await shot('second-upload')
 
   // My videos: the status updates to ready without a reload.
   await page.getByRole('navigation').getByRole('link', { name: 'My videos' }).click()
@@ -78,7 +99,7 @@ try {
   await page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 2, null, { timeout: 30_000 })
   const quality = page.getByLabel('Quality')
   const options = await quality.locator('option').allTextContents()
-  check(options[0] === 'Auto' && options.length >= 3, `quality menu: ${options}`)
+  check(options[0].startsWith('Auto') && options.length >= 3, `quality menu: ${options}`)
   await quality.selectOption({ label: options[1] })
   check((await quality.inputValue()) === '0', 'quality did not switch')
   await shot(`watch-${options[1]}`)
@@ -171,7 +192,7 @@ try {
   storagePuts.length = 0
   await page.getByRole('button', { name: 'Start upload' }).click()
   await page.waitForFunction(() => document.querySelector('[role=progressbar]')?.getAttribute('aria-valuenow') === '100', null, { timeout: 60_000 })
-  await page.getByText('Uploaded.').waitFor()
+  await page.getByText('"Sea noise" is uploaded and being processed').waitFor()
   const resent = new Set(storagePuts.map((u) => new URL(u).searchParams.get('partNumber'))).size
   check(resent === 5 - atResume, `after the reload ${resent} parts were sent; storage held ${atResume} of 5`)
   await shot('resumed-and-uploaded')
@@ -182,6 +203,30 @@ try {
   await page.locator('li', { hasText: 'Sea noise' }).locator('.badge.failed').waitFor({ timeout: 60_000 })
   await page.locator('li', { hasText: 'Sea noise' }).getByText(/not a video/).waitFor()
   await shot('failed-with-reason')
+  // Its page says why too.
+  await page.getByRole('link', { name: 'Sea noise' }).click()
+  await page.getByRole('alert').filter({ hasText: 'This video could not be processed: not a video file' }).waitFor()
+  await shot('failed-watch-page')
+
+  // The server lost mid-upload (every storage PUT fails): the page says so, and Start upload retries where it stopped.
+  await page.getByRole('navigation').getByRole('link', { name: 'Upload' }).click()
+  const lost = join(shots, 'lost-connection.mp4')
+  writeFileSync(lost, randomBytes(16 * 1024 * 1024)) // 2 parts of 8 MiB
+  let down = true
+  await page.route('**/framelift-local/**', (route) =>
+    down && route.request().method() === 'PUT' ? route.abort('connectionrefused') : route.continue(),
+  )
+  await page.getByLabel('Title').fill('Lost connection')
+  await page.getByLabel('Video file').setInputFiles(lost)
+  await page.getByRole('button', { name: 'Start upload' }).click()
+  await page.getByText('The upload stopped: the server could not be reached. Press Start upload to retry').waitFor({ timeout: 60_000 })
+  await shot('connection-lost')
+  down = false
+  await page.getByRole('button', { name: 'Start upload' }).click()
+  await page.getByText('"Lost connection" is uploaded and being processed').waitFor({ timeout: 60_000 })
+  check(!(await page.getByText(/duplicate file/).isVisible()), 'the retry was refused as a duplicate file')
+  await page.unroute('**/framelift-local/**')
+  await shot('retried-after-connection-lost')
 
   // Cancel aborts the upload: it is gone from My videos.
   await page.getByRole('navigation').getByRole('link', { name: 'Upload' }).click()
@@ -248,5 +293,5 @@ try {
   process.exitCode = 1
 } finally {
   await browser.close()
-  for (const f of ['huge.mp4', 'not-really-a-video.mp4']) rmSync(join(shots, f), { force: true })
+  for (const f of ['huge.mp4', 'not-really-a-video.mp4', 'lost-connection.mp4']) rmSync(join(shots, f), { force: true })
 }

@@ -14,6 +14,8 @@ export interface Video {
   height?: number
   renditions?: { width: number; height: number; bandwidth: number }[]
   posterUrl?: string
+  /** While processing: the fraction encoded so far (0 to 1). */
+  progress?: number
 }
 
 export interface RuntimeConfig {

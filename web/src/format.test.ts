@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { bytes, duration, partSize, playable } from './format'
+import type { Video } from './api'
+import { bytes, duration, notPlayable, partSize, playable } from './format'
 
 describe('duration', () => {
   it('reads like a player clock', () => {
@@ -43,5 +44,19 @@ describe('playable', () => {
     expect(playable('not a url').kind).toBe('invalid')
     expect(playable('javascript:alert(1)').kind).toBe('invalid')
     expect(playable('https://youtube.com/watch?v=short').kind).toBe('invalid')
+  })
+})
+
+describe('notPlayable', () => {
+  const v = (over: Partial<Video>): Video => ({ id: 'x', title: 't', author: { id: 'a', name: 'A' }, status: 'processing', createdAt: '', sizeBytes: 1, ...over })
+  it('gives a failed video its reason', () => {
+    expect(notPlayable(v({ status: 'failed', failureReason: 'not a video file: the file is incomplete' }))).toBe(
+      'This video could not be processed: not a video file: the file is incomplete.',
+    )
+  })
+  it('says how far processing has got', () => {
+    expect(notPlayable(v({ progress: 0.427 }))).toBe('This video is being processed (42% encoded). It will play here when it is ready.')
+    expect(notPlayable(v({}))).toBe('This video is being processed. It will play here when it is ready.')
+    expect(notPlayable(v({ status: 'uploading' }))).toBe('This video has not finished uploading yet.')
   })
 })

@@ -1,4 +1,5 @@
 // Small pure helpers the pages share (unit-tested).
+import type { Video } from './api'
 
 /** `75.4` → `1:15`, `3725` → `1:02:05`. */
 export function duration(seconds: number): string {
@@ -54,4 +55,18 @@ export function playable(input: string): Playable | { kind: 'invalid'; reason: s
   }
   if (/\.m3u8$/i.test(url.pathname)) return { kind: 'hls', url: url.href }
   return { kind: 'file', url: url.href }
+}
+
+/** What the watch page says of a video that cannot play yet, or never will. */
+export function notPlayable(v: Video): string {
+  switch (v.status) {
+    case 'failed':
+      return `This video could not be processed: ${v.failureReason ?? 'no reason was given'}.`
+    case 'processing':
+      return v.progress !== undefined
+        ? `This video is being processed (${Math.floor(v.progress * 100)}% encoded). It will play here when it is ready.`
+        : 'This video is being processed. It will play here when it is ready.'
+    default:
+      return 'This video has not finished uploading yet.'
+  }
 }

@@ -2,7 +2,7 @@
 
 import './style.css'
 import { Api, ApiError, type RuntimeConfig, type Video } from './api'
-import { bytes, duration, playable } from './format'
+import { bytes, duration, notPlayable, playable } from './format'
 import { mountPlayer, type Player } from './player'
 import { Sessions } from './session'
 import { Upload, pendingFor } from './upload'
@@ -22,9 +22,12 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Record<string, 
   return e
 }
 
+// A notice belongs to the page it was said on: leaving that page clears it, and so do 8 seconds.
+let noticeRoute = ''
 function say(message: string, kind: 'info' | 'error' = 'info') {
   notice.textContent = message
   notice.className = kind
+  noticeRoute = location.hash
   if (message) setTimeout(() => notice.textContent === message && (notice.textContent = ''), 8000)
 }
 
@@ -54,6 +57,8 @@ async function boot() {
     )
   }
   sessions.onChange(() => {
+    // Signing in or out answers whatever the notice asked.
+    notice.textContent = ''
     renderAccount()
     route()
   })
@@ -68,9 +73,12 @@ async function boot() {
   const route = () => {
     for (const c of cleanup) c()
     cleanup = []
+    if (location.hash !== noticeRoute) notice.textContent = ''
     const [path, query] = location.hash.replace(/^#/, '').split('?')
     const params = new URLSearchParams(query ?? '')
     const parts = (path || '/').split('/').filter(Boolean)
+    // The search box shows the query only on its results.
+    if (parts[0] !== 'search') (document.getElementById('search') as HTMLInputElement).value = ''
     document.querySelectorAll('nav a').forEach((a) => a.removeAttribute('aria-current'))
     document.querySelector(`nav a[href="#/${parts[0] ?? ''}"]`)?.setAttribute('aria-current', 'page')
     switch (parts[0]) {
@@ -179,8 +187,10 @@ async function home(api: Api) {
 async function watch(api: Api, id: string) {
   const stage = h('div', { className: 'stage' })
   main.replaceChildren(stage)
+  let timer = 0
+  cleanup.push(() => clearTimeout(timer))
   try {
-    const { video } = await api.video(id)
+    let { video } = await api.video(id)
     const info = h(
       'section',
       { className: 'info' },
@@ -189,9 +199,14 @@ async function watch(api: Api, id: string) {
       h('p', { className: 'description', textContent: video.description ?? '' }),
     )
     main.append(info)
-    if (video.status !== 'ready') {
-      stage.replaceChildren(h('p', { className: 'player-error', role: 'alert', textContent: `This video is ${video.status}.` }))
-      return
+    // Not ready yet: say why, and keep looking until it is (or fails).
+    while (video.status !== 'ready') {
+      const kind = video.status === 'failed' ? 'player-error' : 'player-wait'
+      stage.replaceChildren(h('p', { className: kind, role: video.status === 'failed' ? 'alert' : 'status', textContent: notPlayable(video) }))
+      if (video.status === 'failed') return
+      await new Promise((r) => (timer = window.setTimeout(r, 2000)))
+      if (!stage.isConnected) return
+      video = (await api.video(id)).video
     }
     const w = await api.watch(id)
     const player: Player = await mountPlayer(stage, { hls: w.hls, poster: w.posterUrl })
@@ -238,18 +253,32 @@ function upload(api: Api) {
       status.textContent = `${percent}% · ${bytes(sent)} of ${bytes(total)}`
     },
     done: (video) => {
+      // Ready for the next video at once: the form is cleared and the line says where this one went.
       setProgress(100)
-      status.replaceChildren('Uploaded. It is being processed: ', h('a', { href: '#/mine', textContent: 'see My videos' }))
+      form.reset()
+      pause.textContent = 'Pause'
       pause.disabled = cancel.disabled = true
-      say(`"${video.title}" is uploaded and being processed.`)
+      start.disabled = false
+      status.replaceChildren(
+        `"${video.title}" is uploaded and being processed: `,
+        h('a', { href: `#/watch/${video.id}`, textContent: 'watch it when it is ready' }),
+        ' or see ',
+        h('a', { href: '#/mine', textContent: 'My videos' }),
+        '. Choose another file to upload more.',
+      )
     },
     failed: (message) => {
-      status.textContent = `${message}. Press Start upload to retry: parts already sent are kept.`
+      // Uppy reports a lost connection as "Unknown error": say what a person can make of it.
+      const why = /unknown error|network|failed to fetch/i.test(message) ? 'The upload stopped: the server could not be reached' : message
+      status.textContent = `${why}. Press Start upload to retry: parts already sent are kept.`
+      pause.disabled = true
       start.disabled = false
     },
   })
   file.addEventListener('change', () => {
     const f = file.files?.[0]
+    setProgress(0)
+    status.textContent = ''
     const p = f && pendingFor(f)
     if (p) {
       status.textContent = `This file was being uploaded as "${p.title}": Start upload resumes it.`
@@ -268,6 +297,7 @@ function upload(api: Api) {
     try {
       await job.start(f, title.value.trim(), description.value.trim())
       pause.disabled = cancel.disabled = false
+      pause.textContent = 'Pause'
       status.textContent = job.resuming ? 'Resuming…' : 'Uploading…'
     } catch (err) {
       start.disabled = false
@@ -302,6 +332,7 @@ async function mine(api: Api) {
             h('a', { href: `#/watch/${v.id}`, textContent: v.title }),
             status,
             v.failureReason ? h('span', { className: 'reason', textContent: v.failureReason }) : '',
+            v.progress !== undefined ? h('span', { className: 'reason', textContent: `${Math.floor(v.progress * 100)}% encoded` }) : '',
           )
           const del = h('button', { type: 'button', textContent: 'Delete', 'aria-label': `Delete ${v.title}` })
           del.onclick = async () => {

@@ -24,12 +24,15 @@ export async function mountPlayer(host: HTMLElement, src: { hls?: string; file?:
   if (src.poster) video.poster = src.poster
   const error = el('p', { className: 'player-error', hidden: true })
   error.setAttribute('role', 'alert')
-  const quality = el('select')
-  quality.setAttribute('aria-label', 'Quality')
-  quality.append(el('option', { value: '-1', textContent: 'Auto' }))
-  quality.hidden = true
+  // The quality menu sits in a labelled bar under the picture; Auto names the rung it is playing.
+  const quality = el('select', { id: `quality-${Math.random().toString(36).slice(2)}` })
+  const auto = el('option', { value: '-1', textContent: 'Auto' })
+  quality.append(auto)
+  const controls = el('div', { className: 'player-controls', hidden: true })
+  const label = el('label', { htmlFor: quality.id, textContent: 'Quality' })
+  controls.append(label, quality)
   frame.append(video, error)
-  host.append(frame, quality)
+  host.append(frame, controls)
 
   const fail = (message: string) => {
     error.textContent = message
@@ -42,7 +45,11 @@ export async function mountPlayer(host: HTMLElement, src: { hls?: string; file?:
     hls = new Hls({ capLevelToPlayerSize: true })
     hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
       data.levels.forEach((level, i) => quality.append(el('option', { value: String(i), textContent: `${Math.min(level.width, level.height)}p` })))
-      quality.hidden = data.levels.length < 2
+      controls.hidden = data.levels.length < 2
+    })
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
+      const level = hls?.levels[data.level]
+      auto.textContent = level && hls?.autoLevelEnabled ? `Auto (${Math.min(level.width, level.height)}p)` : 'Auto'
     })
     hls.on(Hls.Events.ERROR, (_e, data) => {
       if (!data.fatal) return

@@ -76,9 +76,9 @@ export class Upload {
         this.finished(video)
         return { location: `#/watch/${video.id}` }
       },
-      abortMultipartUpload: async (_file: UppyFile<Meta, Body>, { key }: { key: string }) => {
-        await this.api.abort(key).catch(() => undefined)
-      },
+      // Uppy calls this when an upload fails as well as when it is cancelled. A failure must keep what storage holds
+      // (Start upload retries from there), so only Cancel aborts, in `cancel()`.
+      abortMultipartUpload: async () => undefined,
     })
     this.uppy.on('upload-progress', (_file, p) => {
       const total = p.bytesTotal ?? 0
@@ -90,6 +90,16 @@ export class Upload {
 
   /** Starts (or resumes) uploading `file`. */
   async start(file: File, title: string, description: string): Promise<void> {
+    const held = this.fileId ? this.uppy.getFile(this.fileId) : undefined
+    if (held && this.file && this.pending && fileKey(this.file) === fileKey(file)) {
+      // The same file after a failure (a lost connection, a server restart): Uppy still holds its upload and retries
+      // it, asking storage which parts it holds and sending the rest.
+      void this.uppy.retryUpload(held.id)
+      return
+    }
+    // A finished or abandoned upload makes way for the next one.
+    if (held) this.uppy.removeFile(held.id)
+    this.fileId = null
     this.file = file
     this.pending = pendingFor(file)
     const resuming = this.pending !== null
