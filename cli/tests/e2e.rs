@@ -48,6 +48,12 @@ async fn upload_interrupt_resume_search_watch_delete() {
     let server = RunningServer::start(DevConfig { upload, ..DevConfig::for_tests(dir.join("data")) }).await.unwrap();
     let cli = Cli { api: server.url.clone(), config: dir.join("config") };
 
+    // Before login: the command says to sign in, not what the API wanted in a header.
+    let before = cli.run(&["upload", test_clip("one-second.mp4").to_str().unwrap(), "--title", "Too early"]);
+    let message = String::from_utf8_lossy(&before.stderr);
+    assert!(!before.status.success());
+    assert!(message.contains("not signed in: run `framelift login --name NAME`") && !message.contains("Authorization"), "{message}");
+
     // Login: a dev token, saved readable by the owner alone.
     cli.ok(&["login", "--name", "Keerti"]);
     use std::os::unix::fs::PermissionsExt;
@@ -111,7 +117,18 @@ async fn upload_interrupt_resume_search_watch_delete() {
     let json: serde_json::Value = serde_json::from_str(&cli.ok(&["--json", "search", "keetri"])).unwrap();
     assert_eq!(json["videos"][0]["id"], id.as_str());
     assert!(cli.ok(&["list", "--mine"]).contains(&id));
-    assert!(cli.ok(&["show", &id]).contains("ready"));
+    // show: every field, a field a line.
+    let shown = cli.ok(&["show", &id]);
+    for field in [
+        "ready",
+        "Harbour at dawn",
+        "duration     0:00:10",
+        "size         1920x1080",
+        "renditions   320x180",
+        "watch        framelift watch",
+    ] {
+        assert!(shown.contains(field), "{field}: {shown}");
+    }
     let hls = cli.ok(&["watch", &id]);
     assert!(hls.trim().starts_with(&format!("{}/api/videos/{id}/hls/master.m3u8?", server.url)), "{hls}");
 
@@ -122,6 +139,10 @@ async fn upload_interrupt_resume_search_watch_delete() {
     assert!(!gone.status.success());
     assert_eq!(message.trim().lines().count(), 1, "{message}");
     assert!(message.contains("(HTTP 404)") && message.starts_with("framelift: "), "{message}");
+    // A token the server refuses says to sign in again.
+    let refused = cli.command(&["delete", &id]).env("FRAMELIFT_TOKEN", "not.a.token").output().unwrap();
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && message.contains("sign in again with `framelift login`"), "{message}");
     let unreachable = Cli { api: "http://127.0.0.1:9".into(), config: cli.config.clone() }.run(&["list"]);
     assert!(!unreachable.status.success());
     assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot reach http://127.0.0.1:9"));

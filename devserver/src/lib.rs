@@ -23,4 +23,4 @@ pub mod transcoder;
 pub mod web;
 
 pub use config::{BUCKET, DevConfig};
-pub use server::{DevStack, RunningServer, invoke};
+pub use server::{DevStack, RunningServer, invoke, listen};

@@ -378,7 +378,7 @@ pub struct RunningServer {
 impl RunningServer {
     /// Binds `127.0.0.1:0` and serves the state in `config.data_dir`; presigned URLs point at 127.0.0.1.
     pub async fn start(mut config: DevConfig) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
+        let listener = listen(&config).await?;
         let addr = listener.local_addr()?;
         let url = format!("http://127.0.0.1:{}", addr.port());
         config.public_url.get_or_insert_with(|| url.clone());
@@ -400,6 +400,19 @@ impl RunningServer {
             None => Ok(()),
         }
     }
+}
+
+/// The listener `config` asks for; a port in use says which, and how to pick another.
+pub async fn listen(config: &DevConfig) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((config.bind.as_str(), config.port)).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+            "port {} on {} is already in use (another Framelift?): stop what holds it, or pick another port, e.g. PORT={} make dev",
+            config.port,
+            config.bind,
+            config.port.wrapping_add(1)
+        ),
+        _ => anyhow::Error::new(e).context(format!("cannot listen on {}:{}", config.bind, config.port)),
+    })
 }
 
 /// The function that serves a route, exactly as its Lambda's `main` calls it.

@@ -96,11 +96,13 @@ async fn every_folder_may_be_relative() {
         .current_dir(&home)
         .env("PORT", port.to_string())
         .env("FRAMELIFT_DATA", "other")
+        .env("RUST_BACKTRACE", "1")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&busy.stderr);
     assert!(!busy.status.success());
-    assert!(err.contains(&format!("port {port}")) && err.contains("PORT="), "{err}");
+    assert!(err.starts_with("framelift-devserver: port ") && err.contains(&format!("port {port}")) && err.contains("PORT="), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line, no backtrace: {err}");
     drop(server);
     std::fs::remove_dir_all(home).unwrap();
 }
