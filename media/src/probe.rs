@@ -53,7 +53,7 @@ pub const MAX_FPS: f64 = 240.0;
 pub const MAX_DURATION: f64 = 12.0 * 3600.0;
 
 /// `hh:mm:ss`.
-fn clock(seconds: f64) -> String {
+pub(crate) fn clock(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }

@@ -3,7 +3,7 @@
 use crate::hls::{self, MASTER, Measured};
 use crate::ladder::{Rung, ladder};
 use crate::paths::AbsolutePath;
-use crate::probe::{MAX_DURATION, SourceInfo, probe};
+use crate::probe::{MAX_DURATION, SourceInfo, clock, probe};
 use crate::sandbox::{self, Limits, RunError};
 use crate::tools::Tools;
 use std::ffi::OsString;
@@ -116,7 +116,7 @@ pub async fn transcode_watched(
         if let Some(cause) = our_fault(&run, out) {
             return Err(TranscodeError::Failed(anyhow::anyhow!("ffmpeg stopped: {cause}")));
         }
-        let at = last_progress(&run.stdout).unwrap_or_else(|| "00:00:00".into());
+        let at = clock(last_out_time(&run.stdout).unwrap_or(0.0).floor());
         return Err(TranscodeError::Rejected(format!("decoding failed at {at}")));
     }
     tracing::info!(seconds = started.elapsed().as_secs_f64(), rungs = rungs.len(), "ladder encoded");
@@ -203,19 +203,9 @@ fn with_disk_state(e: anyhow::Error, out: &Path) -> anyhow::Error {
     if disk_full(out) { e.context(format!("the disk holding {} is full", out.display())) } else { e.context("a rendition is incomplete") }
 }
 
-/// The furthest point (seconds) the last `out_time_us` of ffmpeg's `-progress` report names.
+/// How far ffmpeg got, in seconds: the last `out_time_us` of its `-progress` report.
 fn last_out_time(progress: &str) -> Option<f64> {
     progress.lines().rev().find_map(|l| l.strip_prefix("out_time_us=")?.trim().parse::<i64>().ok()).map(|us| us.max(0) as f64 / 1e6)
-}
-
-/// The last `out_time` ffmpeg reported: how far it got.
-fn last_progress(progress: &str) -> Option<String> {
-    progress
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("out_time="))
-        .map(|t| t.split('.').next().unwrap_or(t).trim_start_matches('-').to_owned())
-        .filter(|t| t.contains(':'))
 }
 
 /// Every output file, relative to `out`, with its content type.
@@ -248,10 +238,9 @@ mod tests {
 
     #[test]
     fn progress_names_where_decoding_stopped() {
-        let p = "frame=10\nout_time=00:00:01.200000\nprogress=continue\nframe=20\nout_time=00:01:12.033000\nprogress=end\n";
-        assert_eq!(last_progress(p).as_deref(), Some("00:01:12"));
-        assert_eq!(last_progress(""), None);
-        assert_eq!(last_progress("out_time=N/A\n"), None);
+        let p = "frame=10\nout_time_us=1200000\nout_time=00:00:01.200000\nprogress=continue\nframe=20\nout_time_us=72933000\nout_time=00:01:12.933000\nprogress=end\n";
+        assert_eq!(clock(last_out_time(p).unwrap().floor()), "00:01:12");
+        assert_eq!(last_out_time(""), None);
     }
 
     #[test]

@@ -38,6 +38,9 @@ export async function mountPlayer(host: HTMLElement, src: { hls?: string; file?:
     error.textContent = message
     error.hidden = false
     video.classList.add('failed')
+    // Nothing more will load: no spinner, no controls for a stream that is not there.
+    video.controls = false
+    controls.hidden = true
   }
 
   let hls: InstanceType<HlsModule['default']> | null = null
@@ -57,8 +60,10 @@ export async function mountPlayer(host: HTMLElement, src: { hls?: string; file?:
         fail('This link has expired. Reload the page to get a new one.')
       } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
         hls?.recoverMediaError()
+      } else if (data.response?.code) {
+        fail(`This video could not be played: the link answered HTTP ${data.response.code}.`)
       } else {
-        fail(`This video could not be played (${data.details}).`)
+        fail(`This video could not be played: the link could not be reached (${data.details}).`)
       }
     })
     quality.addEventListener('change', () => {
