@@ -224,7 +224,7 @@ async fn wait_settled(client: &Client, id: &str, quiet: bool) -> anyhow::Result<
         }
         let what = match video["progress"].as_f64() {
             Some(p) => format!("encoding: {:.0}%", p * 100.0),
-            None => format!("{}", video["status"].as_str().unwrap_or("processing")),
+            None => video["status"].as_str().unwrap_or("processing").to_owned(),
         };
         bar.set_message(what.clone());
         // Without a terminal (a log, a pipe) a line every 10 s says it is still going.

@@ -76,7 +76,7 @@ fn errors_name_their_true_cause() {
 fn ctrl_c_during_a_transcode_leaves_no_copy_of_the_source() {
     let home = fresh("interrupt");
     std::fs::copy(test_clip("landscape-1080p.mp4"), home.join("video.mp4")).unwrap();
-    let mut child = framelift(&home, &["transcode", "video.mp4", "out"])
+    let child = framelift(&home, &["transcode", "video.mp4", "out"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -183,7 +183,8 @@ mod tests {
     #[test]
     fn a_source_between_rungs_keeps_its_own_size_as_the_top_rung() {
         // (source, expected ladder): landscape, portrait, odd sides, just above a rung, above the highest rung.
-        let table: [((u32, u32), &[(u32, u32)]); 12] = [
+        type Shape = (u32, u32);
+        let table: [(Shape, &[Shape]); 12] = [
             ((640, 360), &[(320, 180), (640, 360)]),
             ((853, 479), &[(320, 180), (852, 478)]),
             ((640, 272), &[(424, 180), (640, 272)]),
