@@ -84,7 +84,7 @@ impl DevStack {
                 tools: framelift_media::Tools::locate()?,
                 work_root: data.join("work"),
                 options: framelift_media::Options::default(),
-                lease: Duration::from_secs(16 * 60),
+                lease: Duration::from_secs(180),
                 faults: framelift_transcode::Faults::NONE,
             },
             config.transcode_concurrency,

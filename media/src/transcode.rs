@@ -17,21 +17,33 @@ pub struct Options {
     pub max_short_side: Option<u32>,
     /// ffmpeg's address-space limit.
     pub memory_bytes: u64,
-    /// The wall-clock limit is `max(min_wall, duration * wall_per_second)`.
+    /// The wall-clock limit is `max(min_wall, duration * wall_per_second)`, and never past `max_wall`.
     pub min_wall: Duration,
     pub wall_per_second: f64,
+    /// The most the encode may take whatever the video, when the run itself has a deadline (a Lambda's timeout).
+    pub max_wall: Option<Duration>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { max_short_side: None, memory_bytes: 3 << 30, min_wall: Duration::from_secs(120), wall_per_second: 4.0 }
+        Self { max_short_side: None, memory_bytes: 3 << 30, min_wall: Duration::from_secs(120), wall_per_second: 4.0, max_wall: None }
     }
 }
 
 impl Options {
-    fn wall_for(&self, duration: f64) -> Duration {
+    /// What the video's length allows it, before any cap.
+    fn allowed_for(&self, duration: f64) -> Duration {
         let scaled = Duration::from_secs_f64((duration.max(0.0) * self.wall_per_second).min(24.0 * 3600.0));
         scaled.max(self.min_wall)
+    }
+
+    /// The encode's wall-clock limit, and whether it is the run's cap (`max_wall`) rather than the video's allowance.
+    fn wall_for(&self, duration: f64) -> (Duration, bool) {
+        let allowed = self.allowed_for(duration);
+        match self.max_wall {
+            Some(cap) if cap < allowed => (cap, true),
+            _ => (allowed, false),
+        }
     }
 }
 
@@ -93,7 +105,8 @@ pub async fn transcode_watched(
     // Read no further than the longest video accepted, whatever the header said about the length.
     args.extend(["-t".into(), format!("{MAX_DURATION}").into(), "-i".into(), input.as_os_str().to_owned()]);
     args.extend(hls::ladder_args(&rungs, source.audio_channels, out));
-    let limits = Limits { wall: opts.wall_for(source.duration), memory_bytes: opts.memory_bytes };
+    let (wall, capped) = opts.wall_for(source.duration);
+    let limits = Limits { wall, memory_bytes: opts.memory_bytes };
     let started = std::time::Instant::now();
     let total = source.duration;
     let watch = |chunk: &str| {
@@ -103,6 +116,13 @@ pub async fn transcode_watched(
     };
     let run = match sandbox::run_watched(&tools.ffmpeg, &args, out, limits, &watch).await {
         Ok(run) => run,
+        // The run's own deadline: retrying cannot help, and the file is not to blame.
+        Err(RunError::TimedOut(limit)) if capped => {
+            return Err(TranscodeError::Rejected(format!(
+                "this video needs longer to process than one transcode may run ({} s were left of it): videos this long cannot be published yet",
+                limit.as_secs()
+            )));
+        }
         Err(RunError::TimedOut(limit)) => {
             return Err(TranscodeError::Rejected(format!(
                 "processing took longer than {} s, the limit for a video of this length",
@@ -251,9 +271,12 @@ mod tests {
     }
 
     #[test]
-    fn the_time_limit_scales_with_duration() {
+    fn the_time_limit_scales_with_duration_up_to_the_runs_cap() {
         let o = Options::default();
-        assert_eq!(o.wall_for(0.0), Duration::from_secs(120));
-        assert_eq!(o.wall_for(600.0), Duration::from_secs(2400));
+        assert_eq!(o.wall_for(0.0), (Duration::from_secs(120), false));
+        assert_eq!(o.wall_for(600.0), (Duration::from_secs(2400), false));
+        let lambda = Options { max_wall: Some(Duration::from_secs(780)), ..o };
+        assert_eq!(lambda.wall_for(60.0), (Duration::from_secs(240), false), "a short video keeps its own limit");
+        assert_eq!(lambda.wall_for(600.0), (Duration::from_secs(780), true), "a long one stops before the function does");
     }
 }

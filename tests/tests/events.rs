@@ -137,7 +137,7 @@ async fn every_route_has_a_sample_event_that_its_handler_runs() {
         assert_eq!(res.status().as_u16(), expected, "{name}: {body}");
         names.push(name);
     }
-    names.push("transcode.object-created.json".into());
+    names.extend(TRANSCODE_SAMPLES.iter().map(|s| s.to_string()));
     let mut on_disk: Vec<String> = std::fs::read_dir(dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -148,14 +148,42 @@ async fn every_route_has_a_sample_event_that_its_handler_runs() {
     assert_eq!(on_disk, names, "events/ holds exactly one sample per route and the transcoder's");
 }
 
+/// The transcode function's samples: an upload's event, the sweep schedule, and a failure record being redriven.
+const TRANSCODE_SAMPLES: [&str; 3] = ["transcode.object-created.json", "transcode.redrive.json", "transcode.schedule.json"];
+
 #[tokio::test]
-async fn the_transcode_sample_is_an_s3_event_its_handler_takes() {
+async fn the_transcode_samples_are_what_its_handler_takes() {
     let event = s3_event();
     write_or_compare("transcode.object-created.json", &event);
-    let text = std::fs::read_to_string(dir().join("transcode.object-created.json")).unwrap();
-    let parsed: aws_lambda_events::event::s3::S3Event = serde_json::from_str(&text).unwrap();
-    assert_eq!(parsed.records[0].event_name.as_deref(), Some("ObjectCreated:CompleteMultipartUpload"));
-    // No such video in an empty world: the handler finds nothing to do and succeeds (no retry).
+    // What Lambda puts on the on-failure destination after the last retry: the original event as `requestPayload`.
+    let failure = json!({
+        "version": "1.0",
+        "timestamp": "2026-11-25T10:16:00.000Z",
+        "requestContext": {
+            "requestId": "c0ffee00-0000-4000-8000-000000000001",
+            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:framelift-TranscodeFunction:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "&alloc::boxed::Box<dyn core::error::Error + core::marker::Send + core::marker::Sync>", "errorMessage": "storage unavailable"}
+    });
+    write_or_compare("transcode.redrive.json", &failure);
+    // EventBridge's scheduled event, as the template's Sweep schedule sends it.
+    let schedule = json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-25T10:20:00Z",
+        "region": "eu-west-1",
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/framelift-TranscodeFunctionSweep"],
+        "detail": {}
+    });
+    write_or_compare("transcode.schedule.json", &schedule);
+
     let w = World::default();
     let state = framelift_transcode::TranscodeState {
         meta: w.meta.clone(),
@@ -164,8 +192,22 @@ async fn the_transcode_sample_is_an_s3_event_its_handler_takes() {
         tools: framelift_media::Tools::locate().unwrap(),
         work_root: framelift_media::AbsolutePath::resolve(std::env::temp_dir()).unwrap(),
         options: framelift_media::Options::default(),
-        lease: std::time::Duration::from_secs(900),
+        lease: std::time::Duration::from_secs(180),
         faults: framelift_transcode::Faults::NONE,
     };
-    framelift_transcode::handle(&state, parsed).await.unwrap();
+    use framelift_transcode::Trigger;
+    for name in TRANSCODE_SAMPLES {
+        let payload: Value = serde_json::from_str(&std::fs::read_to_string(dir().join(name)).unwrap()).unwrap();
+        match (name, Trigger::parse(payload.clone()).unwrap()) {
+            ("transcode.schedule.json", Trigger::Sweep) => {}
+            ("transcode.object-created.json" | "transcode.redrive.json", Trigger::Uploads(e)) => {
+                assert_eq!(e.records[0].event_name.as_deref(), Some("ObjectCreated:CompleteMultipartUpload"), "{name}");
+            }
+            (name, other) => panic!("{name} was read as {other:?}"),
+        }
+        // No such video in an empty world: the function finds nothing to do and succeeds (no retry).
+        framelift_transcode::invoke(&state, payload, framelift_transcode::Budget::NONE).await.unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    }
+    let junk = Trigger::parse(json!({"hello": "world"})).unwrap_err().to_string();
+    assert!(junk.contains("not an S3 notification, a schedule or a failure record"), "{junk}");
 }

@@ -66,6 +66,27 @@ impl Faults {
     }
 }
 
+/// What one invocation may spend: on Lambda, until its deadline (the function's timeout); in the dev server, without
+/// one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Budget {
+    pub deadline: Option<std::time::Instant>,
+}
+
+/// Time kept back from an encode for publishing what it made and recording the result.
+pub const PUBLISH_MARGIN: Duration = Duration::from_secs(120);
+/// A sweep takes no further video once less than this is left of its invocation.
+pub const SWEEP_MIN_LEFT: Duration = Duration::from_secs(300);
+
+impl Budget {
+    pub const NONE: Budget = Budget { deadline: None };
+
+    /// What is left of the invocation now, if it has a deadline.
+    fn left(&self) -> Option<Duration> {
+        self.deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()))
+    }
+}
+
 /// What became of one video.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -75,8 +96,70 @@ pub enum Outcome {
     Skipped(&'static str),
 }
 
+/// What the transcode function is invoked with, as the template wires it.
+#[derive(Debug)]
+pub enum Trigger {
+    /// The bucket's `ObjectCreated` notifications; also what a failure-destination record carries as its
+    /// `requestPayload`, so a redriven record is handled as the event it failed on.
+    Uploads(S3Event),
+    /// The schedule (EventBridge), or a failed sweep redriven: take over lapsed leases, as the dev server's sweep does
+    /// every minute.
+    Sweep,
+}
+
+impl Trigger {
+    pub fn parse(payload: serde_json::Value) -> anyhow::Result<Trigger> {
+        let event = match payload.get("requestPayload") {
+            Some(original) => original.clone(),
+            None => payload,
+        };
+        if event.get("source").and_then(|s| s.as_str()) == Some("aws.events") {
+            return Ok(Trigger::Sweep);
+        }
+        if event.get("Records").is_none() {
+            anyhow::bail!("not an S3 notification, a schedule or a failure record: {}", short(&event));
+        }
+        Ok(Trigger::Uploads(serde_json::from_value(event)?))
+    }
+}
+
+fn short(v: &serde_json::Value) -> String {
+    v.to_string().chars().take(200).collect()
+}
+
+/// One invocation of the transcode function: an upload's event, a redriven failure record, or the schedule.
+pub async fn invoke(state: &TranscodeState, payload: serde_json::Value, budget: Budget) -> anyhow::Result<()> {
+    match Trigger::parse(payload)? {
+        Trigger::Uploads(event) => handle_within(state, event, budget).await,
+        Trigger::Sweep => {
+            let done = sweep_within(state, false, budget).await?;
+            tracing::info!(videos = done.len(), ?done, "swept lapsed leases");
+            Ok(())
+        }
+    }
+}
+
+/// Removes what earlier attempts left in `root` (`framelift-*` folders): a Lambda sandbox is reused, and an attempt
+/// killed at its timeout cleans nothing up. Only for a root no other attempt is using at the same time.
+pub fn clear_work_root(root: &AbsolutePath) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with("framelift-") {
+            std::fs::remove_dir_all(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Handles an S3 event: every `ObjectCreated` record under `uploads/`. An error means "retry me".
 pub async fn handle(state: &TranscodeState, event: S3Event) -> anyhow::Result<()> {
+    handle_within(state, event, Budget::NONE).await
+}
+
+/// [`handle`] within an invocation's budget.
+pub async fn handle_within(state: &TranscodeState, event: S3Event, budget: Budget) -> anyhow::Result<()> {
     let mut failure = None;
     for record in event.records {
         let name = record.event_name.as_deref().unwrap_or("");
@@ -85,7 +168,7 @@ pub async fn handle(state: &TranscodeState, event: S3Event) -> anyhow::Result<()
             tracing::info!(event = name, key, "not a source upload; ignored");
             continue;
         };
-        match process(state, id).await {
+        match process_within(state, id, budget).await {
             Ok(outcome) => tracing::info!(video = %id, ?outcome, "transcode finished"),
             Err(e) => {
                 tracing::error!(video = %id, error = format!("{e:#}"), "transcode will be retried");
@@ -99,16 +182,24 @@ pub async fn handle(state: &TranscodeState, event: S3Event) -> anyhow::Result<()
 /// Re-drives videos stuck in processing: lapsed leases (crashed attempts) or, with `takeover`, any lease (a local
 /// stack that just restarted knows no attempt of its own is alive).
 pub async fn sweep(state: &TranscodeState, takeover: bool) -> anyhow::Result<Vec<(VideoId, Outcome)>> {
+    sweep_within(state, takeover, Budget::NONE).await
+}
+
+/// [`sweep`] within an invocation's budget: no video is taken once too little is left to do it justice.
+pub async fn sweep_within(state: &TranscodeState, takeover: bool, budget: Budget) -> anyhow::Result<Vec<(VideoId, Outcome)>> {
     let now = time::OffsetDateTime::now_utc();
     let mut done = Vec::new();
     let stuck = state.meta.list(&ListQuery::Status(VideoStatus::Processing), 100, None).await?;
     for record in stuck.records {
         let lapsed = record.lease_until.is_none_or(|t| t <= now);
+        if budget.left().is_some_and(|left| left < SWEEP_MIN_LEFT) {
+            break;
+        }
         if lapsed || takeover {
             if takeover && !lapsed {
                 state.meta.replace(&record.release()).await.ok();
             }
-            let outcome = process(state, record.id).await?;
+            let outcome = process_within(state, record.id, budget).await?;
             done.push((record.id, outcome));
         }
     }
@@ -117,6 +208,12 @@ pub async fn sweep(state: &TranscodeState, takeover: bool) -> anyhow::Result<Vec
 
 /// Transcodes one video, once, whatever happened before.
 pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outcome> {
+    process_within(state, id, Budget::NONE).await
+}
+
+/// [`process`] within an invocation's budget. While the attempt runs it beats: it renews its lease and writes its
+/// progress every [`heartbeat_every`].
+pub async fn process_within(state: &TranscodeState, id: VideoId, budget: Budget) -> anyhow::Result<Outcome> {
     let Some(claimed) = claim(state, id).await? else {
         return Ok(Outcome::Skipped("finished, claimed by another attempt, or no longer there"));
     };
@@ -125,7 +222,18 @@ pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outc
     }
     let work = state.work_root.join(format!("framelift-{id}"));
     let held = Held::new(claimed.clone());
-    let result = run(state, &claimed, &held, &work).await;
+    let result = {
+        let attempt = run(state, &claimed, &held, &work, budget);
+        tokio::pin!(attempt);
+        let mut tick = tokio::time::interval(heartbeat_every(state.lease));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                done = &mut attempt => break done,
+                _ = tick.tick() => held.beat(state).await,
+            }
+        }
+    };
     let _ = tokio::fs::remove_dir_all(&work).await;
     // Progress writes moved the record on; what follows writes over the latest of them.
     let claimed = held.record.into_inner();
@@ -165,8 +273,13 @@ async fn claim(state: &TranscodeState, id: VideoId) -> anyhow::Result<Option<Vid
     anyhow::bail!("the video's record kept changing while it was being claimed")
 }
 
-/// How often an attempt writes how far its encode has got.
+/// How often an attempt writes how far its encode has got (and renews its lease).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// How often an attempt beats: every [`PROGRESS_EVERY`], or oftener for a lease so short that it could lapse between.
+pub fn heartbeat_every(lease: Duration) -> Duration {
+    PROGRESS_EVERY.min(lease / 4).max(Duration::from_millis(50))
+}
 
 /// The claimed record as this attempt last wrote it. Progress writes move its version on; the final write starts from
 /// the latest.
@@ -189,19 +302,24 @@ impl Held {
         }
     }
 
-    /// Writes the last report if it moved by a percent or more. A lost write is not retried: the next one may land,
-    /// and a record that changed under us (deleted) is left for the final write to find.
-    async fn write(&self, state: &TranscodeState) {
-        let now = self.reported.load(std::sync::atomic::Ordering::Relaxed);
+    /// One heartbeat: writes the last report if it moved by a percent or more, and renews the lease once half of it
+    /// is spent. A lost write is not retried: the next beat may land, and a record that changed under us (deleted) is
+    /// left for the final write to find.
+    async fn beat(&self, state: &TranscodeState) {
+        let heard = self.reported.load(std::sync::atomic::Ordering::Relaxed);
         let mut record = self.record.lock().await;
         let written = record.progress_permille.map_or(-100, i64::from);
-        if now == u32::MAX || i64::from(now) - written < 10 {
+        let moved = heard != u32::MAX && i64::from(heard) - written >= 10;
+        let now = time::OffsetDateTime::now_utc();
+        let half = time::Duration::try_from(state.lease / 2).unwrap_or(time::Duration::ZERO);
+        let renew = record.lease_until.is_none_or(|until| until - now < half);
+        if !moved && !renew {
             return;
         }
-        let next = record.with_progress(f64::from(now) / 1000.0);
+        let next = record.heartbeat(now, state.lease, moved.then(|| f64::from(heard) / 1000.0));
         match state.meta.replace(&next).await {
             Ok(()) => *record = next,
-            Err(e) => tracing::debug!(video = %record.id, error = %e, "progress not written"),
+            Err(e) => tracing::debug!(video = %record.id, error = %e, "heartbeat not written"),
         }
     }
 }
@@ -219,7 +337,7 @@ impl From<StoreError> for Attempt {
 }
 
 /// Download, transcode, publish.
-async fn run(state: &TranscodeState, record: &VideoRecord, held: &Held, work: &AbsolutePath) -> Result<MediaInfo, Attempt> {
+async fn run(state: &TranscodeState, record: &VideoRecord, held: &Held, work: &AbsolutePath, budget: Budget) -> Result<MediaInfo, Attempt> {
     let _ = tokio::fs::remove_dir_all(work).await;
     tokio::fs::create_dir_all(work).await.map_err(|e| Attempt::Transient(e.into()))?;
     // Named by us, without an extension: ffmpeg must not pick a demuxer from a name the client chose.
@@ -230,17 +348,13 @@ async fn run(state: &TranscodeState, record: &VideoRecord, held: &Held, work: &A
         Err(e) => return Err(e.into()),
     }
     let out = work.join("out");
+    // The encode ends in time to publish before the invocation does.
+    let mut options = state.options.clone();
+    if let Some(left) = budget.left() {
+        options.max_wall = Some(left.saturating_sub(PUBLISH_MARGIN));
+    }
     let heard = |p| held.heard(p);
-    let encode = framelift_media::transcode_watched(&state.tools, &input, &out, &state.options, &heard);
-    tokio::pin!(encode);
-    let mut tick = tokio::time::interval(PROGRESS_EVERY);
-    let encoded = loop {
-        tokio::select! {
-            done = &mut encode => break done,
-            _ = tick.tick() => held.write(state).await,
-        }
-    };
-    let output = match encoded {
+    let output = match framelift_media::transcode_watched(&state.tools, &input, &out, &options, &heard).await {
         Ok(output) => output,
         Err(TranscodeError::Rejected(reason)) => return Err(Attempt::Rejected(reason)),
         Err(TranscodeError::Failed(e)) => return Err(Attempt::Transient(e)),

@@ -1,11 +1,12 @@
-//! The `transcode` Lambda: S3 `ObjectCreated` events under `uploads/`.
+//! The `transcode` Lambda: S3 `ObjectCreated` events under `uploads/`, the sweep schedule, and redriven failure
+//! records.
 
 use framelift_media::{AbsolutePath, Options, Tools};
 use framelift_shared::config::AwsResources;
-use framelift_transcode::{Faults, TranscodeState};
+use framelift_transcode::{Budget, Faults, TranscodeState};
 use lambda_runtime::{LambdaEvent, run, service_fn};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -18,12 +19,23 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         tools: Tools::locate()?,
         work_root: AbsolutePath::resolve(std::env::temp_dir())?,
         options: Options::default(),
-        // Longer than the function's 900 s timeout, so a live attempt is never taken over.
-        lease: Duration::from_secs(16 * 60),
+        // Renewed by the attempt's heartbeat; a dead attempt's lapses within minutes for a retry or the sweep.
+        lease: Duration::from_secs(180),
         faults: Faults::NONE,
     };
-    run(service_fn(move |event: LambdaEvent<aws_lambda_events::event::s3::S3Event>| async move {
-        framelift_transcode::handle(state, event.payload).await.map_err(lambda_runtime::Error::from)
+    run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        // One invocation at a time per sandbox: whatever is in /tmp was left by a killed attempt.
+        if let Err(e) = framelift_transcode::clear_work_root(&state.work_root) {
+            tracing::warn!(error = %e, "could not clear the work folder");
+        }
+        let budget = Budget { deadline: Some(deadline(event.context.deadline)) };
+        framelift_transcode::invoke(state, event.payload, budget).await.map_err(lambda_runtime::Error::from)
     }))
     .await
+}
+
+/// The invocation's deadline (milliseconds since the epoch, as Lambda gives it) on this process's clock.
+fn deadline(epoch_ms: u64) -> Instant {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Instant::now() + Duration::from_millis(epoch_ms.saturating_sub(now_ms))
 }

@@ -247,3 +247,68 @@ async fn the_encoders_progress_is_written_while_it_runs_and_the_final_write_stil
     assert_eq!((r.status, r.to_video().progress), (VideoStatus::Ready, None));
     println!("progress seen while encoding: {seen:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_attempt_keeps_its_short_lease_and_a_duplicate_finds_it_busy() {
+    let mut f = fixture();
+    f.state.lease = Duration::from_millis(800);
+    let f = Arc::new(f);
+    let id = uploaded(&f, "landscape-1080p.mp4").await;
+    let running = {
+        let f = f.clone();
+        tokio::spawn(async move { process(&f.state, id).await })
+    };
+    let (mut checks, mut duplicates) = (0, 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while !running.is_finished() {
+        let r = f.meta.get(&id).await.unwrap().unwrap();
+        if r.status == VideoStatus::Processing {
+            let now = time::OffsetDateTime::now_utc();
+            assert!(r.lease_until.is_some_and(|t| t > now), "the lease lapsed while the attempt was alive: {:?}", r.lease_until);
+            checks += 1;
+            if checks % 10 == 0 {
+                assert!(matches!(process(&f.state, id).await.unwrap(), Outcome::Skipped(_)), "a duplicate took over a live attempt");
+                duplicates += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(running.await.unwrap().unwrap(), Outcome::Ready);
+    let r = f.meta.get(&id).await.unwrap().unwrap();
+    assert_eq!((r.status, r.attempts), (VideoStatus::Ready, 1));
+    assert!(checks > 10 && duplicates > 0, "{checks} checks, {duplicates} duplicates: the encode was too short to test this");
+    println!("an 800 ms lease held through {checks} checks over the encode; {duplicates} duplicates found it busy");
+}
+
+#[tokio::test]
+async fn an_encode_that_cannot_finish_before_the_invocation_does_fails_with_a_reason_not_a_timeout() {
+    let f = fixture();
+    let id = uploaded(&f, "landscape-1080p.mp4").await;
+    // An invocation with 1 s left for encoding once publishing's share is kept back.
+    let budget = Budget { deadline: Some(std::time::Instant::now() + PUBLISH_MARGIN + Duration::from_secs(1)) };
+    let started = std::time::Instant::now();
+    let outcome = process_within(&f.state, id, budget).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "stopped at its cap, not at the video's own limit");
+    let Outcome::Failed(reason) = outcome else { panic!("{outcome:?}") };
+    assert!(reason.starts_with("this video needs longer to process than one transcode may run"), "{reason}");
+    assert!(!reason.contains("not a video"), "{reason}");
+    assert_eq!(f.meta.get(&id).await.unwrap().unwrap().status, VideoStatus::Failed);
+
+    // A sweep with less than SWEEP_MIN_LEFT to go takes nothing on.
+    let other = uploaded(&f, "tiny-160x90.mp4").await;
+    let short = Budget { deadline: Some(std::time::Instant::now() + SWEEP_MIN_LEFT / 2) };
+    assert_eq!(sweep_within(&f.state, false, short).await.unwrap(), []);
+    assert_eq!(f.meta.get(&other).await.unwrap().unwrap().status, VideoStatus::Processing);
+}
+
+#[tokio::test]
+async fn what_a_killed_attempt_left_in_the_work_folder_is_cleared() {
+    let f = fixture();
+    std::fs::create_dir_all(f.state.work_root.join("framelift-01JDX3W9K7Q4T2B8N6M5R0ZC1A/out/720p")).unwrap();
+    std::fs::write(f.state.work_root.join("framelift-01JDX3W9K7Q4T2B8N6M5R0ZC1A/source"), vec![0u8; 1 << 20]).unwrap();
+    std::fs::write(f.state.work_root.join("not-ours.txt"), b"kept").unwrap();
+    assert_eq!(clear_work_root(&f.state.work_root).unwrap(), 1);
+    let left: Vec<String> =
+        std::fs::read_dir(&f.state.work_root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(left, ["not-ours.txt"]);
+}

@@ -218,10 +218,15 @@ impl VideoRecord {
         next
     }
 
-    /// The record with the current attempt's progress (`fraction` of the source encoded, 0 to 1).
-    pub fn with_progress(&self, fraction: f64) -> VideoRecord {
+    /// The current attempt's heartbeat at `now`: its lease renewed for `lease`, and its progress (`fraction` of the
+    /// source encoded, 0 to 1) if it has one to report. A live attempt keeps renewing a short lease; a dead one stops,
+    /// and its lease lapses soon after for a retry or the sweep.
+    pub fn heartbeat(&self, now: OffsetDateTime, lease: std::time::Duration, fraction: Option<f64>) -> VideoRecord {
         let mut next = self.clone();
-        next.progress_permille = Some((fraction.clamp(0.0, 1.0) * 1000.0).round() as u16);
+        next.lease_until = Some(now + lease);
+        if let Some(f) = fraction {
+            next.progress_permille = Some((f.clamp(0.0, 1.0) * 1000.0).round() as u16);
+        }
         next.version += 1;
         next
     }
@@ -315,8 +320,11 @@ mod tests {
         let now = datetime!(2026-11-24 10:00:00 UTC);
         let Claim::Claimed(claimed) = sample().claim(now, std::time::Duration::from_secs(60)) else { panic!("claimable") };
         assert_eq!(claimed.to_video().progress, None, "nothing reported yet");
-        let going = claimed.with_progress(0.4213);
+        let going = claimed.heartbeat(now + time::Duration::seconds(30), std::time::Duration::from_secs(60), Some(0.4213));
         assert_eq!((going.version, going.to_video().progress), (claimed.version + 1, Some(0.421)));
+        assert_eq!(going.lease_until, Some(now + time::Duration::seconds(90)), "the lease runs on from the heartbeat");
+        let renewed = going.heartbeat(now + time::Duration::seconds(60), std::time::Duration::from_secs(60), None);
+        assert_eq!((renewed.progress_permille, renewed.lease_until), (Some(421), Some(now + time::Duration::seconds(120))));
         let json = serde_json::to_value(going.to_video()).unwrap();
         assert_eq!(json["progress"], 0.421);
         let later = now + time::Duration::hours(1);
