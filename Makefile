@@ -1,13 +1,14 @@
 # Framelift: the two commands of the quick start are `make dev` and `make test`.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev build test soak check-aws lambda lint fmt bench clean
+.PHONY: help dev build test soak check-aws lambda deploy lint fmt bench clean
 
 help:
 	@echo "make dev    - build and run the local stack (web page and API) at http://localhost:$${PORT:-8080} (state in $${FRAMELIFT_DATA:-.framelift})"
 	@echo "make test   - install what the tests need, then run every test"
 	@echo "make soak   - the longer reliability runs (tests marked ignored), with their figures"
 	@echo "make lambda - cross-build every function for arm64 Lambda and the ffmpeg layer (for sam build/deploy)"
+	@echo "make deploy - install the SAM CLI and cargo-lambda, build, and deploy the stack (guided the first time)"
 	@echo "make lint   - rustfmt check and clippy with warnings denied"
 	@echo "make bench  - benchmarks, each beside its baseline (release build)"
 
@@ -49,6 +50,9 @@ check-aws:
 lambda:
 	@scripts/check-rust.sh
 	@scripts/lambda.sh
+
+deploy:
+	@scripts/deploy.sh
 
 lint:
 	cargo fmt --all --check

@@ -70,3 +70,51 @@ fn every_function_crate_is_built_by_the_template() {
     assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
     assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
 }
+
+/// The deploy workflow and DEPLOY.md agree: the OIDC subject the documented trust policy accepts is the one GitHub
+/// gives the workflow's job (its environment's, when it names one), and the workflow deploys as `make deploy` does.
+#[test]
+fn the_documented_trust_policy_matches_the_deploy_job() {
+    let text = std::fs::read_to_string(repo().join(".github/workflows/deploy.yml")).unwrap();
+    let workflow = YamlLoader::load_from_str(&text).unwrap().remove(0);
+    let job = &workflow["jobs"]["deploy"];
+    let subject = match job["environment"].as_str() {
+        Some(env) => format!("repo:<OWNER>/<REPO>:environment:{env}"),
+        None => "repo:<OWNER>/<REPO>:ref:refs/heads/main".to_owned(),
+    };
+    let doc = std::fs::read_to_string(repo().join("docs/DEPLOY.md")).unwrap();
+    assert!(
+        doc.contains(&format!("\"token.actions.githubusercontent.com:sub\": \"{subject}\"")),
+        "DEPLOY.md's trust policy must accept {subject}"
+    );
+    let runs: Vec<&str> = job["steps"].as_vec().unwrap().iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(runs.iter().any(|r| r.trim() == "make deploy"), "the workflow deploys with make deploy: {runs:?}");
+    assert!(!text.contains(".tools/venv-sam"), "the workflow calls a tool only make test installs");
+}
+
+/// `scripts/deploy.sh` passes a stack parameter only when its variable is set (sam deploy refuses `Name=`), asks
+/// nothing in CI, and switches SAM's Rust builds on.
+#[test]
+fn deploy_passes_only_the_parameters_that_are_set() {
+    let print = |vars: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(repo().join("scripts/deploy.sh")).arg("--print").current_dir(repo());
+        for k in ["CI", "GOOGLE_CLIENT_ID", "OPENSEARCH_ENDPOINT", "OPENSEARCH_DOMAIN_NAME", "STACK_NAME", "AWS_REGION"] {
+            cmd.env_remove(k);
+        }
+        cmd.envs(vars.iter().copied());
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ci = print(&[("CI", "true"), ("GOOGLE_CLIENT_ID", "1234-abc.apps.googleusercontent.com"), ("OPENSEARCH_ENDPOINT", "")]);
+    assert!(ci.contains("sam build --template template.yaml --beta-features"), "{ci}");
+    assert!(ci.contains("--parameter-overrides GoogleClientId=1234-abc.apps.googleusercontent.com --no-confirm-changeset"), "{ci}");
+    assert!(!ci.contains("OpenSearch") && !ci.contains("--guided"), "{ci}");
+    let with_search = print(&[("CI", "true"), ("OPENSEARCH_ENDPOINT", "https://x.es.amazonaws.com"), ("OPENSEARCH_DOMAIN_NAME", "x")]);
+    assert!(with_search.contains("ExistingOpenSearchEndpoint=https://x.es.amazonaws.com ExistingOpenSearchDomainName=x"), "{with_search}");
+    let first = print(&[]);
+    if !repo().join("samconfig.toml").exists() {
+        assert!(first.contains("--guided") && !first.contains("--parameter-overrides"), "{first}");
+    }
+}
