@@ -39,13 +39,14 @@ soak:
 		cargo test --release -p framelift-tests --test state --test fuzz --test events_chaos --test load -- --include-ignored --nocapture
 
 # The deployment's checks: the template (cfn-lint, sam validate --lint), the workflows against GitHub's schema, and one
-# function cross-built for arm64 so packaging cannot rot unnoticed.
+# function cross-built for arm64 so packaging cannot rot unnoticed, run once under qemu with the layer's ffmpeg.
 check-aws:
 	@aws=$$(dirname $$(scripts/python-tools.sh aws)) && $$aws/cfn-lint template.yaml && echo "cfn-lint: template.yaml clean"
 	@sam=$$(dirname $$(scripts/python-tools.sh sam)) && mkdir -p .tools/lambda/ffmpeg-layer/bin && \
 		SAM_CLI_TELEMETRY=0 $$sam/sam validate --lint --template template.yaml --region us-east-1
 	@aws=$$(dirname $$(scripts/python-tools.sh aws)) && $$aws/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	@scripts/lambda.sh --debug framelift-abort
+	@scripts/check-aarch64.sh
 
 lambda:
 	@scripts/check-rust.sh
