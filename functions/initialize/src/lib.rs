@@ -48,7 +48,12 @@ async fn initialize(state: &AppState, req: Request) -> Result<ApiResponse, AppEr
     })?;
     let max = state.upload.max_upload_bytes;
     if body.size > max {
-        return Err(AppError::TooLarge(format!("size {} bytes is above the limit of {max} bytes: upload a smaller file", body.size)));
+        return Err(AppError::TooLarge(format!(
+            "size {} bytes ({}) is above the limit of {max} bytes ({}): upload a smaller file",
+            body.size,
+            binary_size(body.size),
+            binary_size(max)
+        )));
     }
     let plan = UploadPlan::new(body.size, state.upload.part_size)?;
 
@@ -81,6 +86,18 @@ async fn initialize(state: &AppState, req: Request) -> Result<ApiResponse, AppEr
             part_count: plan.part_count,
         },
     )
+}
+
+/// `68157440` as `65.0 MiB`: a size a person reads at a glance.
+fn binary_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} bytes") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ async fn every_refusal_says_what_to_fix() {
         (json!({"filename": "a.png", "contentType": "image/png", "size": 10, "title": "t"}), 415, "not a video type"),
         (json!({"filename": "a", "contentType": "application/octet-stream", "size": 10, "title": "t"}), 415, "not a video type"),
         (json!({"filename": "a", "contentType": "nonsense", "size": 10, "title": "t"}), 400, "not a media type"),
-        (body(1_000_001), 413, "above the limit of 1000000 bytes"),
+        (body(1_000_001), 413, "size 1000001 bytes (976.6 KiB) is above the limit of 1000000 bytes (976.6 KiB)"),
         (body(0), 400, "file is empty"),
         (json!({"filename": "a", "contentType": "video/mp4", "size": -5, "title": "t"}), 400, "invalid value"),
         (json!({"filename": "a", "contentType": "video/mp4", "size": "5", "title": "t"}), 400, "invalid type"),
