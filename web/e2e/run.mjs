@@ -58,6 +58,8 @@ try {
   await page.getByRole('button', { name: 'Continue' }).click()
   await page.getByRole('button', { name: 'Sign out' }).waitFor()
   await page.getByText('Keerti', { exact: true }).waitFor()
+  // Nothing uploaded yet: the page offers the upload to someone who is signed in.
+  await page.getByRole('link', { name: 'Upload the first one' }).waitFor()
   await shot('signed-in')
 
   // Upload a shared clip; the progress bar reaches 100%.

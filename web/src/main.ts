@@ -83,7 +83,7 @@ async function boot() {
     document.querySelector(`nav a[href="#/${parts[0] ?? ''}"]`)?.setAttribute('aria-current', 'page')
     switch (parts[0]) {
       case undefined:
-        return home(api)
+        return home(api, sessions.session !== null)
       case 'watch':
         return watch(api, parts[1] ?? '')
       case 'upload':
@@ -164,16 +164,19 @@ function card(v: Video) {
   )
 }
 
-async function home(api: Api) {
+async function home(api: Api, signedIn: boolean) {
   const grid = h('div', { className: 'grid' })
   const more = h('button', { type: 'button', textContent: 'More videos', hidden: true })
-  main.replaceChildren(h('h1', { textContent: 'Latest videos' }), grid, more)
+  const empty = signedIn
+    ? h('p', { hidden: true }, 'No videos yet. ', h('a', { href: '#/upload', textContent: 'Upload the first one' }), '.')
+    : h('p', { hidden: true, textContent: 'No videos yet. Sign in and upload the first one.' })
+  main.replaceChildren(h('h1', { textContent: 'Latest videos' }), grid, empty, more)
   let cursor: string | undefined
   const page = async () => {
     try {
       const res = await api.list(cursor)
       grid.append(...res.videos.map(card))
-      if (!grid.children.length) grid.replaceChildren(h('p', { textContent: 'No videos yet. Sign in and upload the first one.' }))
+      empty.hidden = grid.children.length > 0
       cursor = res.nextCursor
       more.hidden = !cursor
     } catch (e) {
