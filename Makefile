@@ -29,7 +29,8 @@ test:
 	@scripts/fetch-ffmpeg.sh >/dev/null
 	@scripts/fetch-real-media.sh >/dev/null
 	@scripts/web.sh --test
-	@py=$$(scripts/python-tools.sh) && FRAMELIFT_PYTHON="$$py" cargo test --workspace
+	@py=$$(scripts/python-tools.sh) && sam=$$(scripts/python-tools.sh sam) && \
+		FRAMELIFT_PYTHON="$$py" FRAMELIFT_SAM_PYTHON="$$sam" cargo test --workspace
 	@$(MAKE) --no-print-directory check-aws
 
 soak:

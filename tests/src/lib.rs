@@ -6,6 +6,7 @@ pub mod blob_contract;
 pub mod metadata_contract;
 pub mod recorder;
 pub mod search_contract;
+pub mod staging;
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
