@@ -1,7 +1,9 @@
 //! The web client in real headless Chromium against the dev server on port 0: `web/e2e/run.mjs` signs in, uploads a
 //! shared clip, waits for ready, plays and switches quality, searches with a typo, previews the fake camera and plays
-//! a link; refuses a non-video and an oversized file before sending a byte; pauses, retries a failing part, resumes
-//! after a reload from the parts storage holds, shows a failed video's reason, and cancels. Screenshots go to `target/web-e2e/`. Needs the built page (`npm run build` in web/; `make test` does it),
+//! a link; uploads a second video from the same page; refuses a non-video and an oversized file before sending a byte;
+//! pauses, retries a failing part, resumes after a reload from the parts storage holds, shows a failed video's reason
+//! on My videos and on its page, retries with Start upload after the server was lost, and cancels; a notice is gone on
+//! the next page. Screenshots go to `target/web-e2e/`. Needs the built page (`npm run build` in web/; `make test` does it),
 //! Node, and Debian's `chromium`.
 
 use framelift_devserver::{DevConfig, RunningServer};
