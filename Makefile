@@ -29,8 +29,9 @@ test:
 	@scripts/fetch-ffmpeg.sh >/dev/null
 	@scripts/fetch-real-media.sh >/dev/null
 	@scripts/web.sh --test
-	@py=$$(scripts/python-tools.sh) && sam=$$(scripts/python-tools.sh sam) && \
-		FRAMELIFT_PYTHON="$$py" FRAMELIFT_SAM_PYTHON="$$sam" cargo test --workspace
+	@py=$$(scripts/python-tools.sh) && sam=$$(scripts/python-tools.sh sam) && aws=$$(scripts/python-tools.sh aws) && \
+		FRAMELIFT_PYTHON="$$py" FRAMELIFT_SAM_PYTHON="$$sam" FRAMELIFT_CARGO_LAMBDA="$$(dirname "$$aws")/cargo-lambda" \
+		cargo test --workspace
 	@$(MAKE) --no-print-directory check-aws
 
 soak:

@@ -261,3 +261,18 @@ pub fn uploading_record(title: &str, size: u64) -> VideoRecord {
         time::OffsetDateTime::now_utc(),
     )
 }
+
+/// A function's binary started as Lambda would start it but with none of its configuration: it must stop at once,
+/// naming a variable it needs, rather than start and fail on a request (its integration test; also how `cargo test`
+/// comes to build every function's binary for the staged AWS suite).
+pub fn assert_refuses_to_start_unconfigured(binary: &str) {
+    let out = std::process::Command::new(binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "unconfigured")
+        .output()
+        .expect("the function's binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{binary} started without its configuration");
+    assert!(stderr.contains("FRAMELIFT_"), "{binary} stopped without naming what is missing: {stderr}");
+}

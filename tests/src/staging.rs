@@ -1,11 +1,13 @@
 //! The AWS world staged on this machine (issue 25), as far as it goes: what `template.yaml` gives each function once
 //! its intrinsic functions are resolved against staged resources (`tests/support/stage.py`, on cfn-lint's own parser
-//! from the SAM CLI's tools venv).
+//! from the SAM CLI's tools venv), the template's tables made on moto, and each function's real binary run under
+//! cargo-lambda's Lambda runtime emulator with that environment.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// One function as the template declares it.
 #[derive(Debug, Clone, Deserialize)]
@@ -23,21 +25,28 @@ struct Staged {
     functions: BTreeMap<String, FunctionSpec>,
 }
 
-/// Every function of the template by logical id, resolved against `values` (see `stage.py` for their shape).
-pub fn template_functions(values: &serde_json::Value) -> BTreeMap<String, FunctionSpec> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace");
-    let python = match std::env::var("FRAMELIFT_SAM_PYTHON") {
-        Ok(p) => p,
-        Err(_) => {
-            let out = Command::new("bash").arg(repo.join("scripts/python-tools.sh")).arg("sam").stderr(Stdio::inherit()).output();
-            let out = out.expect("bash runs");
-            assert!(out.status.success(), "scripts/python-tools.sh sam failed");
-            String::from_utf8(out.stdout).expect("a path").trim().to_owned()
-        }
-    };
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace")
+}
+
+/// A tool venv's program: `var` if set, else what `scripts/python-tools.sh KIND` installs (`bin` in its folder).
+fn tool(var: &str, kind: &str, bin: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(var) {
+        return p.into();
+    }
+    let out = Command::new("bash").arg(repo().join("scripts/python-tools.sh")).arg(kind).stderr(Stdio::inherit()).output();
+    let out = out.expect("bash runs");
+    assert!(out.status.success(), "scripts/python-tools.sh {kind} failed");
+    let python = PathBuf::from(String::from_utf8(out.stdout).expect("a path").trim());
+    python.with_file_name(bin)
+}
+
+fn stage(values: &serde_json::Value, args: &[&str]) -> Vec<u8> {
+    let python = tool("FRAMELIFT_SAM_PYTHON", "sam", "python");
     let mut child = Command::new(python)
-        .arg(repo.join("tests/support/stage.py"))
-        .arg(repo.join("template.yaml"))
+        .arg(repo().join("tests/support/stage.py"))
+        .arg(repo().join("template.yaml"))
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -47,5 +56,84 @@ pub fn template_functions(values: &serde_json::Value) -> BTreeMap<String, Functi
     drop(child.stdin.take());
     let out = child.wait_with_output().expect("stage.py ends");
     assert!(out.status.success(), "stage.py failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice::<Staged>(&out.stdout).expect("stage.py's answer").functions
+    out.stdout
+}
+
+/// Every function of the template by logical id, resolved against `values` (see `stage.py` for their shape).
+pub fn template_functions(values: &serde_json::Value) -> BTreeMap<String, FunctionSpec> {
+    serde_json::from_slice::<Staged>(&stage(values, &[])).expect("stage.py's answer").functions
+}
+
+/// Makes the template's tables on `endpoint`, named as `values` says.
+pub fn create_tables(values: &serde_json::Value, endpoint: &str) {
+    stage(values, &["create", endpoint]);
+}
+
+/// A function's real binary under cargo-lambda's runtime emulator: `cargo lambda watch --only-lambda-apis` serves
+/// the runtime API, the binary (built for this machine as `cargo build` makes it) polls it with the template's
+/// environment, the memory size the template gives it, and `staging` (the endpoints that stand in for AWS).
+pub struct StagedFunction {
+    pub name: String,
+    port: u16,
+    emulator: Child,
+    function: Child,
+}
+
+impl StagedFunction {
+    pub fn start(name: &str, spec: &FunctionSpec, staging: &[(&str, String)]) -> Self {
+        let cargo_lambda = tool("FRAMELIFT_CARGO_LAMBDA", "aws", "cargo-lambda");
+        let port = crate::free_port();
+        let emulator = Command::new(cargo_lambda)
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+            .current_dir(repo())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cargo-lambda starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "{name}: the runtime emulator did not listen within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let binary = target_dir().join(&spec.binary);
+        let function = Command::new(&binary)
+            .env_clear()
+            .envs(&spec.environment)
+            .envs(staging.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_size.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the function's binary starts");
+        Self { name: name.to_owned(), port, emulator, function }
+    }
+
+    /// Invokes the function with `event` as Lambda's Invoke API does (synchronously) and returns its answer.
+    pub async fn invoke(&self, event: &serde_json::Value) -> serde_json::Value {
+        let url = format!("http://127.0.0.1:{}/2015-03-31/functions/_/invocations", self.port);
+        let res = reqwest::Client::new().post(url).json(event).timeout(Duration::from_secs(60)).send().await;
+        let res = res.unwrap_or_else(|e| panic!("{}: the emulator did not answer: {e}", self.name));
+        let status = res.status();
+        let body = res.text().await.unwrap_or_default();
+        assert!(status.is_success(), "{}: the invocation failed ({status}): {body}", self.name);
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body))
+    }
+}
+
+impl Drop for StagedFunction {
+    fn drop(&mut self) {
+        let _ = self.function.kill();
+        let _ = self.emulator.kill();
+        let _ = self.function.wait();
+        let _ = self.emulator.wait();
+    }
+}
+
+/// Where `cargo build` puts this profile's binaries (`target/debug` beside the test binary's `deps`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
 }

@@ -16,7 +16,10 @@ references) against the values given on standard input:
 and prints, for each function, {"Binary", "MemorySize", "Timeout", "Environment"}. Anything it cannot resolve is an
 error naming the function and the expression, never a guess.
 
-Usage: python stage.py TEMPLATE < values.json
+With `create ENDPOINT` it makes the template's DynamoDB tables (key schema, attributes, indexes and billing mode as the
+template declares them, named as `Resources` says) on that endpoint (moto), instead of printing.
+
+Usage: python stage.py TEMPLATE [create ENDPOINT] < values.json
 """
 
 import json
@@ -142,11 +145,36 @@ def functions(template, values):
     return out
 
 
+# The table properties CreateTable takes as CloudFormation spells them; the rest (point-in-time recovery, encryption
+# settings) are separate calls that a staged table does without.
+TABLE_PROPERTIES = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "BillingMode")
+
+
+def create(template, values, endpoint):
+    import boto3
+
+    resolve = resolver(template, values)
+    dynamodb = boto3.client(
+        "dynamodb", endpoint_url=endpoint, region_name=values.get("Region", "us-east-1"),
+        aws_access_key_id="staging", aws_secret_access_key="staging",
+    )
+    for name, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::DynamoDB::Table":
+            continue
+        props = resolve(resource.get("Properties", {}))
+        table = values["Resources"][name]
+        dynamodb.create_table(TableName=table, **{k: v for k, v in props.items() if k in TABLE_PROPERTIES})
+
+
 def main():
     template, matches = cfnlint.decode.decode(sys.argv[1])
     if matches:
         raise SystemExit(f"stage.py: {sys.argv[1]} does not parse: {matches}")
-    print(json.dumps({"Functions": functions(template, json.load(sys.stdin))}, indent=1, sort_keys=True))
+    values = json.load(sys.stdin)
+    if sys.argv[2:3] == ["create"]:
+        create(template, values, sys.argv[3])
+        return
+    print(json.dumps({"Functions": functions(template, values)}, indent=1, sort_keys=True))
 
 
 if __name__ == "__main__":
