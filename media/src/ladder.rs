@@ -83,10 +83,10 @@ pub fn ladder(src: &SourceInfo, max_short_side: Option<u32>) -> Vec<Rung> {
         && own_short <= cap
         && f64::from(own_short) >= f64::from(top_short) * OWN_SIZE_MARGIN
     {
-        rungs.push(rung(if top_short == 0 { &BASES[0] } else { base }, own_w, own_h, src.fps));
+        rungs.push(rung(base, own_w, own_h, src.fps));
     }
     if rungs.is_empty() {
-        // Smaller than the lowest rung and than the cap: one rung at the source's own (even) size.
+        // A cap below every size the source could have: one rung at the source's own (even) size all the same.
         rungs.push(rung(&BASES[0], own_w, own_h, src.fps));
     }
     rungs
