@@ -259,7 +259,6 @@ function upload(api: Api) {
       // Ready for the next video at once: the form is cleared and the line says where this one went.
       setProgress(100)
       form.reset()
-      pause.textContent = 'Pause'
       pause.disabled = cancel.disabled = true
       start.disabled = false
       status.replaceChildren(
