@@ -22,11 +22,7 @@ fn spawn(data: &std::path::Path, port: u16) -> Server {
         .stdout(Stdio::null())
         .spawn()
         .expect("the dev server starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the dev server did not listen within 20 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    framelift_testkit::wait_until_listening(port, Duration::from_secs(20), "the dev server", "");
     Server { child, base: format!("http://127.0.0.1:{port}") }
 }
 

@@ -4,9 +4,10 @@
 
 mod support;
 
+use framelift_testkit::{free_port, wait_until_listening};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::{token, upload, wait_settled};
 
 struct Server(Child);
@@ -28,16 +29,8 @@ fn start(cwd: &Path, port: u16, vars: &[(&str, &str)]) -> Server {
     }
     cmd.envs(vars.iter().copied());
     let server = Server(cmd.spawn().expect("the dev server starts"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the dev server did not listen within 20 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_listening(port, Duration::from_secs(20), "the dev server", "");
     server
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn fresh(name: &str) -> std::path::PathBuf {

@@ -131,6 +131,20 @@ impl World {
     }
 }
 
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// Waits until something listens on `port` of 127.0.0.1, or fails the test after `within`, naming `what` and `hint`.
+pub fn wait_until_listening(port: u16, within: Duration, what: &str, hint: &str) {
+    let deadline = std::time::Instant::now() + within;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "{what} did not listen within {within:?}{hint}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The shared test clips (`../shared/media/make-test-media.sh`), made once with the bundled ffmpeg into
 /// `.tools/test-media` (or `FRAMELIFT_TEST_MEDIA`), and the path of one of them.
 pub fn test_clip(name: &str) -> std::path::PathBuf {

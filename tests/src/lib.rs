@@ -8,7 +8,7 @@ pub mod recorder;
 pub mod search_contract;
 pub mod staging;
 
-use std::net::TcpListener;
+pub use framelift_testkit::{free_port, wait_until_listening};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -31,20 +31,9 @@ pub fn moto_endpoint() -> &'static str {
         );
         let mut watchdog = Command::new("sh").arg("-c").arg(script).stdin(Stdio::null()).spawn().expect("sh starts");
         std::thread::spawn(move || watchdog.wait());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not start within 30 s: is `moto[server]` installed? (`make test` installs it)"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until_listening(port, Duration::from_secs(30), "moto_server", ": is `moto[server]` installed? (`make test` installs it)");
         format!("http://127.0.0.1:{port}")
     })
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
 /// A name no other test uses, for tables and buckets on a shared server.

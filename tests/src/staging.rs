@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One function as the template declares it.
 #[derive(Debug, Clone, Deserialize)]
@@ -90,11 +90,7 @@ impl StagedFunction {
             .stderr(Stdio::null())
             .spawn()
             .expect("cargo-lambda starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "{name}: the runtime emulator did not listen within 30 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::wait_until_listening(port, Duration::from_secs(30), &format!("{name}'s runtime emulator"), "");
         let binary = target_dir().join(&spec.binary);
         let function = Command::new(&binary)
             .env_clear()
