@@ -13,11 +13,16 @@ references) against the values given on standard input:
      "Attributes": {"SearchDomain.DomainEndpoint": "...", ...},                           # Fn::GetAtt
      "Secrets": {"<secret id>": "<secret string>"}}
 
-and prints, for each function, {"Binary", "MemorySize", "Timeout", "Environment"}. Anything it cannot resolve is an
-error naming the function and the expression, never a guess.
+and prints, for each function, {"Binary", "MemorySize", "Timeout", "Environment", "Statements", "Routes",
+"ObjectEvents", "Schedules", "Retries", "OnFailure"}: its binary, settings and environment; the statements of every
+policy it is given; the HTTP API routes, S3 notifications and schedules that invoke it; and how its asynchronous
+invocations are retried and where failed events go. `"Functions": {"<logical id>": {"Parameters": {...}}}` in the
+values overrides parameters for one function (each staged function reaches its own recording endpoint). Anything it
+cannot resolve is an error naming the function and the expression, never a guess.
 
 With `create ENDPOINT` it makes the template's DynamoDB tables (key schema, attributes, indexes and billing mode as the
-template declares them, named as `Resources` says) on that endpoint (moto), instead of printing.
+template declares them), its S3 buckets (with their CORS rules) and its SQS queues (with their attributes), named as
+`Resources` says, on that endpoint (moto), instead of printing.
 
 Usage: python stage.py TEMPLATE [create ENDPOINT] < values.json
 """
@@ -33,9 +38,14 @@ class Unresolved(Exception):
     pass
 
 
-def resolver(template, values):
+def resolver(template, values, overrides=None):
     params = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
     params.update({k: str(v) for k, v in values.get("Parameters", {}).items()})
+    params.update({k: str(v) for k, v in (overrides or {}).items()})
+    # A list parameter's Ref is the list.
+    for k, v in template.get("Parameters", {}).items():
+        if v.get("Type") == "CommaDelimitedList":
+            params[k] = [item.strip() for item in params[k].split(",")]
     stack_id = values["StackId"]
     pseudo = {
         "AWS::StackId": stack_id,
@@ -109,7 +119,7 @@ def resolver(template, values):
             if fn == "Fn::If":
                 return resolve(arg[1] if condition(arg[0]) else arg[2])
         if isinstance(expr, dict):
-            return {k: resolve(v) for k, v in expr.items()}
+            return {k: resolve(v) for k, v in expr.items() if v != {"Ref": "AWS::NoValue"}}
         raise Unresolved(str(expr))
 
     def dynamic(text):
@@ -123,22 +133,71 @@ def resolver(template, values):
     return resolve
 
 
+def statements(template, resolve, policies):
+    """The statements of a function's policies: managed policies it refers to, or inline documents."""
+    out = []
+    for policy in policies:
+        if isinstance(policy, dict) and list(policy) == ["Ref"]:
+            resource = template["Resources"][policy["Ref"]]
+            if resource.get("Type") != "AWS::IAM::ManagedPolicy":
+                raise Unresolved(f"policy {policy}")
+            document = resource["Properties"]["PolicyDocument"]
+            source = policy["Ref"]
+        elif isinstance(policy, dict) and "Statement" in policy:
+            document, source = policy, "inline"
+        else:
+            raise Unresolved(f"policy {policy} (SAM policy templates are not staged)")
+        for i, statement in enumerate(resolve(document)["Statement"]):
+            out.append(dict(statement, Source=f"{source}[{i}]"))
+    return out
+
+
+def invoke_config(template, name, props, resolve):
+    config = props.get("EventInvokeConfig", {})
+    on_failure = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    if isinstance(on_failure, dict) and "Fn::GetAtt" in on_failure:
+        on_failure = on_failure["Fn::GetAtt"][0] if isinstance(on_failure["Fn::GetAtt"], list) else on_failure["Fn::GetAtt"].split(".")[0]
+    # Lambda's defaults for asynchronous invocations: two retries, events kept six hours.
+    return int(resolve(config.get("MaximumRetryAttempts", 2))), on_failure
+
+
 def functions(template, values):
-    resolve = resolver(template, values)
     globals_ = template.get("Globals", {}).get("Function", {})
     out = {}
     for name, resource in template["Resources"].items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
+        resolve = resolver(template, values, values.get("Functions", {}).get(name, {}).get("Parameters"))
         props = resource.get("Properties", {})
         env = dict(globals_.get("Environment", {}).get("Variables", {}))
         env.update(props.get("Environment", {}).get("Variables", {}))
         try:
+            routes, object_events, schedules = [], [], []
+            for event_name, event in props.get("Events", {}).items():
+                p = event.get("Properties", {})
+                if event["Type"] == "HttpApi":
+                    routes.append({"Method": p["Method"], "Path": p["Path"]})
+                elif event["Type"] == "S3":
+                    rules = p.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+                    events = p["Events"] if isinstance(p["Events"], list) else [p["Events"]]
+                    object_events.append({"Bucket": p["Bucket"]["Ref"], "Events": events,
+                                          "Filter": [{"Name": r["Name"], "Value": resolve(r["Value"])} for r in rules]})
+                elif event["Type"] == "Schedule":
+                    schedules.append({"Name": event_name, "Schedule": resolve(p["Schedule"])})
+                else:
+                    raise Unresolved(f"event {event_name} of type {event['Type']}")
+            retries, on_failure = invoke_config(template, name, props, resolve)
             out[name] = {
                 "Binary": resource["Metadata"]["BuildProperties"]["Binary"],
                 "MemorySize": int(resolve(props.get("MemorySize", globals_.get("MemorySize", 128)))),
                 "Timeout": int(resolve(props.get("Timeout", globals_.get("Timeout", 3)))),
                 "Environment": {k: str(resolve(v)) for k, v in env.items()},
+                "Statements": statements(template, resolve, props.get("Policies", [])),
+                "Routes": routes,
+                "ObjectEvents": object_events,
+                "Schedules": schedules,
+                "Retries": retries,
+                "OnFailure": on_failure,
             }
         except Unresolved as e:
             raise SystemExit(f"stage.py: {name}: cannot resolve {e}")
@@ -148,22 +207,36 @@ def functions(template, values):
 # The table properties CreateTable takes as CloudFormation spells them; the rest (point-in-time recovery, encryption
 # settings) are separate calls that a staged table does without.
 TABLE_PROPERTIES = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "BillingMode")
+# CloudFormation's names for S3's CORS rule fields, where they differ from the API's.
+CORS_NAMES = {"ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds", "Id": "ID"}
+# The queue properties that are queue attributes under the same name.
+QUEUE_ATTRIBUTES = ("MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds", "SqsManagedSseEnabled", "ReceiveMessageWaitTimeSeconds")
 
 
 def create(template, values, endpoint):
     import boto3
 
     resolve = resolver(template, values)
-    dynamodb = boto3.client(
-        "dynamodb", endpoint_url=endpoint, region_name=values.get("Region", "us-east-1"),
-        aws_access_key_id="staging", aws_secret_access_key="staging",
-    )
+    session = dict(endpoint_url=endpoint, region_name=values.get("Region", "us-east-1"),
+                   aws_access_key_id="staging", aws_secret_access_key="staging")
+    dynamodb, s3, sqs = (boto3.client(service, **session) for service in ("dynamodb", "s3", "sqs"))
     for name, resource in template["Resources"].items():
-        if resource.get("Type") != "AWS::DynamoDB::Table":
+        if name not in values["Resources"] or resource.get("Condition"):
             continue
         props = resolve(resource.get("Properties", {}))
-        table = values["Resources"][name]
-        dynamodb.create_table(TableName=table, **{k: v for k, v in props.items() if k in TABLE_PROPERTIES})
+        kind, physical = resource.get("Type"), values["Resources"][name]
+        if kind == "AWS::DynamoDB::Table":
+            dynamodb.create_table(TableName=physical, **{k: v for k, v in props.items() if k in TABLE_PROPERTIES})
+        elif kind == "AWS::S3::Bucket":
+            if props.get("BucketName", physical) != physical:
+                raise SystemExit(f"stage.py: {name} is named {props['BucketName']} by the template, not {physical}")
+            s3.create_bucket(Bucket=physical)
+            if "CorsConfiguration" in props:
+                rules = [{CORS_NAMES.get(k, k): v for k, v in rule.items()} for rule in props["CorsConfiguration"]["CorsRules"]]
+                s3.put_bucket_cors(Bucket=physical, CORSConfiguration={"CORSRules": rules})
+        elif kind == "AWS::SQS::Queue":
+            attributes = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in props.items() if k in QUEUE_ATTRIBUTES}
+            sqs.create_queue(QueueName=physical, Attributes=attributes)
 
 
 def main():

@@ -6,7 +6,7 @@
 //!
 //! Not staged yet (issue 25): OpenSearch (search is not invoked), S3 notifications, IAM, the API Gateway front.
 
-use framelift_tests::staging::{StagedFunction, create_tables, target_dir, template_functions};
+use framelift_tests::staging::{StagedFunction, create_resources, target_dir, template_functions};
 use framelift_tests::{moto_endpoint, unique_name};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -40,7 +40,7 @@ async fn every_function_answers_under_a_lambda_runtime_with_the_templates_enviro
         "Secrets": {secret_id: "stagedSigningSecretOfSixtyFourCharactersAsSecretsManagerMakes01"}
     });
     let moto = moto_endpoint();
-    create_tables(&values, moto);
+    create_resources(&values, moto);
     let functions = template_functions(&values);
 
     // The binaries, built for this machine by `cargo test --workspace` (each function's cold-start test needs its own).

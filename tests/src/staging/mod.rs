@@ -1,7 +1,19 @@
-//! The AWS world staged on this machine (issue 25), as far as it goes: what `template.yaml` gives each function once
-//! its intrinsic functions are resolved against staged resources (`tests/support/stage.py`, on cfn-lint's own parser
-//! from the SAM CLI's tools venv), the template's tables made on moto, and each function's real binary run under
-//! cargo-lambda's Lambda runtime emulator with that environment.
+//! The AWS world staged on this machine: `template.yaml` resolved against staged resources (`tests/support/stage.py`,
+//! on cfn-lint's own parser from the SAM CLI's tools venv), its table, bucket and queues made on moto, every
+//! function's real binary run as Lambda runs it ([`lambda`]) behind an API Gateway front ([`front`]), each
+//! function's AWS calls checked against its policies from the template ([`iam`], [`endpoints`]), and the bucket's
+//! notifications delivered to the transcoder as Lambda delivers them: asynchronously, with the template's retries and
+//! on-failure queue.
+//!
+//! [`StagedFunction`] is the other emulator: cargo-lambda's, for the sample events of `events/`.
+
+pub mod endpoints;
+pub mod front;
+pub mod iam;
+pub mod lambda;
+mod world;
+
+pub use world::{Options, Sqs, StagedWorld};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -17,6 +29,48 @@ pub struct FunctionSpec {
     pub memory_size: u32,
     pub timeout: u32,
     pub environment: BTreeMap<String, String>,
+    /// The statements of every policy the function is given.
+    pub statements: Vec<iam::Statement>,
+    /// The HTTP API routes that invoke it.
+    pub routes: Vec<RouteSpec>,
+    /// The S3 notifications that invoke it.
+    pub object_events: Vec<ObjectEventSpec>,
+    /// The schedules (EventBridge) that invoke it.
+    pub schedules: Vec<ScheduleSpec>,
+    /// How often Lambda retries a failed asynchronous invocation.
+    pub retries: u32,
+    /// The logical id of the queue that gets failed asynchronous events.
+    pub on_failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RouteSpec {
+    pub method: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ObjectEventSpec {
+    /// The bucket's logical id.
+    pub bucket: String,
+    pub events: Vec<String>,
+    pub filter: Vec<FilterRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FilterRule {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScheduleSpec {
+    pub name: String,
+    pub schedule: String,
 }
 
 #[derive(Deserialize)]
@@ -25,12 +79,12 @@ struct Staged {
     functions: BTreeMap<String, FunctionSpec>,
 }
 
-fn repo() -> &'static Path {
+pub(crate) fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace")
 }
 
 /// A tool venv's program: `var` if set, else what `scripts/python-tools.sh KIND` installs (`bin` in its folder).
-fn tool(var: &str, kind: &str, bin: &str) -> PathBuf {
+pub(crate) fn tool(var: &str, kind: &str, bin: &str) -> PathBuf {
     if let Ok(p) = std::env::var(var) {
         return p.into();
     }
@@ -64,8 +118,8 @@ pub fn template_functions(values: &serde_json::Value) -> BTreeMap<String, Functi
     serde_json::from_slice::<Staged>(&stage(values, &[])).expect("stage.py's answer").functions
 }
 
-/// Makes the template's tables on `endpoint`, named as `values` says.
-pub fn create_tables(values: &serde_json::Value, endpoint: &str) {
+/// Makes the template's tables, buckets and queues on `endpoint`, named as `values` says.
+pub fn create_resources(values: &serde_json::Value, endpoint: &str) {
     stage(values, &["create", endpoint]);
 }
 

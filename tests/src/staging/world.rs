@@ -1,0 +1,393 @@
+//! One staged deployment: the stack's resources on moto, every function in its sandbox with its own endpoints, the
+//! bucket's notifications and the schedules delivered asynchronously, and the API Gateway front.
+
+use super::endpoints::{self, CallLog, Identity, SearchCluster};
+use super::lambda::{AsyncConfig, Delivery, LambdaFunction, invoke_async};
+use super::{FunctionSpec, create_resources, target_dir, template_functions};
+use framelift_dev_issuer::DevIssuer;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What a test may change about the staged world. Everything else comes from `template.yaml`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Lambda's delays between retries of an asynchronous event (about one and two minutes on AWS).
+    pub retry_delay: Duration,
+    /// Functions whose timeout is compressed (logical id, timeout): the failure tests cannot wait 15 minutes.
+    pub timeouts: Vec<(String, Duration)>,
+    /// Extra environment for one function (logical id, name, value), for fault injection.
+    pub env: Vec<(String, String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { retry_delay: Duration::from_millis(500), timeouts: vec![], env: vec![] }
+    }
+}
+
+/// The staged issuer of sign-in tokens, standing in for Google.
+pub const ISSUER: &str = "https://issuer.staged.test";
+/// The OAuth client id the stack is deployed with (the `GoogleClientId` parameter).
+pub const CLIENT_ID: &str = "staged-client.apps.googleusercontent.com";
+/// The OpenSearch domain the functions are given (`ExistingOpenSearchDomainName`).
+pub const SEARCH_DOMAIN: &str = "framelift-staged";
+
+/// One staged function.
+pub struct Function {
+    pub spec: FunctionSpec,
+    pub lambda: Arc<LambdaFunction>,
+    /// Lambda's event queue for this function's asynchronous invocations.
+    events: Option<mpsc::UnboundedSender<Value>>,
+}
+
+/// The deployment.
+pub struct StagedWorld {
+    /// The API Gateway front: the stack's `ApiUrl`.
+    pub api: String,
+    /// The Lambda service's Invoke API (what `aws lambda invoke` and `make redrive` call).
+    pub lambda_api: String,
+    pub moto: String,
+    pub functions: BTreeMap<String, Function>,
+    pub calls: Arc<CallLog>,
+    pub search: Arc<SearchCluster>,
+    pub sqs: Sqs,
+    /// Physical names: `MediaBucket`, `VideosTable`, `TranscodeFailures` (a queue URL).
+    pub bucket: String,
+    pub table: String,
+    pub failure_queue: String,
+    pub issuer: DevIssuer,
+    /// Every asynchronous event delivered, with what became of it.
+    pub deliveries: Arc<Mutex<Vec<(String, Value, Delivery)>>>,
+}
+
+impl StagedWorld {
+    pub async fn start(options: Options) -> Self {
+        let moto = crate::moto_endpoint().to_owned();
+        let guid = ulid::Ulid::new().to_string().to_lowercase();
+        let bucket = format!("framelift-media-{guid}");
+        let table = crate::unique_name("staged-videos");
+        let queue = crate::unique_name("staged-transcode-failures");
+        let secret_id = format!("arn:aws:secretsmanager:{}:{}:secret:SigningSecret-{guid}", super::iam::REGION, super::iam::ACCOUNT);
+        let mut values = json!({
+            "StackId": format!("arn:aws:cloudformation:{}:{}:stack/framelift-staged/{guid}", super::iam::REGION, super::iam::ACCOUNT),
+            "Parameters": {
+                "GoogleClientId": CLIENT_ID,
+                "ExistingOpenSearchEndpoint": "http://127.0.0.1:9",
+                "ExistingOpenSearchDomainName": SEARCH_DOMAIN,
+            },
+            "Resources": {"VideosTable": table, "SigningSecret": secret_id, "MediaBucket": bucket, "TranscodeFailures": queue},
+            "Attributes": {
+                "VideosTable.Arn": format!("arn:aws:dynamodb:{}:{}:table/{table}", super::iam::REGION, super::iam::ACCOUNT),
+                "TranscodeFailures.Arn": format!("arn:aws:sqs:{}:{}:{queue}", super::iam::REGION, super::iam::ACCOUNT),
+            },
+            "Secrets": {secret_id: format!("staged{}{}", guid, guid).chars().take(64).collect::<String>()},
+        });
+        create_resources(&values, &moto);
+        let sqs = Sqs { endpoint: moto.clone(), http: reqwest::Client::new() };
+        let failure_queue = sqs.url_of(&queue).await;
+
+        // Each function's endpoints, which know its statements; then its environment with its own search endpoint.
+        let calls = Arc::new(CallLog::default());
+        let search = Arc::new(SearchCluster::default());
+        let mut endpoints = BTreeMap::new();
+        for (name, spec) in template_functions(&values) {
+            let who = Identity { function: name.clone(), statements: Arc::new(spec.statements.clone()), log: calls.clone() };
+            let aws = endpoints::aws_proxy(who.clone(), moto.clone()).await;
+            let search_url = endpoints::search_endpoint(who, search.clone(), SEARCH_DOMAIN.to_owned()).await;
+            values["Functions"][&name] = json!({"Parameters": {"ExistingOpenSearchEndpoint": search_url}});
+            endpoints.insert(name, aws);
+        }
+        let specs = template_functions(&values);
+
+        // Google's keys and tokens, standing in: a staged issuer.
+        let issuer = DevIssuer::generate().expect("an issuer key");
+        let jwks = issuer.jwks().clone();
+        let keys = crate::recorder::Recorder::start(move |_| (200, jwks.clone())).await;
+        let ffmpeg = framelift_media::Tools::locate().expect("the bundled ffmpeg (make test fetches it)");
+        let layer = ffmpeg.ffmpeg.as_path().parent().expect("a folder").display().to_string();
+
+        let deliveries = Arc::new(Mutex::new(Vec::new()));
+        let mut functions = BTreeMap::new();
+        for (name, spec) in specs {
+            let binary = target_dir().join(&spec.binary);
+            assert!(binary.is_file(), "{} is not built: run the whole suite (make test, or cargo test --workspace)", spec.binary);
+            let aws = &endpoints[&name];
+            let mut env: Vec<(String, String)> = spec.environment.clone().into_iter().collect();
+            env.extend(
+                [
+                    // What stands in for AWS and Google: this function's endpoints, its role's credentials, the issuer.
+                    ("FRAMELIFT_S3_ENDPOINT", aws.clone()),
+                    ("FRAMELIFT_DYNAMODB_ENDPOINT", aws.clone()),
+                    ("AWS_ACCESS_KEY_ID", format!("ASIA{}", name.to_uppercase())),
+                    ("AWS_SECRET_ACCESS_KEY", "staged-role-secret".to_owned()),
+                    ("AWS_SESSION_TOKEN", "staged-role-session".to_owned()),
+                    ("FRAMELIFT_AUTH_ISSUERS", ISSUER.to_owned()),
+                    ("FRAMELIFT_JWKS_URL", format!("{}/jwks.json", keys.url)),
+                    // The layer's /opt/bin, built for this machine.
+                    ("FRAMELIFT_FFMPEG_DIR", layer.clone()),
+                ]
+                .map(|(k, v)| (k.to_owned(), v)),
+            );
+            env.extend(options.env.iter().filter(|(f, _, _)| *f == name).map(|(_, k, v)| (k.clone(), v.clone())));
+            let timeout =
+                options.timeouts.iter().find(|(f, _)| *f == name).map_or(Duration::from_secs(u64::from(spec.timeout)), |(_, t)| *t);
+            let lambda = LambdaFunction::new(&name, binary, env, spec.memory_size, timeout).await;
+            let events = (!spec.object_events.is_empty() || !spec.schedules.is_empty()).then(|| {
+                let config = AsyncConfig {
+                    retries: spec.retries,
+                    retry_delay: options.retry_delay,
+                    on_failure: spec.on_failure.as_ref().map(|q| {
+                        assert_eq!(q, "TranscodeFailures", "{name}: an on-failure queue the staging does not make");
+                        failure_queue.clone()
+                    }),
+                };
+                event_queue(lambda.clone(), config, sqs.clone(), deliveries.clone())
+            });
+            functions.insert(name, Function { spec, lambda, events });
+        }
+
+        // The bucket's notifications: on AWS to Lambda's event queue for the function; staged, to an SQS queue that is
+        // moved into the same event queue.
+        let notified = sqs.create(&crate::unique_name("staged-lambda-events")).await;
+        let mut configurations = Vec::new();
+        for (name, f) in &functions {
+            for event in &f.spec.object_events {
+                assert_eq!(event.bucket, "MediaBucket", "{name}: a bucket the staging does not make");
+                configurations.push(
+                    aws_sdk_s3::types::QueueConfiguration::builder()
+                        .id(name.as_str())
+                        .queue_arn(format!(
+                            "arn:aws:sqs:{}:{}:{}",
+                            super::iam::REGION,
+                            super::iam::ACCOUNT,
+                            notified.rsplit('/').next().unwrap()
+                        ))
+                        .set_events(Some(event.events.iter().map(|e| e.as_str().into()).collect()))
+                        .filter(
+                            aws_sdk_s3::types::NotificationConfigurationFilter::builder()
+                                .key(
+                                    aws_sdk_s3::types::S3KeyFilter::builder()
+                                        .set_filter_rules(Some(
+                                            event
+                                                .filter
+                                                .iter()
+                                                .map(|r| {
+                                                    aws_sdk_s3::types::FilterRule::builder()
+                                                        .name(r.name.as_str().into())
+                                                        .value(&r.value)
+                                                        .build()
+                                                })
+                                                .collect(),
+                                        ))
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build()
+                        .expect("a queue configuration"),
+                );
+            }
+        }
+        let s3 = framelift_shared::adapters::s3_client(&crate::moto_sdk(), Some(&moto));
+        s3.put_bucket_notification_configuration()
+            .bucket(&bucket)
+            .notification_configuration(
+                aws_sdk_s3::types::NotificationConfiguration::builder().set_queue_configurations(Some(configurations)).build(),
+            )
+            .send()
+            .await
+            .expect("moto takes the bucket's notification configuration");
+        let transcoder = functions.iter().find(|(_, f)| !f.spec.object_events.is_empty()).and_then(|(_, f)| f.events.clone());
+        if let Some(events) = transcoder {
+            let sqs = sqs.clone();
+            tokio::spawn(async move {
+                loop {
+                    for (receipt, body) in sqs.receive(&notified, 1).await {
+                        sqs.delete(&notified, &receipt).await;
+                        let event: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                        if event.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+                            continue;
+                        }
+                        if events.send(event).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+
+        let functions_arc: super::front::Functions =
+            functions.iter().map(|(n, f)| (n.clone(), (f.lambda.clone(), f.spec.routes.clone(), f.events.clone()))).collect();
+        let api = super::front::api_gateway(functions_arc.clone()).await;
+        let lambda_api = super::front::lambda_api(functions_arc).await;
+        Self { api, lambda_api, moto, functions, calls, search, sqs, bucket, table, failure_queue, issuer, deliveries }
+    }
+
+    /// A signed-in user's token, as Google would issue it for the stack's client id.
+    pub fn token_for(&self, name: &str) -> String {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let sub = format!("staged-{}", name.to_lowercase().replace(' ', "-"));
+        let claims = json!({"iss": ISSUER, "aud": CLIENT_ID, "sub": sub, "name": name, "iat": now, "nbf": now, "exp": now + 3600});
+        self.issuer.sign(&claims).expect("a token")
+    }
+
+    /// Fires a schedule of the template (`Sweep`) as EventBridge does: an asynchronous invocation with a scheduled event.
+    pub fn fire_schedule(&self, schedule: &str) {
+        let (name, f) = self
+            .functions
+            .iter()
+            .find(|(_, f)| f.spec.schedules.iter().any(|s| s.name == schedule))
+            .unwrap_or_else(|| panic!("no function has the schedule {schedule}"));
+        let event = json!({
+            "version": "0", "id": ulid::Ulid::new().to_string().to_lowercase(), "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": super::iam::ACCOUNT,
+            "time": time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "region": super::iam::REGION,
+            "resources": [format!("arn:aws:events:{}:{}:rule/framelift-staged-{name}{schedule}", super::iam::REGION, super::iam::ACCOUNT)],
+            "detail": {}
+        });
+        f.events.as_ref().expect("a scheduled function has an event queue").send(event).expect("the event queue runs");
+    }
+
+    /// Delivers `event` to `function` asynchronously, as S3 or `aws lambda invoke --invocation-type Event` would.
+    pub fn deliver(&self, function: &str, event: Value) {
+        let f = &self.functions[function];
+        f.events.as_ref().expect("the function takes asynchronous events").send(event).expect("the event queue runs");
+    }
+
+    /// Waits until `n` asynchronous events have been dealt with (succeeded or sent to the failure queue).
+    pub async fn wait_for_deliveries(&self, n: usize, within: Duration) -> Vec<(String, Value, Delivery)> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let done = self.deliveries.lock().unwrap().clone();
+            if done.len() >= n {
+                return done;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{} of {n} events delivered after {within:?}: {done:?}", done.len());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The keys in the media bucket under `prefix`.
+    pub async fn objects(&self, prefix: &str) -> Vec<String> {
+        let s3 = framelift_shared::adapters::s3_client(&crate::moto_sdk(), Some(&self.moto));
+        let listed = s3.list_objects_v2().bucket(&self.bucket).prefix(prefix).send().await.expect("moto lists");
+        listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
+    }
+
+    /// The video's record in the table, as DynamoDB holds it (`None` once deleted).
+    pub async fn record(&self, id: &str) -> Option<Value> {
+        let res = reqwest::Client::new()
+            .post(&self.moto)
+            .header("x-amz-target", "DynamoDB_20120810.GetItem")
+            .header("content-type", "application/x-amz-json-1.0")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=staging/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .body(json!({"TableName": self.table, "Key": {"id": {"S": id}}, "ConsistentRead": true}).to_string())
+            .send()
+            .await
+            .expect("moto answers");
+        let item: Value = res.json().await.expect("JSON");
+        item.get("Item").cloned()
+    }
+
+    /// Calls no function was allowed to make.
+    pub fn refused_calls(&self) -> Vec<String> {
+        self.calls.all().into_iter().filter(|c| !c.allowed).map(|c| format!("{}: {}", c.function, c.auth)).collect()
+    }
+}
+
+/// Lambda's event queue of one function: events are invoked one after another, each with its retries.
+fn event_queue(
+    lambda: Arc<LambdaFunction>,
+    config: AsyncConfig,
+    sqs: Sqs,
+    deliveries: Arc<Mutex<Vec<(String, Value, Delivery)>>>,
+) -> mpsc::UnboundedSender<Value> {
+    let (send, mut receive) = mpsc::unbounded_channel::<Value>();
+    tokio::spawn(async move {
+        while let Some(event) = receive.recv().await {
+            let delivery = invoke_async(&lambda, &event, &config, &sqs).await;
+            deliveries.lock().unwrap().push((lambda.name.clone(), event, delivery));
+        }
+    });
+    send
+}
+
+/// SQS on moto through its JSON protocol.
+#[derive(Clone)]
+pub struct Sqs {
+    endpoint: String,
+    http: reqwest::Client,
+}
+
+impl Sqs {
+    async fn call(&self, action: &str, body: Value) -> Value {
+        let res = self
+            .http
+            .post(&self.endpoint)
+            .header("x-amz-target", format!("AmazonSQS.{action}"))
+            .header("content-type", "application/x-amz-json-1.0")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=staging/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("moto answers");
+        let status = res.status();
+        let value: Value = res.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "SQS {action}: {status} {value}");
+        value
+    }
+
+    pub async fn create(&self, name: &str) -> String {
+        self.call("CreateQueue", json!({"QueueName": name})).await.get("QueueUrl").and_then(Value::as_str).expect("a queue URL").to_owned()
+    }
+
+    pub async fn url_of(&self, name: &str) -> String {
+        self.call("GetQueueUrl", json!({"QueueName": name})).await["QueueUrl"].as_str().expect("a queue URL").to_owned()
+    }
+
+    pub async fn send(&self, queue: &str, body: &str) {
+        self.call("SendMessage", json!({"QueueUrl": queue, "MessageBody": body})).await;
+    }
+
+    /// Up to ten messages (receipt handle, body), waiting up to `wait_seconds` for the first.
+    pub async fn receive(&self, queue: &str, wait_seconds: u32) -> Vec<(String, String)> {
+        let answer =
+            self.call("ReceiveMessage", json!({"QueueUrl": queue, "MaxNumberOfMessages": 10, "WaitTimeSeconds": wait_seconds})).await;
+        answer["Messages"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .map(|m| (m["ReceiptHandle"].as_str().unwrap_or("").to_owned(), m["Body"].as_str().unwrap_or("").to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub async fn delete(&self, queue: &str, receipt: &str) {
+        self.call("DeleteMessage", json!({"QueueUrl": queue, "ReceiptHandle": receipt})).await;
+    }
+
+    /// How many messages the queue holds (visible and in flight).
+    pub async fn depth(&self, queue: &str) -> u64 {
+        let a = self
+            .call(
+                "GetQueueAttributes",
+                json!({"QueueUrl": queue, "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]}),
+            )
+            .await;
+        ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            .iter()
+            .map(|k| a["Attributes"][k].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0))
+            .sum()
+    }
+}

@@ -1,0 +1,120 @@
+//! The AWS world staged on this machine, end to end: every function's real binary as Lambda runs it, with the
+//! environment, memory and timeout `template.yaml` gives it; the stack's table, bucket and queues on moto; the bucket's
+//! notification delivered to the transcoder as Lambda delivers it; API Gateway's payload-2.0 events for the
+//! template's routes; every AWS call checked against the calling function's policies in the template.
+
+use framelift_tests::api::Api;
+use framelift_tests::staging::{Options, StagedWorld};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+/// Polls the video's detail through the API until it settles; returns its body.
+async fn wait_ready(api: &Api, id: &str, token: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (status, detail) = api.call("GET", &format!("/api/videos/{id}"), None, Some(token)).await;
+        assert_eq!(status, 200, "{detail}");
+        let video = detail["video"].clone();
+        if video["status"] == "ready" || video["status"] == "failed" {
+            return video;
+        }
+        assert!(Instant::now() < deadline, "still {} after {within:?}: {video}", video["status"]);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_real_clip_goes_through_the_staged_stack_and_every_call_is_allowed_by_the_template() {
+    let started = Instant::now();
+    let world = StagedWorld::start(Options::default()).await;
+    let api = Api::new(&world.api);
+    let token = world.token_for("Ada Lovelace");
+    let clip = std::fs::read(framelift_testkit::real_clip("bikes-640x272.mp4")).unwrap();
+
+    // Sign in, initialize, PUT the parts to moto's presigned URLs, complete.
+    let id = api.upload(&clip, "Bikes on the staged stack", &token).await;
+    let uploaded = started.elapsed();
+
+    // The bucket's notification reaches the transcoder; the video becomes ready.
+    let video = wait_ready(&api, &id, &token, Duration::from_secs(20)).await;
+    assert_eq!(video["status"], "ready", "{video}");
+    let ready = started.elapsed();
+    let sizes: Vec<(u64, u64)> =
+        video["renditions"].as_array().unwrap().iter().map(|r| (r["width"].as_u64().unwrap(), r["height"].as_u64().unwrap())).collect();
+    assert_eq!(sizes.last(), Some(&(640, 272)), "{video}");
+
+    // List, detail (anonymous), search (the search function reads the hits with BatchGetItem).
+    let (status, list) = api.call("GET", "/api/videos", None, None).await;
+    assert_eq!(status, 200);
+    assert!(list["videos"].as_array().unwrap().iter().any(|v| v["id"] == id.as_str()), "{list}");
+    let (status, detail) = api.call("GET", &format!("/api/videos/{id}"), None, None).await;
+    assert_eq!((status, detail["video"]["title"].as_str()), (200, Some("Bikes on the staged stack")));
+    let (status, found) = api.call("GET", "/api/search?q=bikes", None, None).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["videos"][0]["id"], id.as_str(), "{found}");
+    assert!(world.calls.all().iter().any(|c| c.function == "SearchFunction" && c.auth.action == "dynamodb:BatchGetItem"));
+
+    // Watch: ffmpeg plays the signed master playlist, whose segments come from moto through presigned URLs.
+    let (status, watch) = api.call("GET", &format!("/api/videos/{id}/watch"), None, None).await;
+    assert_eq!(status, 200, "{watch}");
+    let hls = watch["hls"].as_str().unwrap();
+    assert!(hls.starts_with(&world.api), "the playlist is served by the API: {hls}");
+    let tools = framelift_media::Tools::locate().unwrap();
+    let played = std::process::Command::new(tools.ffmpeg.as_path())
+        .args(["-v", "error", "-protocol_whitelist", "http,tcp,file,crypto", "-i", hls, "-map", "0:v:0", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(played.status.success(), "ffmpeg could not play {hls}: {}", String::from_utf8_lossy(&played.stderr));
+    let segment_reads = world.calls.all().iter().filter(|c| c.function == "WatchUrlFunction" && c.auth.resource.ends_with(".ts")).count();
+    assert!(segment_reads > 0, "segments were read through the watch function's presigned URLs");
+
+    // Delete removes every object, the record and the search document.
+    let (status, _) = api.call("DELETE", &format!("/api/videos/{id}"), None, Some(&token)).await;
+    assert_eq!(status, 204);
+    assert_eq!(world.objects(&format!("uploads/{id}")).await, Vec::<String>::new());
+    assert_eq!(world.objects(&format!("media/{id}")).await, Vec::<String>::new());
+    assert_eq!(world.record(&id).await, None);
+    assert!(!world.search.ids("framelift-videos").contains(&id));
+    let (status, _) = api.call("GET", &format!("/api/videos/{id}"), None, None).await;
+    assert_eq!(status, 404);
+
+    // Every call each function made was allowed by its own policies, and each statement the flow relies on is needed.
+    assert_eq!(world.refused_calls(), Vec::<String>::new());
+    let calls = world.calls.all();
+    let mut per_function: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &calls {
+        *per_function.entry(c.function.as_str()).or_default() += 1;
+    }
+    let mut needed = BTreeSet::new();
+    for (name, f) in &world.functions {
+        for (i, statement) in f.spec.statements.iter().enumerate() {
+            let without: Vec<_> = f.spec.statements.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, s)| s.clone()).collect();
+            let mine = calls.iter().filter(|c| c.function == *name);
+            if mine.clone().any(|c| !framelift_tests::staging::iam::allows(&without, &c.auth)) {
+                needed.insert(format!("{name}: {}", statement.source));
+            }
+        }
+    }
+    let statements: usize = world.functions.values().map(|f| f.spec.statements.len()).sum();
+    println!(
+        "staged flow: uploaded in {:.1} s, ready at {:.1} s, done at {:.1} s; {} AWS calls by {} functions, all allowed by the template: {per_function:?}; \
+         {} of {statements} statements in use, each of them needed by a call the flow made",
+        uploaded.as_secs_f64(),
+        ready.as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+        calls.len(),
+        per_function.len(),
+        needed.len()
+    );
+    for (name, f) in &world.functions {
+        let c = &f.lambda.counts;
+        println!(
+            "  {name}: {} invocations, {} cold starts, {} errors",
+            c.invocations.load(std::sync::atomic::Ordering::Relaxed),
+            c.cold_starts.load(std::sync::atomic::Ordering::Relaxed),
+            c.errors.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
+    let _ = json!(null);
+}
