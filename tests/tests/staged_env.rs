@@ -3,19 +3,14 @@
 //! the function at its cold start on AWS, and fails here first.
 
 use framelift_shared::config::Config;
-use framelift_tests::staging::template_functions;
+use framelift_tests::staging::{Stack, template_functions};
 use serde_json::json;
 
 const GUID: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
-const SECRET_ID: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:SigningSecret-AbCdEf";
 
 fn staged() -> serde_json::Value {
-    json!({
-        "StackId": format!("arn:aws:cloudformation:us-east-1:123456789012:stack/framelift-staged/{GUID}"),
-        "Parameters": {"GoogleClientId": "staged-client.apps.googleusercontent.com", "ExistingOpenSearchEndpoint": "http://127.0.0.1:9200"},
-        "Resources": {"VideosTable": "framelift-staged-VideosTable-1A2B3C", "SigningSecret": SECRET_ID},
-        "Secrets": {SECRET_ID: "s3cr3tValueOfSixtyFourCharactersMadeByGenerateSecretString0123456"}
-    })
+    Stack::named(GUID, "framelift-staged-VideosTable-1A2B3C", "framelift-staged-TranscodeFailures-4D5E6F")
+        .values(&json!({"ExistingOpenSearchEndpoint": "http://127.0.0.1:9200"}))
 }
 
 #[test]
@@ -28,7 +23,7 @@ fn every_function_starts_with_the_environment_the_template_gives_it() {
         assert_eq!(config.aws.bucket, format!("framelift-media-{GUID}"), "{name}: the bucket its policies name");
         assert_eq!(config.aws.table, "framelift-staged-VideosTable-1A2B3C", "{name}");
         assert_eq!(config.aws.opensearch_url, "http://127.0.0.1:9200", "{name}: the existing domain, as the parameter says");
-        assert_eq!(config.auth.audience, "staged-client.apps.googleusercontent.com", "{name}");
+        assert_eq!(config.auth.audience, framelift_tests::staging::CLIENT_ID, "{name}");
         assert!(f.binary.starts_with("framelift-") && f.memory_size >= 128 && f.timeout >= 1, "{name}: {f:?}");
     }
     let transcode = &functions["TranscodeFunction"];

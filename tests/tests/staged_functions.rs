@@ -6,8 +6,8 @@
 //!
 //! Not staged yet (issue 25): OpenSearch (search is not invoked), S3 notifications, IAM, the API Gateway front.
 
-use framelift_tests::staging::{StagedFunction, create_resources, target_dir, template_functions};
-use framelift_tests::{moto_endpoint, unique_name};
+use framelift_tests::moto_endpoint;
+use framelift_tests::staging::{Stack, StagedFunction, create_resources, target_dir, template_functions};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -31,14 +31,7 @@ const EXPECTED: [(&str, Option<u16>); 13] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_function_answers_under_a_lambda_runtime_with_the_templates_environment() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let guid = ulid::Ulid::new().to_string().to_lowercase();
-    let secret_id = "arn:aws:secretsmanager:us-east-1:123456789012:secret:SigningSecret-staged";
-    let values = json!({
-        "StackId": format!("arn:aws:cloudformation:us-east-1:123456789012:stack/framelift-staged/{guid}"),
-        "Parameters": {"GoogleClientId": "staged-client.apps.googleusercontent.com", "ExistingOpenSearchEndpoint": "http://127.0.0.1:9"},
-        "Resources": {"VideosTable": unique_name("staged-videos"), "SigningSecret": secret_id},
-        "Secrets": {secret_id: "stagedSigningSecretOfSixtyFourCharactersAsSecretsManagerMakes01"}
-    });
+    let values = Stack::new().values(&json!({}));
     let moto = moto_endpoint();
     create_resources(&values, moto);
     let functions = template_functions(&values);

@@ -13,7 +13,7 @@ pub mod iam;
 pub mod lambda;
 mod world;
 
-pub use world::{Options, Sqs, StagedWorld};
+pub use world::{CLIENT_ID, ISSUER, Options, SEARCH_DOMAIN, Sqs, Stack, StagedWorld};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

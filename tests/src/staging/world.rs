@@ -35,6 +35,64 @@ pub const CLIENT_ID: &str = "staged-client.apps.googleusercontent.com";
 /// The OpenSearch domain the functions are given (`ExistingOpenSearchDomainName`).
 pub const SEARCH_DOMAIN: &str = "framelift-staged";
 
+/// The names a stack's resources get, from which the template's values are resolved.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// The last part of the stack id (the bucket's name is made of it).
+    pub guid: String,
+    pub table: String,
+    pub queue: String,
+    pub secret_id: String,
+}
+
+impl Stack {
+    /// Fresh names, unused on a shared moto.
+    pub fn new() -> Self {
+        let guid = ulid::Ulid::new().to_string().to_lowercase();
+        Self::named(&guid, &crate::unique_name("staged-videos"), &crate::unique_name("staged-transcode-failures"))
+    }
+
+    pub fn named(guid: &str, table: &str, queue: &str) -> Self {
+        let secret_id = format!("arn:aws:secretsmanager:{}:{}:secret:SigningSecret-{guid}", super::iam::REGION, super::iam::ACCOUNT);
+        Self { guid: guid.to_owned(), table: table.to_owned(), queue: queue.to_owned(), secret_id }
+    }
+
+    /// The media bucket, named by the template from the stack id.
+    pub fn bucket(&self) -> String {
+        format!("framelift-media-{}", self.guid)
+    }
+
+    /// What `stage.py` resolves the template against, with `parameters` over the staged ones.
+    pub fn values(&self, parameters: &Value) -> Value {
+        let (region, account, table, queue) = (super::iam::REGION, super::iam::ACCOUNT, &self.table, &self.queue);
+        let mut params = json!({
+            "GoogleClientId": CLIENT_ID,
+            "ExistingOpenSearchEndpoint": "http://127.0.0.1:9",
+            "ExistingOpenSearchDomainName": SEARCH_DOMAIN,
+        });
+        for (k, v) in parameters.as_object().into_iter().flatten() {
+            params[k] = v.clone();
+        }
+        json!({
+            "StackId": format!("arn:aws:cloudformation:{region}:{account}:stack/framelift-staged/{}", self.guid),
+            "Parameters": params,
+            "Resources": {"VideosTable": table, "SigningSecret": self.secret_id, "MediaBucket": self.bucket(), "TranscodeFailures": queue},
+            "Attributes": {
+                "VideosTable.Arn": format!("arn:aws:dynamodb:{region}:{account}:table/{table}"),
+                "TranscodeFailures.Arn": format!("arn:aws:sqs:{region}:{account}:{queue}"),
+            },
+            // 64 characters, as the template's GenerateSecretString makes.
+            "Secrets": {&self.secret_id: format!("staged{}{}", self.guid, self.guid).chars().take(64).collect::<String>()},
+        })
+    }
+}
+
+impl Default for Stack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// One staged function.
 pub struct Function {
     pub spec: FunctionSpec,
@@ -66,25 +124,9 @@ pub struct StagedWorld {
 impl StagedWorld {
     pub async fn start(options: Options) -> Self {
         let moto = crate::moto_endpoint().to_owned();
-        let guid = ulid::Ulid::new().to_string().to_lowercase();
-        let bucket = format!("framelift-media-{guid}");
-        let table = crate::unique_name("staged-videos");
-        let queue = crate::unique_name("staged-transcode-failures");
-        let secret_id = format!("arn:aws:secretsmanager:{}:{}:secret:SigningSecret-{guid}", super::iam::REGION, super::iam::ACCOUNT);
-        let mut values = json!({
-            "StackId": format!("arn:aws:cloudformation:{}:{}:stack/framelift-staged/{guid}", super::iam::REGION, super::iam::ACCOUNT),
-            "Parameters": {
-                "GoogleClientId": CLIENT_ID,
-                "ExistingOpenSearchEndpoint": "http://127.0.0.1:9",
-                "ExistingOpenSearchDomainName": SEARCH_DOMAIN,
-            },
-            "Resources": {"VideosTable": table, "SigningSecret": secret_id, "MediaBucket": bucket, "TranscodeFailures": queue},
-            "Attributes": {
-                "VideosTable.Arn": format!("arn:aws:dynamodb:{}:{}:table/{table}", super::iam::REGION, super::iam::ACCOUNT),
-                "TranscodeFailures.Arn": format!("arn:aws:sqs:{}:{}:{queue}", super::iam::REGION, super::iam::ACCOUNT),
-            },
-            "Secrets": {secret_id: format!("staged{}{}", guid, guid).chars().take(64).collect::<String>()},
-        });
+        let stack = Stack::new();
+        let mut values = stack.values(&json!({}));
+        let (bucket, table, queue) = (stack.bucket(), stack.table.clone(), stack.queue.clone());
         create_resources(&values, &moto);
         let sqs = Sqs { endpoint: moto.clone(), http: reqwest::Client::new() };
         let failure_queue = sqs.url_of(&queue).await;
