@@ -1,7 +1,7 @@
 # Framelift: the two commands of the quick start are `make dev` and `make test`.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev build test soak check-aws lambda deploy lint fmt bench clean
+.PHONY: help dev build test staging soak check-aws lambda deploy redrive lint fmt bench clean
 
 help:
 	@echo "make dev    - build and run the local stack (web page and API) at http://localhost:$${PORT:-8080} (state in $${FRAMELIFT_DATA:-.framelift})"
@@ -9,6 +9,8 @@ help:
 	@echo "make soak   - the longer reliability runs (tests marked ignored), with their figures"
 	@echo "make lambda - cross-build every function for arm64 Lambda and the ffmpeg layer (for sam build/deploy)"
 	@echo "make deploy - install the SAM CLI and cargo-lambda, build, and deploy the stack (guided the first time)"
+	@echo "make redrive - hand the transcoder's failed events (its failure queue) back to it, once the cause is fixed"
+	@echo "make staging - the AWS world staged on this machine: the functions under a Lambda runtime, moto, IAM checked"
 	@echo "make lint   - rustfmt check and clippy with warnings denied"
 	@echo "make bench  - benchmarks, each beside its baseline (release build)"
 
@@ -56,6 +58,19 @@ lambda:
 
 deploy:
 	@scripts/deploy.sh
+
+redrive:
+	@py=$$(scripts/python-tools.sh sam) && "$$py" scripts/redrive.py
+
+# The staged AWS suite alone (make test runs it too).
+staging:
+	@scripts/check-rust.sh
+	@scripts/fetch-ffmpeg.sh >/dev/null
+	@scripts/fetch-real-media.sh >/dev/null
+	@py=$$(scripts/python-tools.sh) && sam=$$(scripts/python-tools.sh sam) && aws=$$(scripts/python-tools.sh aws) && \
+		FRAMELIFT_PYTHON="$$py" FRAMELIFT_SAM_PYTHON="$$sam" FRAMELIFT_CARGO_LAMBDA="$$(dirname "$$aws")/cargo-lambda" \
+		cargo test -p framelift-tests $(patsubst functions/%/,-p framelift-%,$(wildcard functions/*/)) \
+			--test cold_start --test staged_env --test staged_functions --test staged_aws --test staged_failures
 
 lint:
 	cargo fmt --all --check

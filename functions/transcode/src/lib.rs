@@ -71,15 +71,23 @@ impl Faults {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Budget {
     pub deadline: Option<std::time::Instant>,
+    /// Time kept back from an encode for publishing what it made and recording the result.
+    pub margin: Duration,
 }
 
-/// Time kept back from an encode for publishing what it made and recording the result.
+/// The publishing margin of a full 15-minute invocation; a shorter one keeps an eighth of itself.
 pub const PUBLISH_MARGIN: Duration = Duration::from_secs(120);
 /// A sweep takes no further video once less than this is left of its invocation.
 pub const SWEEP_MIN_LEFT: Duration = Duration::from_secs(300);
 
 impl Budget {
-    pub const NONE: Budget = Budget { deadline: None };
+    pub const NONE: Budget = Budget { deadline: None, margin: Duration::ZERO };
+
+    /// An invocation that must end by `deadline`, starting now.
+    pub fn until(deadline: std::time::Instant) -> Budget {
+        let length = deadline.saturating_duration_since(std::time::Instant::now());
+        Budget { deadline: Some(deadline), margin: PUBLISH_MARGIN.min(length / 8) }
+    }
 
     /// What is left of the invocation now, if it has a deadline.
     fn left(&self) -> Option<Duration> {
@@ -214,8 +222,10 @@ pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outc
 /// [`process`] within an invocation's budget. While the attempt runs it beats: it renews its lease and writes its
 /// progress every [`heartbeat_every`].
 pub async fn process_within(state: &TranscodeState, id: VideoId, budget: Budget) -> anyhow::Result<Outcome> {
-    let Some(claimed) = claim(state, id).await? else {
-        return Ok(Outcome::Skipped("finished, claimed by another attempt, or no longer there"));
+    let claimed = match claim_or_wait(state, id, budget).await? {
+        Claimed::Mine(record) => record,
+        Claimed::Elsewhere => return Ok(Outcome::Skipped("another attempt is alive and working on it")),
+        Claimed::Nothing => return Ok(Outcome::Skipped("finished, or no longer there")),
     };
     if claimed.attempts > MAX_ATTEMPTS {
         return finish(state, &claimed, Err(gave_up())).await;
@@ -252,21 +262,60 @@ pub async fn process_within(state: &TranscodeState, id: VideoId, budget: Budget)
     }
 }
 
-/// Claims the video for this attempt, or `None` if there is nothing for it to do.
+/// What claiming found.
+enum Claimed {
+    Mine(VideoRecord),
+    /// A live attempt holds the video.
+    Elsewhere,
+    /// Finished, or deleted.
+    Nothing,
+}
+
+/// Claims the video; while another attempt's lease runs, watches whether that attempt is alive. A live attempt writes
+/// (a heartbeat, its progress) at least once per half lease; a dead one (timed out, crashed) writes nothing, and its
+/// lease lapses into this attempt's hands. Lambda retries a failed attempt while its lease still runs, so without the
+/// wait the retry would find the video busy, succeed having done nothing, and leave the video to the sweep.
+async fn claim_or_wait(state: &TranscodeState, id: VideoId, budget: Budget) -> anyhow::Result<Claimed> {
+    let mut seen: Option<u64> = None;
+    loop {
+        let record = match claim(state, id).await? {
+            Claim::Claimed(record) => return Ok(Claimed::Mine(*record)),
+            Claim::Done => return Ok(Claimed::Nothing),
+            Claim::Busy => match state.meta.get(&id).await? {
+                Some(record) => record,
+                None => return Ok(Claimed::Nothing),
+            },
+        };
+        if seen.is_some_and(|v| v != record.version) {
+            return Ok(Claimed::Elsewhere);
+        }
+        seen = Some(record.version);
+        let now = time::OffsetDateTime::now_utc();
+        let lapses_in = record.lease_until.map_or(Duration::ZERO, |t| Duration::try_from(t - now).unwrap_or(Duration::ZERO));
+        // Not worth waiting for when too little of the invocation would be left; the sweep takes it then.
+        if budget.left().is_some_and(|left| left < lapses_in + budget.margin) {
+            return Ok(Claimed::Elsewhere);
+        }
+        tokio::time::sleep(heartbeat_every(state.lease).min(lapses_in).max(Duration::from_millis(20))).await;
+    }
+}
+
+/// Claims the video for this attempt: `Claimed` with the record as written, `Busy` while another attempt's lease
+/// runs, `Done` when there is nothing to do (finished or deleted).
 ///
 /// A lost conditional write is read again rather than taken as "someone else has it": the writer that won may have been
 /// `complete` recording the upload (the storage event can overtake it), which leaves the video for us to claim.
-async fn claim(state: &TranscodeState, id: VideoId) -> anyhow::Result<Option<VideoRecord>> {
+async fn claim(state: &TranscodeState, id: VideoId) -> anyhow::Result<Claim> {
     for _ in 0..5 {
-        let Some(record) = state.meta.get(&id).await? else { return Ok(None) };
+        let Some(record) = state.meta.get(&id).await? else { return Ok(Claim::Done) };
         let next = match record.claim(time::OffsetDateTime::now_utc(), state.lease) {
             Claim::Claimed(next) => *next,
-            Claim::Busy | Claim::Done => return Ok(None),
+            other => return Ok(other),
         };
         match state.meta.replace(&next).await {
-            Ok(()) => return Ok(Some(next)),
+            Ok(()) => return Ok(Claim::Claimed(Box::new(next))),
             Err(StoreError::Conflict) => continue,
-            Err(StoreError::NotFound) => return Ok(None),
+            Err(StoreError::NotFound) => return Ok(Claim::Done),
             Err(e) => return Err(e.into()),
         }
     }
@@ -351,7 +400,7 @@ async fn run(state: &TranscodeState, record: &VideoRecord, held: &Held, work: &A
     // The encode ends in time to publish before the invocation does.
     let mut options = state.options.clone();
     if let Some(left) = budget.left() {
-        options.max_wall = Some(left.saturating_sub(PUBLISH_MARGIN));
+        options.max_wall = Some(left.saturating_sub(budget.margin));
     }
     let heard = |p| held.heard(p);
     let output = match framelift_media::transcode_watched(&state.tools, &input, &out, &options, &heard).await {

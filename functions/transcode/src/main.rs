@@ -19,8 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         tools: Tools::locate()?,
         work_root: AbsolutePath::resolve(std::env::temp_dir())?,
         options: Options::default(),
-        // Renewed by the attempt's heartbeat; a dead attempt's lapses within minutes for a retry or the sweep.
-        lease: Duration::from_secs(180),
+        lease: lease()?,
         faults: Faults::NONE,
     };
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
@@ -28,10 +27,25 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         if let Err(e) = framelift_transcode::clear_work_root(&state.work_root) {
             tracing::warn!(error = %e, "could not clear the work folder");
         }
-        let budget = Budget { deadline: Some(deadline(event.context.deadline)) };
+        let budget = Budget::until(deadline(event.context.deadline));
         framelift_transcode::invoke(state, event.payload, budget).await.map_err(lambda_runtime::Error::from)
     }))
     .await
+}
+
+/// How long a claim holds without a heartbeat (`FRAMELIFT_TRANSCODE_LEASE_SECONDS`, default 180): renewed by the
+/// attempt's heartbeat, a dead attempt's lapses within minutes for a retry or the sweep.
+fn lease() -> Result<Duration, String> {
+    match std::env::var("FRAMELIFT_TRANSCODE_LEASE_SECONDS") {
+        Err(_) => Ok(Duration::from_secs(180)),
+        Ok(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=900).contains(s))
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("FRAMELIFT_TRANSCODE_LEASE_SECONDS is not valid: '{v}' is not a number of seconds from 1 to 900")),
+    }
 }
 
 /// The invocation's deadline (milliseconds since the epoch, as Lambda gives it) on this process's clock.

@@ -285,7 +285,7 @@ async fn an_encode_that_cannot_finish_before_the_invocation_does_fails_with_a_re
     let f = fixture();
     let id = uploaded(&f, "landscape-1080p.mp4").await;
     // An invocation with 1 s left for encoding once publishing's share is kept back.
-    let budget = Budget { deadline: Some(std::time::Instant::now() + PUBLISH_MARGIN + Duration::from_secs(1)) };
+    let budget = Budget { deadline: Some(std::time::Instant::now() + PUBLISH_MARGIN + Duration::from_secs(1)), margin: PUBLISH_MARGIN };
     let started = std::time::Instant::now();
     let outcome = process_within(&f.state, id, budget).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(10), "stopped at its cap, not at the video's own limit");
@@ -296,7 +296,7 @@ async fn an_encode_that_cannot_finish_before_the_invocation_does_fails_with_a_re
 
     // A sweep with less than SWEEP_MIN_LEFT to go takes nothing on.
     let other = uploaded(&f, "tiny-160x90.mp4").await;
-    let short = Budget { deadline: Some(std::time::Instant::now() + SWEEP_MIN_LEFT / 2) };
+    let short = Budget::until(std::time::Instant::now() + SWEEP_MIN_LEFT / 2);
     assert_eq!(sweep_within(&f.state, false, short).await.unwrap(), []);
     assert_eq!(f.meta.get(&other).await.unwrap().unwrap().status, VideoStatus::Processing);
 }

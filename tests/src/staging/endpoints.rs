@@ -48,6 +48,30 @@ pub struct Identity {
     pub function: String,
     pub statements: Arc<Vec<Statement>>,
     pub log: Arc<CallLog>,
+    pub stalls: Arc<Mutex<Vec<Stall>>>,
+}
+
+/// A slow answer: the next `times` calls of `function` needing `action` on a resource containing `resource` wait
+/// `delay` before they reach the service.
+#[derive(Debug, Clone)]
+pub struct Stall {
+    pub function: String,
+    pub action: String,
+    pub resource: String,
+    pub delay: std::time::Duration,
+    pub times: u32,
+}
+
+impl Identity {
+    /// How long this call is held back, if a stall matches it (and counts it).
+    fn stall(&self, needed: &[Authorization]) -> Option<std::time::Duration> {
+        let mut stalls = self.stalls.lock().unwrap();
+        let stall = stalls.iter_mut().find(|s| {
+            s.times > 0 && s.function == self.function && needed.iter().any(|a| a.action == s.action && a.resource.contains(&s.resource))
+        })?;
+        stall.times -= 1;
+        Some(stall.delay)
+    }
 }
 
 /// Starts the proxy to `moto` for `who`; returns its endpoint.
@@ -72,6 +96,9 @@ async fn forward(who: Identity, moto: String, client: reqwest::Client, req: hype
     };
     if let Err(auth) = who.log.check(&who.function, &who.statements, needed.clone()) {
         return denied(target.is_some(), &who.function, &auth);
+    }
+    if let Some(delay) = who.stall(&needed) {
+        tokio::time::sleep(delay).await;
     }
     let url = format!("{moto}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
     let mut forwarded = client.request(parts.method.clone(), url).body(body);

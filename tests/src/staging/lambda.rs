@@ -142,7 +142,7 @@ where
 pub struct LambdaFunction {
     pub name: String,
     binary: PathBuf,
-    env: Vec<(String, String)>,
+    env: Mutex<Vec<(String, String)>>,
     pub timeout: Duration,
     /// The sandbox's `/tmp` (its `TMPDIR`): kept across invocations and restarts, as a warm sandbox keeps it.
     pub tmp: PathBuf,
@@ -165,6 +165,14 @@ impl LambdaFunction {
         let served = api.clone();
         serve(listener, move |req| served.clone().serve(req));
         let tmp = crate::temp_dir(&format!("sandbox-{}", name.to_lowercase()));
+        // Packaged as Lambda runs it: `bootstrap` in a task folder of its own, which is also the working folder, so
+        // nothing of the checkout (its .tools) is found from either.
+        let task = tmp.with_extension("task");
+        std::fs::create_dir_all(&task).expect("a task folder");
+        let bootstrap = task.join("bootstrap");
+        if std::fs::hard_link(&binary, &bootstrap).is_err() {
+            std::fs::copy(&binary, &bootstrap).unwrap_or_else(|e| panic!("{name}: {} cannot be packaged: {e}", binary.display()));
+        }
         let mut env = env;
         // What Lambda sets in every sandbox.
         env.extend(
@@ -181,8 +189,8 @@ impl LambdaFunction {
         );
         Arc::new(Self {
             name: name.to_owned(),
-            binary,
-            env,
+            binary: bootstrap,
+            env: Mutex::new(env),
             timeout,
             tmp,
             runtime_api,
@@ -206,8 +214,9 @@ impl LambdaFunction {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.tmp.with_extension("log")).ok();
         let log_too = log.as_ref().and_then(|f| f.try_clone().ok());
         let child = Command::new(&self.binary)
+            .current_dir(self.binary.parent().expect("the task folder"))
             .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(self.env.lock().unwrap().iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.map_or(Stdio::null(), Stdio::from))
             .stderr(log_too.map_or(Stdio::null(), Stdio::from))
@@ -222,6 +231,16 @@ impl LambdaFunction {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Sets one variable of the function's environment, as `UpdateFunctionConfiguration` does: sandboxes started
+    /// from now on have it.
+    pub fn set_env(&self, name: &str, value: &str) {
+        let mut env = self.env.lock().unwrap();
+        env.retain(|(k, _)| k != name);
+        env.push((name.to_owned(), value.to_owned()));
+        drop(env);
+        self.stop();
     }
 
     /// The log the function wrote to standard error (its JSON lines), for a failed test to show.
@@ -287,6 +306,9 @@ impl LambdaFunction {
 impl Drop for LambdaFunction {
     fn drop(&mut self) {
         self.stop();
+        // The log stays for a failed test to show.
+        let _ = std::fs::remove_dir_all(&self.tmp);
+        let _ = self.binary.parent().map(std::fs::remove_dir_all);
     }
 }
 

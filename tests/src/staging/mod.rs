@@ -95,11 +95,16 @@ pub(crate) fn tool(var: &str, kind: &str, bin: &str) -> PathBuf {
     python.with_file_name(bin)
 }
 
-fn stage(values: &serde_json::Value, args: &[&str]) -> Vec<u8> {
+/// The template the project deploys.
+pub fn template() -> PathBuf {
+    repo().join("template.yaml")
+}
+
+fn stage(template: &Path, values: &serde_json::Value, args: &[&str]) -> Vec<u8> {
     let python = tool("FRAMELIFT_SAM_PYTHON", "sam", "python");
     let mut child = Command::new(python)
         .arg(repo().join("tests/support/stage.py"))
-        .arg(repo().join("template.yaml"))
+        .arg(template)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -115,12 +120,17 @@ fn stage(values: &serde_json::Value, args: &[&str]) -> Vec<u8> {
 
 /// Every function of the template by logical id, resolved against `values` (see `stage.py` for their shape).
 pub fn template_functions(values: &serde_json::Value) -> BTreeMap<String, FunctionSpec> {
-    serde_json::from_slice::<Staged>(&stage(values, &[])).expect("stage.py's answer").functions
+    functions_of(&template(), values)
+}
+
+/// [`template_functions`] of another template (a test's altered copy).
+pub fn functions_of(template: &Path, values: &serde_json::Value) -> BTreeMap<String, FunctionSpec> {
+    serde_json::from_slice::<Staged>(&stage(template, values, &[])).expect("stage.py's answer").functions
 }
 
 /// Makes the template's tables, buckets and queues on `endpoint`, named as `values` says.
 pub fn create_resources(values: &serde_json::Value, endpoint: &str) {
-    stage(values, &["create", endpoint]);
+    stage(&template(), values, &["create", endpoint]);
 }
 
 /// A function's real binary under cargo-lambda's runtime emulator: `cargo lambda watch --only-lambda-apis` serves

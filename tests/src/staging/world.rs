@@ -3,7 +3,7 @@
 
 use super::endpoints::{self, CallLog, Identity, SearchCluster};
 use super::lambda::{AsyncConfig, Delivery, LambdaFunction, invoke_async};
-use super::{FunctionSpec, create_resources, target_dir, template_functions};
+use super::{FunctionSpec, create_resources, functions_of, target_dir};
 use framelift_dev_issuer::DevIssuer;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -20,11 +20,15 @@ pub struct Options {
     pub timeouts: Vec<(String, Duration)>,
     /// Extra environment for one function (logical id, name, value), for fault injection.
     pub env: Vec<(String, String, String)>,
+    /// Another template than the project's (a test's altered copy).
+    pub template: Option<std::path::PathBuf>,
+    /// Slow answers from the staged AWS services.
+    pub stalls: Vec<endpoints::Stall>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { retry_delay: Duration::from_millis(500), timeouts: vec![], env: vec![] }
+        Self { retry_delay: Duration::from_millis(500), timeouts: vec![], env: vec![], template: None, stalls: vec![] }
     }
 }
 
@@ -132,17 +136,20 @@ impl StagedWorld {
         let failure_queue = sqs.url_of(&queue).await;
 
         // Each function's endpoints, which know its statements; then its environment with its own search endpoint.
+        let template = options.template.clone().unwrap_or_else(super::template);
         let calls = Arc::new(CallLog::default());
+        let stalls = Arc::new(Mutex::new(options.stalls.clone()));
         let search = Arc::new(SearchCluster::default());
         let mut endpoints = BTreeMap::new();
-        for (name, spec) in template_functions(&values) {
-            let who = Identity { function: name.clone(), statements: Arc::new(spec.statements.clone()), log: calls.clone() };
+        for (name, spec) in functions_of(&template, &values) {
+            let who =
+                Identity { function: name.clone(), statements: Arc::new(spec.statements.clone()), log: calls.clone(), stalls: stalls.clone() };
             let aws = endpoints::aws_proxy(who.clone(), moto.clone()).await;
             let search_url = endpoints::search_endpoint(who, search.clone(), SEARCH_DOMAIN.to_owned()).await;
             values["Functions"][&name] = json!({"Parameters": {"ExistingOpenSearchEndpoint": search_url}});
             endpoints.insert(name, aws);
         }
-        let specs = template_functions(&values);
+        let specs = functions_of(&template, &values);
 
         // Google's keys and tokens, standing in: a staged issuer.
         let issuer = DevIssuer::generate().expect("an issuer key");
