@@ -75,11 +75,15 @@ async fn a_transcode_stopped_at_its_timeout_is_retried_and_the_retry_finishes_it
         ..Options::default()
     })
     .await;
+    // What an earlier attempt killed in this sandbox left in its /tmp.
+    let transcode = &world.functions["TranscodeFunction"].lambda;
+    let leftover = transcode.tmp.join("framelift-01OLDATTEMPT0000000000000000");
+    std::fs::create_dir_all(&leftover).unwrap();
+    std::fs::write(leftover.join("source"), vec![0u8; 1 << 20]).unwrap();
     let started = Instant::now();
     let (api, token, id) = upload(&world, "Bikes after a timeout").await;
     let v = wait_settled(&api, &id, &token, Duration::from_secs(90)).await;
     assert_eq!(v["status"], "ready", "{v}");
-    let transcode = &world.functions["TranscodeFunction"].lambda;
     let timeouts = transcode.counts.timeouts.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(timeouts, 1, "the first attempt ran out of time");
     // S3 sends two events for the upload here (moto's Put and CompleteMultipartUpload): all of them settle, one encode.
@@ -87,6 +91,8 @@ async fn a_transcode_stopped_at_its_timeout_is_retried_and_the_retry_finishes_it
     assert!(deliveries.iter().all(|(_, _, d)| d.succeeded), "{deliveries:?}");
     let log = transcode.log();
     assert_eq!(count(&log, "\"outcome\":\"Ready\""), 1, "{log}");
+    let left: Vec<_> = std::fs::read_dir(&transcode.tmp).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, Vec::<std::ffi::OsString>::new(), "each attempt starts with a clean /tmp, and leaves one");
     println!(
         "timeout: attempt 1 stopped at 20 s, the retry waited for its lease and made the video ready at {:.1} s; deliveries: {:?}",
         started.elapsed().as_secs_f64(),
@@ -193,4 +199,18 @@ async fn events_that_fail_every_retry_wait_in_the_failure_queue_until_make_redri
     world.wait_for_deliveries(4, Duration::from_secs(60)).await;
     assert_eq!(world.sqs.depth(&world.failure_queue).await, 0);
     println!("failure queue: 2 events after 3 attempts each; redriven: {}", said.trim().replace('\n', " | "));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_scheduled_sweep_takes_over_an_upload_whose_event_never_came() {
+    let world = StagedWorld::start(Options { lose_notifications: true, ..Options::default() }).await;
+    let (api, token, id) = upload(&world, "Bikes found by the sweep").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(video(&api, &id, &token).await.1["status"], "processing", "no event came");
+    // EventBridge's rule fires (every 5 minutes on AWS).
+    world.fire_schedule("Sweep");
+    let deliveries = world.wait_for_deliveries(1, Duration::from_secs(60)).await;
+    assert!(deliveries[0].2.succeeded, "{deliveries:?}");
+    assert_eq!(video(&api, &id, &token).await.1["status"], "ready");
+    println!("sweep: the scheduled event made the upload whose notification was lost ready");
 }

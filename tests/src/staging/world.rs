@@ -24,11 +24,13 @@ pub struct Options {
     pub template: Option<std::path::PathBuf>,
     /// Slow answers from the staged AWS services.
     pub stalls: Vec<endpoints::Stall>,
+    /// The bucket's notifications are lost on their way to the function (only the sweep can find the uploads).
+    pub lose_notifications: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { retry_delay: Duration::from_millis(500), timeouts: vec![], env: vec![], template: None, stalls: vec![] }
+        Self { retry_delay: Duration::from_millis(500), timeouts: vec![], env: vec![], template: None, stalls: vec![], lose_notifications: false }
     }
 }
 
@@ -250,7 +252,7 @@ impl StagedWorld {
             .await
             .expect("moto takes the bucket's notification configuration");
         let transcoder = functions.iter().find(|(_, f)| !f.spec.object_events.is_empty()).and_then(|(_, f)| f.events.clone());
-        if let Some(events) = transcoder {
+        if let Some(events) = transcoder.filter(|_| !options.lose_notifications) {
             let sqs = sqs.clone();
             tokio::spawn(async move {
                 loop {
