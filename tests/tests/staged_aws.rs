@@ -118,3 +118,28 @@ async fn a_real_clip_goes_through_the_staged_stack_and_every_call_is_allowed_by_
     }
     let _ = json!(null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_deploy_smoke_test_passes_on_the_staged_stack() {
+    let world = StagedWorld::start(Options::default()).await;
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let cli = framelift_tests::staging::target_dir().join("framelift");
+    assert!(cli.is_file(), "the CLI is not built: run the whole suite (make test, or cargo test --workspace)");
+    let token = world.token_for("Smoke Test");
+    let api = world.api.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .arg(repo.join("scripts/smoke.sh"))
+            .arg(&api)
+            .env("FRAMELIFT_TOKEN", token)
+            .env("FRAMELIFT_CLI", cli)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("a real clip uploaded, ready in"), "{said}");
+    println!("{}", said.trim());
+}
