@@ -4,7 +4,8 @@
 //! empty deployment: the catalogue reads the table through its indexes, every signed-in route refuses the sample's
 //! placeholder token, and the transcoder's schedule and failure-record samples sweep and find nothing to do.
 //!
-//! Not staged yet (issue 25): OpenSearch (search is not invoked), S3 notifications, IAM, the API Gateway front.
+//! This is the emulator the project did not write, on the samples; the whole flow, IAM and failures run on the staged
+//! world's own Lambda stand-in (`staging::lambda` says why), in `staged_aws.rs` and `staged_failures.rs`.
 
 use framelift_tests::moto_endpoint;
 use framelift_tests::staging::{Stack, StagedFunction, create_resources, target_dir, template_functions};

@@ -223,7 +223,7 @@ pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outc
 /// progress every [`heartbeat_every`].
 pub async fn process_within(state: &TranscodeState, id: VideoId, budget: Budget) -> anyhow::Result<Outcome> {
     let claimed = match claim_or_wait(state, id, budget).await? {
-        Claimed::Mine(record) => record,
+        Claimed::Mine(record) => *record,
         Claimed::Elsewhere => return Ok(Outcome::Skipped("another attempt is alive and working on it")),
         Claimed::Nothing => return Ok(Outcome::Skipped("finished, or no longer there")),
     };
@@ -264,7 +264,7 @@ pub async fn process_within(state: &TranscodeState, id: VideoId, budget: Budget)
 
 /// What claiming found.
 enum Claimed {
-    Mine(VideoRecord),
+    Mine(Box<VideoRecord>),
     /// A live attempt holds the video.
     Elsewhere,
     /// Finished, or deleted.
@@ -279,7 +279,7 @@ async fn claim_or_wait(state: &TranscodeState, id: VideoId, budget: Budget) -> a
     let mut seen: Option<u64> = None;
     loop {
         let record = match claim(state, id).await? {
-            Claim::Claimed(record) => return Ok(Claimed::Mine(*record)),
+            Claim::Claimed(record) => return Ok(Claimed::Mine(record)),
             Claim::Done => return Ok(Claimed::Nothing),
             Claim::Busy => match state.meta.get(&id).await? {
                 Some(record) => record,

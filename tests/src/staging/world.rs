@@ -30,7 +30,14 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { retry_delay: Duration::from_millis(500), timeouts: vec![], env: vec![], template: None, stalls: vec![], lose_notifications: false }
+        Self {
+            retry_delay: Duration::from_millis(500),
+            timeouts: vec![],
+            env: vec![],
+            template: None,
+            stalls: vec![],
+            lose_notifications: false,
+        }
     }
 }
 
@@ -144,8 +151,12 @@ impl StagedWorld {
         let search = Arc::new(SearchCluster::default());
         let mut endpoints = BTreeMap::new();
         for (name, spec) in functions_of(&template, &values) {
-            let who =
-                Identity { function: name.clone(), statements: Arc::new(spec.statements.clone()), log: calls.clone(), stalls: stalls.clone() };
+            let who = Identity {
+                function: name.clone(),
+                statements: Arc::new(spec.statements.clone()),
+                log: calls.clone(),
+                stalls: stalls.clone(),
+            };
             let aws = endpoints::aws_proxy(who.clone(), moto.clone()).await;
             let search_url = endpoints::search_endpoint(who, search.clone(), SEARCH_DOMAIN.to_owned()).await;
             values["Functions"][&name] = json!({"Parameters": {"ExistingOpenSearchEndpoint": search_url}});
