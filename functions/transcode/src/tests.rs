@@ -312,3 +312,14 @@ async fn what_a_killed_attempt_left_in_the_work_folder_is_cleared() {
         std::fs::read_dir(&f.state.work_root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(left, ["not-ours.txt"]);
 }
+
+#[test]
+fn an_invocation_keeps_an_eighth_of_itself_for_publishing_at_most_two_minutes() {
+    let now = std::time::Instant::now();
+    assert_eq!(Budget::until(now + Duration::from_secs(1200)).margin, PUBLISH_MARGIN, "capped");
+    let lambda = Budget::until(std::time::Instant::now() + Duration::from_secs(900)).margin;
+    assert!(lambda > Duration::from_secs(112) && lambda <= Duration::from_millis(112_500), "a full Lambda invocation: {lambda:?}");
+    let short = Budget::until(std::time::Instant::now() + Duration::from_secs(80)).margin;
+    assert!(short <= Duration::from_secs(10) && short > Duration::from_secs(9), "{short:?}");
+    assert_eq!(Budget::NONE.margin, Duration::ZERO);
+}
