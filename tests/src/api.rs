@@ -88,3 +88,20 @@ impl Api {
         id
     }
 }
+
+impl Api {
+    /// Polls the video's detail as `token`'s owner until it is `ready` or `failed` (at most `within`); returns it.
+    pub async fn wait_settled(&self, id: &str, token: &str, within: std::time::Duration) -> Value {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let (status, detail) = self.call("GET", &format!("/api/videos/{id}"), None, Some(token)).await;
+            assert_eq!(status, 200, "{detail}");
+            let video = &detail["video"];
+            if video["status"] == "ready" || video["status"] == "failed" {
+                return video.clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "still {} after {within:?}: {video}", video["status"]);
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+}

@@ -5,24 +5,8 @@
 
 use framelift_tests::api::Api;
 use framelift_tests::staging::{Options, StagedWorld};
-use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
-
-/// Polls the video's detail through the API until it settles; returns its body.
-async fn wait_ready(api: &Api, id: &str, token: &str, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (status, detail) = api.call("GET", &format!("/api/videos/{id}"), None, Some(token)).await;
-        assert_eq!(status, 200, "{detail}");
-        let video = detail["video"].clone();
-        if video["status"] == "ready" || video["status"] == "failed" {
-            return video;
-        }
-        assert!(Instant::now() < deadline, "still {} after {within:?}: {video}", video["status"]);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_real_clip_goes_through_the_staged_stack_and_every_call_is_allowed_by_the_template() {
@@ -37,7 +21,7 @@ async fn a_real_clip_goes_through_the_staged_stack_and_every_call_is_allowed_by_
     let uploaded = started.elapsed();
 
     // The bucket's notification reaches the transcoder; the video becomes ready.
-    let video = wait_ready(&api, &id, &token, Duration::from_secs(20)).await;
+    let video = api.wait_settled(&id, &token, Duration::from_secs(60)).await;
     assert_eq!(video["status"], "ready", "{video}");
     let ready = started.elapsed();
     let sizes: Vec<(u64, u64)> =
@@ -116,7 +100,6 @@ async fn a_real_clip_goes_through_the_staged_stack_and_every_call_is_allowed_by_
             c.errors.load(std::sync::atomic::Ordering::Relaxed)
         );
     }
-    let _ = json!(null);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

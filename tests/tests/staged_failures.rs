@@ -23,19 +23,6 @@ async fn video(api: &Api, id: &str, token: &str) -> (u16, Value) {
     (status, body["video"].clone())
 }
 
-async fn wait_settled(api: &Api, id: &str, token: &str, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (status, v) = video(api, id, token).await;
-        assert_eq!(status, 200, "{v}");
-        if v["status"] == "ready" || v["status"] == "failed" {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "still {} after {within:?}: {v}", v["status"]);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 fn count(log: &str, needle: &str) -> usize {
     log.matches(needle).count()
 }
@@ -51,7 +38,7 @@ async fn a_permission_taken_out_of_the_template_is_a_refused_call_and_a_failed_s
 
     let world = StagedWorld::start(Options { template: Some(altered), ..Options::default() }).await;
     let (api, token, id) = upload(&world, "Bikes without BatchGetItem").await;
-    assert_eq!(wait_settled(&api, &id, &token, Duration::from_secs(60)).await["status"], "ready");
+    assert_eq!(api.wait_settled(&id, &token, Duration::from_secs(60)).await["status"], "ready");
     let (status, body) = api.call("GET", "/api/search?q=bikes", None, None).await;
     assert_eq!(status, 500, "{body}");
     let refused = world.refused_calls();
@@ -82,7 +69,7 @@ async fn a_transcode_stopped_at_its_timeout_is_retried_and_the_retry_finishes_it
     std::fs::write(leftover.join("source"), vec![0u8; 1 << 20]).unwrap();
     let started = Instant::now();
     let (api, token, id) = upload(&world, "Bikes after a timeout").await;
-    let v = wait_settled(&api, &id, &token, Duration::from_secs(90)).await;
+    let v = api.wait_settled(&id, &token, Duration::from_secs(90)).await;
     assert_eq!(v["status"], "ready", "{v}");
     let timeouts = transcode.counts.timeouts.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(timeouts, 1, "the first attempt ran out of time");
@@ -194,7 +181,7 @@ async fn events_that_fail_every_retry_wait_in_the_failure_queue_until_make_redri
     assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
     assert!(said.contains("redrive: 2 failed event(s) handed back to TranscodeFunction"), "{said}");
     assert!(said.contains("RetriesExhausted after 3 attempts"), "{said}");
-    let v = wait_settled(&api, &id, &token, Duration::from_secs(60)).await;
+    let v = api.wait_settled(&id, &token, Duration::from_secs(60)).await;
     assert_eq!(v["status"], "ready", "{v}");
     world.wait_for_deliveries(4, Duration::from_secs(60)).await;
     assert_eq!(world.sqs.depth(&world.failure_queue).await, 0);

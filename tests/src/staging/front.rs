@@ -117,7 +117,7 @@ pub async fn lambda_api(functions: Functions) -> String {
             let ["2015-03-31", "functions", name, "invocations"] = segments.as_slice() else {
                 return json_response(404, json!({"Type": "User", "message": "Unknown operation"}));
             };
-            let name = percent_decode(name);
+            let name = super::iam::percent_decode(name);
             let name = name.rsplit(':').next().unwrap_or(&name).to_owned();
             let Some((lambda, _, events)) = functions.get(&name) else {
                 return json_response(404, json!({"Type": "User", "message": format!("Function not found: {name}")}));
@@ -140,8 +140,4 @@ pub async fn lambda_api(functions: Functions) -> String {
         }
     });
     url
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }

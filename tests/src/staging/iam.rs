@@ -210,7 +210,8 @@ pub fn opensearch(domain: &str, method: &str, path: &str) -> Authorization {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// `s` with its percent escapes decoded (a `+` stays a plus, as in a path).
+pub(super) fn percent_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
