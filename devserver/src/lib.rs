@@ -18,7 +18,6 @@ pub mod process;
 mod server;
 pub mod sqlite_store;
 pub mod tantivy_search;
-mod term_neighbourhoods;
 pub mod transcoder;
 pub mod web;
 
