@@ -1,8 +1,7 @@
 //! API Gateway HTTP API (payload 2.0) events: how an HTTP request reaches a function on AWS. The dev server and the
-//! tests build the event API Gateway would send and make of it the `Request` lambda_http's conversion makes, so a
-//! handler sees locally exactly the `Request` it sees in Lambda ([`to_request`]; a test holds the two equal). The dev
-//! server skips only the JSON in between (a test checks that the JSON, parsed as the runtime parses it, makes the same
-//! request).
+//! tests build the event API Gateway would send and turn it into a `Request` with lambda_http's own conversion, so a
+//! handler sees locally exactly the `Request` it sees in Lambda ([`to_request`]). The dev server skips only the JSON in
+//! between (a test checks that the JSON, parsed as the runtime parses it, makes the same request).
 
 use crate::routes::Route;
 use base64::Engine;
@@ -120,28 +119,21 @@ pub fn event_json(event: &ApiGatewayV2httpRequest) -> Value {
     json
 }
 
-/// The request a handler sees: what lambda_http's conversion makes of `event` in Lambda, made here directly.
+/// The request a handler sees: lambda_http's own conversion of `event`, as in Lambda.
 ///
-/// It is built as `lambda_http` 1.3 builds it for a payload-2.0 event (`into_api_gateway_v2_request`): the URI is
-/// `{x-forwarded-proto or https}://{Host header or domain name}{path}`, normalised by the url crate, then the raw
-/// query; the raw query parsed is the query string parameters; the path parameters, stage variables and request
-/// context are the event's; the cookies become one `Cookie` header; the body is decoded when it is base64. Made
-/// directly, the URL is parsed once where lambda_http's conversion and the check before it parsed it twice and read
-/// an environment variable; the tests hold the two to the same request, field by field, over generated events.
-///
-/// lambda_http panics when the Host header, path and query make no URI (API Gateway never sends such an event; a
-/// client of the dev server can send any Host header). Here that is an error.
+/// lambda_http panics when the Host header (or domain name), X-Forwarded-Proto, path and query make no URI. API
+/// Gateway never sends such an event, but a client of the dev server can send any Host header, so that is checked
+/// first and is an error here.
 pub fn to_request(event: ApiGatewayV2httpRequest) -> Result<lambda_http::Request, InvalidRequest> {
-    use lambda_http::RequestExt;
-    use lambda_http::request::RequestContext;
-    if !matches!(event.request_context.stage.as_deref(), None | Some("$default")) {
-        // lambda_http puts a named stage in front of the path (unless told otherwise by an environment variable);
-        // the events made here never have one, so any other goes its way.
-        return lambda_http_request(event);
-    }
+    check_uri(&event)?;
+    Ok(LambdaRequest::ApiGatewayV2(event).into())
+}
+
+/// Whether the URI lambda_http makes of `event` (`{x-forwarded-proto or https}://{Host or domain name}{path}`,
+/// normalised by the url crate, then the raw query) can be made.
+fn check_uri(event: &ApiGatewayV2httpRequest) -> Result<(), InvalidRequest> {
     let host = event.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).or(event.request_context.domain_name.as_deref());
-    let raw_path = event.raw_path.clone().unwrap_or_default();
-    let query = event.raw_query_string.as_deref().unwrap_or("");
+    let raw_path = event.raw_path.as_deref().unwrap_or_default();
     let mut uri = match host {
         Some(host) => {
             if host.parse::<http::uri::Authority>().is_err() {
@@ -152,46 +144,11 @@ pub fn to_request(event: ApiGatewayV2httpRequest) -> Result<lambda_http::Request
         }
         None => url::Url::parse(&format!("http://localhost{raw_path}")).map_err(|_| InvalidRequest("path"))?.path().to_owned(),
     };
-    if !query.is_empty() {
+    if let Some(query) = event.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
         uri.push('?');
         uri.push_str(query);
     }
-    let uri: http::Uri = uri.parse().map_err(|_| InvalidRequest("Host, X-Forwarded-Proto header, path or query"))?;
-    let query_string_parameters = match &event.raw_query_string {
-        Some(query) => query.parse().unwrap_or_else(|never: std::convert::Infallible| match never {}),
-        None => event.query_string_parameters,
-    };
-    let mut headers = event.headers;
-    if let Some(cookies) = event.cookies
-        && let Ok(value) = HeaderValue::from_str(&cookies.join("; "))
-    {
-        headers.insert(http::header::COOKIE, value);
-    }
-    let body = match event.body.as_deref() {
-        None => lambda_http::Body::default(),
-        Some(text) if !event.is_base64_encoded => lambda_http::Body::from(text),
-        Some(encoded) => {
-            lambda_http::Body::from(base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| InvalidRequest("body"))?)
-        }
-    };
-    let method = event.request_context.http.method.clone();
-    let mut req = http::Request::builder()
-        .uri(uri)
-        .body(body)
-        .map_err(|_| InvalidRequest("URI"))?
-        .with_raw_http_path(raw_path)
-        .with_query_string_parameters(query_string_parameters)
-        .with_path_parameters(event.path_parameters)
-        .with_stage_variables(event.stage_variables)
-        .with_request_context(RequestContext::ApiGatewayV2(event.request_context));
-    *req.headers_mut() = headers;
-    *req.method_mut() = method;
-    Ok(req)
-}
-
-/// lambda_http's own conversion of `event`, its panic on a URI it cannot make caught.
-fn lambda_http_request(event: ApiGatewayV2httpRequest) -> Result<lambda_http::Request, InvalidRequest> {
-    std::panic::catch_unwind(|| LambdaRequest::ApiGatewayV2(event).into()).map_err(|_| InvalidRequest("URI"))
+    uri.parse::<http::Uri>().map(|_| ()).map_err(|_| InvalidRequest("Host, X-Forwarded-Proto header, path or query"))
 }
 
 /// A request lambda_http cannot turn into a `Request`: the part that is not valid in a URI.
@@ -212,7 +169,7 @@ mod tests {
     use crate::routes::{Lookup, lookup};
     use lambda_http::RequestExt;
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    use proptest::test_runner::{Config, TestRunner};
 
     #[test]
     fn a_host_header_that_makes_no_uri_is_an_error_not_a_panic() {
@@ -260,27 +217,11 @@ mod tests {
         assert_eq!(req.body().as_ref(), raw.body.as_slice());
     }
 
-    /// Every field a handler can read, of the request made here and of lambda_http's own conversion of one event.
-    fn assert_same_request(direct: &lambda_http::Request, reference: &lambda_http::Request) -> Result<(), TestCaseError> {
-        prop_assert_eq!(direct.method(), reference.method());
-        prop_assert_eq!(direct.uri(), reference.uri());
-        prop_assert_eq!(direct.version(), reference.version());
-        prop_assert_eq!(direct.headers(), reference.headers());
-        prop_assert_eq!(format!("{:?}", direct.body()), format!("{:?}", reference.body()));
-        prop_assert_eq!(direct.raw_http_path(), reference.raw_http_path());
-        prop_assert_eq!(direct.query_string_parameters(), reference.query_string_parameters());
-        prop_assert_eq!(direct.path_parameters(), reference.path_parameters());
-        prop_assert_eq!(direct.stage_variables(), reference.stage_variables());
-        prop_assert_eq!(format!("{:?}", direct.request_context()), format!("{:?}", reference.request_context()));
-        prop_assert_eq!(direct.extensions().len(), reference.extensions().len());
-        Ok(())
-    }
-
-    /// The request [`to_request`] makes is the one lambda_http makes of the same event, for hosts, schemes, paths
-    /// (dot segments, escapes, characters the url crate encodes), queries, cookies, repeated headers and bodies that a
-    /// client could send. (Where `to_request` makes one, lambda_http does not panic.)
+    /// Whatever hosts, schemes, paths (dot segments, escapes, characters the url crate encodes), queries, cookies,
+    /// repeated headers and bodies a client sends, [`to_request`] answers without lambda_http panicking: the check
+    /// before the conversion refuses every event lambda_http cannot make a URI of.
     #[test]
-    fn the_request_is_the_one_lambda_http_makes_of_the_event() {
+    fn no_event_a_client_can_cause_makes_lambda_http_panic() {
         let host = prop_oneof![
             1 => Just(None),
             6 => prop::sample::select(vec![
@@ -322,18 +263,23 @@ mod tests {
                         // No domain name either: lambda_http then makes a URI of the path alone.
                         event.request_context.domain_name = None;
                     }
-                    // Only where a request was made does lambda_http convert too: where it cannot, it panics (and says so).
-                    let Ok(direct) = to_request(event.clone()) else { return Ok(()) };
-                    made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let reference = LambdaRequest::ApiGatewayV2(event).into();
-                    assert_same_request(&direct, &reference)
+                    let shown = format!("{event:?}");
+                    match std::panic::catch_unwind(|| to_request(event)) {
+                        Ok(Ok(req)) => {
+                            made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            prop_assert_eq!(req.method().as_str(), route.method);
+                        }
+                        Ok(Err(_)) => {}
+                        Err(_) => prop_assert!(false, "lambda_http panicked on {shown}"),
+                    }
+                    Ok(())
                 },
             )
             .unwrap();
-        // Most generated events make a request, so the comparison is what the test mostly does.
+        // Most generated events make a request, so lambda_http's conversion is what the test mostly runs.
         let made = made.into_inner();
-        println!("{made} of 4000 events made a request, the same as lambda_http's");
-        assert!(made > 2_000, "too few events made a request to compare: {made}");
+        println!("{made} of 4000 events made a request through lambda_http, none panicked");
+        assert!(made > 2_000, "too few events made a request: {made}");
     }
 
     #[test]
