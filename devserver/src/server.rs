@@ -107,9 +107,8 @@ impl DevStack {
             auth: Arc::new(auth),
             upload: config.upload.clone(),
             pages: PageCache::new(catalogue.page_cache_ttl),
-            ready_views: Default::default(),
+            signed_urls: framelift_shared::state::SignedUrls::new(catalogue.media_url_ttl),
             catalogue,
-            signed_urls: Default::default(),
         };
         Ok(Arc::new(Self {
             state,

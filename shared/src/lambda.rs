@@ -4,7 +4,7 @@ use crate::adapters::opensearch::{OpenSearchIndex, Signing};
 use crate::adapters::{dynamodb::DynamoMetadata, s3::S3Blobs};
 use crate::auth::Verifier;
 use crate::config::{AwsResources, Config};
-use crate::state::{AppState, PageCache};
+use crate::state::{AppState, PageCache, SignedUrls};
 use std::sync::Arc;
 
 pub use lambda_http::Error;
@@ -32,9 +32,8 @@ pub async fn aws_state() -> Result<AppState, Error> {
         auth: Arc::new(Verifier::from_config(&config.auth)),
         upload: config.upload,
         pages: PageCache::new(config.catalogue.page_cache_ttl),
-        ready_views: Default::default(),
+        signed_urls: SignedUrls::new(config.catalogue.media_url_ttl),
         catalogue: config.catalogue,
-        signed_urls: Default::default(),
     })
 }
 

@@ -50,9 +50,8 @@ impl World {
             auth,
             upload,
             pages: PageCache::new(catalogue.page_cache_ttl),
-            ready_views: Default::default(),
+            signed_urls: framelift_shared::state::SignedUrls::new(catalogue.media_url_ttl),
             catalogue,
-            signed_urls: Default::default(),
         };
         Self { state, blobs, meta, search }
     }

@@ -8,7 +8,6 @@ use framelift_shared::http::{self, ApiResponse, StatusCode};
 use framelift_shared::{AppError, AppState, Found};
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
@@ -24,12 +23,6 @@ struct ListResponse {
 #[derive(Serialize)]
 struct DetailResponse {
     video: Video,
-}
-
-/// A ready video's [`DetailResponse`], its view rendered by [`AppState::find_view`].
-#[derive(Serialize)]
-struct ReadyDetail<'a> {
-    video: &'a RawValue,
 }
 
 pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
@@ -80,7 +73,7 @@ async fn detail(state: &AppState, req: Request) -> Result<ApiResponse, AppError>
     let caller = state.caller_if_any(&req).await?;
     match state.find_view(&id).await? {
         // A ready video looks the same to everyone.
-        Found::Ready(view) => http::json(StatusCode::OK, &ReadyDetail { video: &view }),
+        Found::Ready(video) => http::json(StatusCode::OK, &DetailResponse { video: *video }),
         // A video that is not ready is its owner's business: to anyone else it does not exist.
         Found::NotReady(record) if caller.is_some_and(|c| record.is_owned_by(&c.id)) => {
             http::json(StatusCode::OK, &DetailResponse { video: state.view(&record).await? })

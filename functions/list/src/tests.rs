@@ -175,14 +175,13 @@ fn state_with(
     AppState {
         meta,
         pages: framelift_shared::PageCache::new(catalogue.page_cache_ttl),
-        ready_views: Default::default(),
         blobs: w.state.blobs.clone(),
         objects: w.state.objects.clone(),
         search: w.state.search.clone(),
         auth: w.state.auth.clone(),
         upload: w.state.upload.clone(),
+        signed_urls: framelift_shared::state::SignedUrls::new(catalogue.media_url_ttl),
         catalogue,
-        signed_urls: Default::default(),
     }
 }
 
