@@ -3,9 +3,8 @@
 use framelift_devserver::{DevConfig, DevStack, listen};
 use std::process::ExitCode;
 
-/// One server answering many requests at once on every core: glibc's allocator spent a fifth of the catalogue
-/// benchmark's CPU in malloc and free, much of it on its arena locks (docs/BENCHMARKS.md). Its huge pages are turned
-/// off first thing in `main` ([`framelift_devserver::process`]).
+/// One server answering many requests at once on every core: mimalloc, without glibc's arena locks
+/// (docs/BENCHMARKS.md). Its huge pages are turned off first thing in `main` ([`framelift_devserver::process`]).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

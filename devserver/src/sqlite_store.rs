@@ -2,13 +2,11 @@
 //! power cut. Conditional writes are `UPDATE ... WHERE version = ?`, the same contract as DynamoDB's conditions.
 //!
 //! Writes go through one connection on tokio's blocking pool (a commit waits for the disk). Reads run in place on a
-//! small pool of read-only connections: WAL lets them read the last commit while a write is under way, an indexed read
-//! takes tens of microseconds, and handing each one to another thread cost more in wake-ups than the read itself (a
-//! page of search results is 20 of them).
+//! small pool of read-only connections: WAL lets them read the last commit while a write is under way, and an indexed
+//! read is cheaper than handing it to another thread.
 //!
 //! One video by id is read from [`RecordCache`] when it was written or read before: only this process writes the file,
-//! so the records it last wrote or read are the file's. In the catalogue benchmark a record read from SQLite and parsed
-//! cost about 10 us of a detail request's CPU.
+//! so the records it last wrote or read are the file's.
 
 use async_trait::async_trait;
 use framelift_shared::domain::{ListQuery, Page, PageKey, VideoId, VideoRecord, rfc3339};
