@@ -4,7 +4,7 @@
 //! size checks before an upload is assembled (so a refused complete loses nothing), and `ObjectCreated`
 //! notifications.
 
-use framelift_shared::s3_events::ObjectCreated;
+use framelift_local::s3_events::ObjectCreated;
 use md5::{Digest, Md5};
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use aws_lambda_events::event::s3::S3Event;
-use framelift_shared::s3_events::{ObjectCreated, s3_event_json};
+use framelift_local::s3_events::{ObjectCreated, s3_event_json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc};

@@ -1,25 +1,23 @@
-//! `framelift-shared`: everything two Framelift functions would otherwise repeat.
+//! `framelift-shared`: what both worlds run, the Lambda functions and the local stack alike.
 //!
 //! - [`domain`]: newtypes that parse (ids, titles, part numbers), the video record and its status machine, the upload plan.
 //! - [`ports`]: the small async traits between handlers and backends, and their errors.
-//! - [`adapters`]: the AWS side of each port (S3, DynamoDB) and an in-memory fake beside each.
 //! - [`auth`]: bearer-token verification against a cached JWKS.
 //! - [`error`]: the one error enum, mapped to the HTTP error shape of the API once.
 //! - [`http`]: the lambda_http glue: body, path and query extraction, JSON responses.
 //! - [`config`]: typed configuration read once from the environment.
 //! - [`routes`]: the one route table the dev server mounts and the template is checked against.
 //! - [`state`]: [`AppState`], the dependencies every handler receives.
-//! - [`lambda`]: the cold-start wiring every function's `main` calls.
+//!
+//! The AWS adapters and a function's cold-start wiring are in `framelift-aws`; what only the local stack and the tests
+//! run (API Gateway emulation, S3 event notifications, in-memory fakes) is in `framelift-local`.
 
 pub mod access;
-pub mod adapters;
-pub mod apigw;
 pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
-pub mod lambda;
 pub mod ports;
 pub mod routes;
 pub mod s3_events;

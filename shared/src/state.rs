@@ -133,24 +133,7 @@ pub enum Found {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::memory::MemoryBlobs;
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[tokio::test]
-    async fn signed_urls_are_reused_while_they_last() {
-        let blobs = MemoryBlobs::default();
-        let ttl = Duration::from_secs(3600);
-        let urls = SignedUrls::new(ttl);
-        let first = urls.get(&blobs, "media/a/poster.jpg", ttl).await.unwrap();
-        assert_eq!(urls.get(&blobs, "media/a/poster.jpg", ttl).await.unwrap(), first);
-        assert_ne!(urls.get(&blobs, "media/b/poster.jpg", ttl).await.unwrap(), first);
-        // A URL with less than half its life left is signed again.
-        let short = Duration::from_secs(1);
-        let urls = SignedUrls::new(short);
-        let once = urls.get(&blobs, "media/c/poster.jpg", short).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert_ne!(urls.get(&blobs, "media/c/poster.jpg", short).await.unwrap(), once);
-    }
 
     async fn made(cache: &PageCache, count: &AtomicUsize, changes: Option<u64>) -> String {
         cache

@@ -2,8 +2,8 @@
 //! and requests built as API Gateway events and made into the `Request` lambda_http makes of them, as in Lambda.
 
 use framelift_dev_issuer::{AUDIENCE, DevIssuer, ISSUER};
-use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
-use framelift_shared::apigw::{self, RawRequest};
+use framelift_local::apigw::{self, RawRequest};
+use framelift_local::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
 use framelift_shared::auth::{JwksCache, StaticKeySource, Verifier};
 use framelift_shared::config::{CatalogueConfig, UploadConfig};
 use framelift_shared::routes::{Lookup, lookup};
@@ -245,7 +245,7 @@ impl World {
 
 /// The event S3 sends when `id`'s upload completes, through the parser Lambda uses.
 pub fn upload_event(id: &VideoId) -> aws_lambda_events::event::s3::S3Event {
-    let created = framelift_shared::s3_events::ObjectCreated {
+    let created = framelift_local::s3_events::ObjectCreated {
         bucket: "media".into(),
         key: id.source_key().as_str().to_owned(),
         size: 1,
@@ -253,7 +253,7 @@ pub fn upload_event(id: &VideoId) -> aws_lambda_events::event::s3::S3Event {
         event_name: "ObjectCreated:CompleteMultipartUpload",
         sequencer: "01".into(),
     };
-    serde_json::from_value(framelift_shared::s3_events::s3_event_json(&created)).expect("S3's event parses")
+    serde_json::from_value(framelift_local::s3_events::s3_event_json(&created)).expect("S3's event parses")
 }
 
 /// The record `initialize` writes for Alice's upload of `size` bytes titled `title` (status `uploading`, version 1),

@@ -8,7 +8,7 @@
 //! deployed ones are the same code cross-built for arm64.
 
 use bytes::Bytes;
-use framelift_shared::apigw::{self, RawRequest};
+use framelift_local::apigw::{self, RawRequest};
 use framelift_shared::routes::{ROUTES, lookup};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;

@@ -43,7 +43,7 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// SDK configuration for moto (any credentials do).
 pub fn moto_sdk() -> aws_config::SdkConfig {
-    framelift_shared::adapters::static_sdk_config("testing", "testing")
+    framelift_aws::static_sdk_config("testing", "testing")
 }
 
 /// A fresh, empty state folder under the system temp dir.

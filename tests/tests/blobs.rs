@@ -1,7 +1,7 @@
 //! The S3 adapter against two real S3 wire protocols on loopback: the dev server's in-process S3 and moto.
 
+use framelift_aws::s3::S3Blobs;
 use framelift_devserver::{BUCKET, DevConfig, RunningServer};
-use framelift_shared::adapters::s3::S3Blobs;
 use framelift_shared::domain::ObjectKey;
 use framelift_tests::{blob_contract, moto_endpoint, moto_sdk, temp_dir, unique_name};
 

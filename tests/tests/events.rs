@@ -7,7 +7,7 @@
 //! framelift-tests --test events` rewrites them), and the test fails if they drift from it.
 
 use framelift_devserver::invoke;
-use framelift_shared::apigw::{self, RawRequest};
+use framelift_local::apigw::{self, RawRequest};
 use framelift_shared::domain::{VideoId, VideoStatus};
 use framelift_shared::routes::{ROUTES, Route};
 use framelift_testkit::World;
@@ -80,7 +80,7 @@ fn event_of(route: &Route, raw: &RawRequest) -> Value {
 }
 
 fn s3_event() -> Value {
-    let created = framelift_shared::s3_events::ObjectCreated {
+    let created = framelift_local::s3_events::ObjectCreated {
         bucket: "framelift-media-0f1e2d3c".into(),
         key: format!("uploads/{ID}/source"),
         size: 61581333,
@@ -88,7 +88,7 @@ fn s3_event() -> Value {
         event_name: "ObjectCreated:CompleteMultipartUpload",
         sequencer: "0062E99A88DC407460".into(),
     };
-    let mut event = framelift_shared::s3_events::s3_event_json(&created);
+    let mut event = framelift_local::s3_events::s3_event_json(&created);
     event["Records"][0]["eventTime"] = json!("2026-11-25T10:00:00.000Z");
     event["Records"][0]["awsRegion"] = json!("eu-west-1");
     event

@@ -6,7 +6,7 @@
 //!
 //! `make test` runs 30 uploads; `make soak` runs 200 (`FRAMELIFT_CHAOS_UPLOADS`).
 
-use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
+use framelift_local::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
 use framelift_shared::domain::{ListQuery, SearchText, Transition, VideoId, VideoStatus};
 use framelift_shared::ports::{MetadataStore, SearchIndex};
 use framelift_testkit::{test_clip, upload_event, uploading_record};

@@ -4,7 +4,7 @@
 //! many cases it ran. `FRAMELIFT_FUZZ_CASES` raises the count (the default keeps `make test` quick).
 
 use framelift_devserver::invoke;
-use framelift_shared::apigw::{self, RawRequest};
+use framelift_local::apigw::{self, RawRequest};
 use framelift_shared::domain::{PageKey, VideoId};
 use framelift_shared::routes::{Lookup, ROUTES, lookup};
 use framelift_shared::signing::SigningKey;

@@ -1,7 +1,8 @@
 //! The metadata contract suite on every adapter: the in-memory fake, the embedded SQLite store, DynamoDB (moto).
 
+use framelift_aws::{dynamodb::DynamoMetadata, dynamodb_client};
 use framelift_devserver::sqlite_store::SqliteMetadata;
-use framelift_shared::adapters::{dynamodb::DynamoMetadata, dynamodb_client, memory::MemoryMetadata};
+use framelift_local::memory::MemoryMetadata;
 use framelift_tests::{metadata_contract, moto_endpoint, moto_sdk, temp_dir, unique_name};
 use std::sync::Arc;
 

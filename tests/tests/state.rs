@@ -3,8 +3,8 @@
 //! repeated). Each prints its figure. The DynamoDB paging walk reads some 10,000 pages from moto and runs with
 //! `make soak` (`--ignored`).
 
+use framelift_aws::{dynamodb::DynamoMetadata, dynamodb_client};
 use framelift_devserver::sqlite_store::SqliteMetadata;
-use framelift_shared::adapters::{dynamodb::DynamoMetadata, dynamodb_client};
 use framelift_tests::{metadata_contract, moto_endpoint, moto_sdk, temp_dir, unique_name};
 use std::sync::Arc;
 use std::time::Instant;

@@ -97,7 +97,7 @@ async fn a_video_that_is_not_ready_is_visible_to_its_owner_only() {
 }
 
 /// The store as DynamoDB is to a function: others write to it too, so it cannot say whether anything changed.
-struct WrittenByOthers(std::sync::Arc<framelift_shared::adapters::memory::MemoryMetadata>);
+struct WrittenByOthers(std::sync::Arc<framelift_local::memory::MemoryMetadata>);
 
 #[async_trait::async_trait]
 impl framelift_shared::ports::MetadataStore for WrittenByOthers {

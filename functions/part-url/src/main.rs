@@ -5,7 +5,7 @@ use std::convert::Infallible;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    framelift_shared::lambda::init_tracing();
-    let state = &framelift_shared::lambda::aws_state().await?;
+    framelift_aws::lambda::init_tracing();
+    let state = &framelift_aws::lambda::aws_state().await?;
     run(service_fn(move |req| async move { Ok::<_, Infallible>(framelift_part_url::handle(state, req).await) })).await
 }

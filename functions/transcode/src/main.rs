@@ -5,17 +5,16 @@ use framelift_media::{AbsolutePath, Options, Tools};
 use framelift_shared::config::AwsResources;
 use framelift_transcode::{Budget, Faults, TranscodeState};
 use lambda_runtime::{LambdaEvent, run, service_fn};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    framelift_shared::lambda::init_tracing();
-    let backends = framelift_shared::lambda::aws_backends(&AwsResources::from_env()?).await?;
+    framelift_aws::lambda::init_tracing();
+    let backends = framelift_aws::lambda::aws_backends(&AwsResources::from_env()?).await?;
     let state = &TranscodeState {
-        meta: Arc::new(backends.meta),
-        objects: Arc::new(backends.blobs),
-        search: Arc::new(backends.search),
+        meta: backends.meta,
+        objects: backends.blobs,
+        search: backends.search,
         tools: Tools::locate()?,
         work_root: AbsolutePath::resolve(std::env::temp_dir())?,
         options: Options::default(),

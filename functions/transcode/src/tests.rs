@@ -2,7 +2,7 @@
 //! out-of-order events, reasons for bad files, retries for our own faults.
 
 use super::*;
-use framelift_shared::adapters::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
+use framelift_local::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
 use framelift_shared::domain::{SearchHits, SearchText};
 use framelift_testkit::{test_clip, upload_event, uploading_record};
 

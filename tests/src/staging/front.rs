@@ -1,11 +1,11 @@
 //! The fronts of the staged world: API Gateway's HTTP API (payload 2.0 events for the template's routes, as
-//! `framelift_shared::apigw` makes them) and Lambda's Invoke API (for `make redrive` and `aws lambda invoke`).
+//! `framelift_local::apigw` makes them) and Lambda's Invoke API (for `make redrive` and `aws lambda invoke`).
 
 use super::RouteSpec;
 use super::lambda::{Failure, LambdaFunction, serve};
 use base64::Engine;
 use bytes::Bytes;
-use framelift_shared::apigw::{RawRequest, event, event_json};
+use framelift_local::apigw::{RawRequest, event, event_json};
 use framelift_shared::routes::{ROUTES, Route};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;

@@ -253,7 +253,7 @@ impl StagedWorld {
                 );
             }
         }
-        let s3 = framelift_shared::adapters::s3_client(&crate::moto_sdk(), Some(&moto));
+        let s3 = framelift_aws::s3_client(&crate::moto_sdk(), Some(&moto));
         s3.put_bucket_notification_configuration()
             .bucket(&bucket)
             .notification_configuration(
@@ -335,7 +335,7 @@ impl StagedWorld {
 
     /// The keys in the media bucket under `prefix`.
     pub async fn objects(&self, prefix: &str) -> Vec<String> {
-        let s3 = framelift_shared::adapters::s3_client(&crate::moto_sdk(), Some(&self.moto));
+        let s3 = framelift_aws::s3_client(&crate::moto_sdk(), Some(&self.moto));
         let listed = s3.list_objects_v2().bucket(&self.bucket).prefix(prefix).send().await.expect("moto lists");
         listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
     }

@@ -2,13 +2,13 @@
 //! (the path encoded once and not normalised, an unsigned payload). The SDK's `.presigned()` would run a whole request
 //! pipeline per URL; this signs the URL alone. Credentials are kept until they are about to expire.
 
-use crate::ports::{PresignedUrl, StoreError};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{
     PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
+use framelift_shared::ports::{PresignedUrl, StoreError};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -125,7 +125,7 @@ mod tests {
     use super::*;
 
     fn config() -> aws_config::SdkConfig {
-        crate::adapters::static_sdk_config("AKIDEXAMPLE", "secret")
+        crate::static_sdk_config("AKIDEXAMPLE", "secret")
     }
 
     /// Hands out new credentials each time, valid for `lifetime`.

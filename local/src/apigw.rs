@@ -3,8 +3,8 @@
 //! handler sees locally exactly the `Request` it sees in Lambda ([`to_request`]). The dev server skips only the JSON in
 //! between (a test checks that the JSON, parsed as the runtime parses it, makes the same request).
 
-use crate::routes::Route;
 use base64::Engine;
+use framelift_shared::routes::Route;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
@@ -166,14 +166,14 @@ impl std::error::Error for InvalidRequest {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routes::{Lookup, lookup};
+    use framelift_shared::routes::{Lookup, lookup};
     use lambda_http::RequestExt;
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
 
     #[test]
     fn a_host_header_that_makes_no_uri_is_an_error_not_a_panic() {
-        let route = crate::routes::ROUTES.iter().find(|r| r.path == "/api/videos").unwrap();
+        let route = framelift_shared::routes::ROUTES.iter().find(|r| r.path == "/api/videos").unwrap();
         for host in ["a b", "x/y", "\"", "h{}", "a:99999", ":80"] {
             let raw = RawRequest {
                 method: "GET".into(),
@@ -245,7 +245,7 @@ mod tests {
         let query = prop_oneof![4 => Just(String::new()), 4 => "[a-z0-9=&%+]{0,24}", 1 => "[ -~]{0,24}", 1 => "\\PC{0,6}"];
         let body = prop_oneof![Just(Vec::new()), "\\PC{0,20}".prop_map(String::into_bytes), prop::collection::vec(any::<u8>(), 0..20)];
         let cookie = prop_oneof![Just(None), Just(Some("a=1; b=2".to_owned())), "[ -~]{0,12}".prop_map(Some)];
-        let route = prop::sample::select(crate::routes::ROUTES.iter().collect::<Vec<_>>());
+        let route = prop::sample::select(framelift_shared::routes::ROUTES.iter().collect::<Vec<_>>());
         let params = prop::collection::vec(("[a-z]{1,4}", "\\PC{0,6}"), 0..3);
         let mut runner = TestRunner::new(Config { cases: 4_000, failure_persistence: None, ..Config::default() });
         let made = std::sync::atomic::AtomicU32::new(0);

@@ -1,12 +1,12 @@
 //! In-memory fakes of the ports, for handler unit tests. They keep the contracts of the real adapters (conditional
 //! writes, upload lifecycles) and nothing else; the adapters themselves are tested against real servers.
 
-use crate::domain::{
+use async_trait::async_trait;
+use framelift_shared::domain::{
     ETag, ListQuery, ObjectKey, Page, PageKey, PartNumber, SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, StoredPart, UploadId,
     VideoId, VideoRecord, auto_fuzziness,
 };
-use crate::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, SearchIndex, StoreError};
-use async_trait::async_trait;
+use framelift_shared::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, SearchIndex, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
@@ -227,7 +227,7 @@ impl MemoryBlobs {
     }
 }
 
-/// Documents in a map, matched word by word with the rules of [`crate::domain::SearchText`]'s module: exact, within
+/// Documents in a map, matched word by word with the rules of [`framelift_shared::domain::SearchText`]'s module: exact, within
 /// `AUTO` edits, and the last word as a prefix, weighed by field. Small and slow; for handler tests.
 #[derive(Default)]
 pub struct MemorySearch {
@@ -236,7 +236,7 @@ pub struct MemorySearch {
 
 impl MemorySearch {
     fn score(doc: &SearchDocument, words: &[String]) -> f32 {
-        let fields = [&doc.title, &doc.author, &doc.description].map(|f| crate::domain::words(f));
+        let fields = [&doc.title, &doc.author, &doc.description].map(|f| framelift_shared::domain::words(f));
         let mut score = 0.0;
         for (i, word) in words.iter().enumerate() {
             let last = i + 1 == words.len();

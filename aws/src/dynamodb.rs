@@ -1,13 +1,13 @@
 //! [`MetadataStore`] on DynamoDB: one item per video, keyed by `id`, every write conditional on the version read.
 
-use crate::domain::{ListQuery, Page, PageKey, VideoId, VideoRecord};
-use crate::ports::{MetadataStore, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection,
     ProjectionType, ScalarAttributeType,
 };
+use framelift_shared::domain::{ListQuery, Page, PageKey, VideoId, VideoRecord};
+use framelift_shared::ports::{MetadataStore, StoreError};
 use std::collections::HashMap;
 
 pub struct DynamoMetadata {

@@ -1,11 +1,11 @@
 //! [`BlobStore`] on S3 (or any S3-compatible server): multipart uploads with presigned part URLs.
 
-use super::presign::Presigner;
-use crate::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId};
-use crate::ports::{BlobStore, ObjectStore, PresignedUrl, StoreError};
+use crate::presign::Presigner;
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use framelift_shared::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId};
+use framelift_shared::ports::{BlobStore, ObjectStore, PresignedUrl, StoreError};
 use std::time::Duration;
 
 pub struct S3Blobs {
@@ -19,7 +19,7 @@ impl S3Blobs {
     pub fn new(sdk: &aws_config::SdkConfig, bucket: impl Into<String>, endpoint: Option<&str>) -> Result<Self, StoreError> {
         let bucket = bucket.into();
         let presigner = Presigner::new(sdk, &bucket, endpoint)?;
-        Ok(Self { client: super::s3_client(sdk, endpoint), bucket, presigner })
+        Ok(Self { client: crate::s3_client(sdk, endpoint), bucket, presigner })
     }
 
     pub fn client(&self) -> &aws_sdk_s3::Client {

@@ -5,9 +5,9 @@
 //! matches at `AUTO` fuzziness, plus a `bool_prefix` clause so the last word matches as a prefix while someone types.
 //! [`OpenSearchIndex::mapping`] and [`OpenSearchIndex::query`] are pinned by tests against a recording server.
 
-use crate::domain::{SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, VideoId};
-use crate::ports::{SearchIndex, StoreError};
 use async_trait::async_trait;
+use framelift_shared::domain::{SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, VideoId};
+use framelift_shared::ports::{SearchIndex, StoreError};
 use opensearch::http::StatusCode;
 use opensearch::http::response::Response;
 use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};

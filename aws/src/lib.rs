@@ -1,0 +1,45 @@
+//! What a deployed function runs on: the AWS adapters behind the ports (S3 and DynamoDB, which every function uses;
+//! OpenSearch behind the `opensearch` feature, for the functions that search or index) and the cold-start wiring
+//! ([`lambda`]). The local stack's backends and the in-memory fakes are in `framelift-local` and `framelift-devserver`.
+
+pub mod dynamodb;
+pub mod lambda;
+#[cfg(feature = "opensearch")]
+pub mod opensearch;
+pub mod presign;
+pub mod s3;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
+
+/// An SDK configuration with fixed credentials, for S3- and DynamoDB-compatible servers on loopback.
+pub fn static_sdk_config(access_key: &str, secret_key: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(access_key, secret_key, None, None, "framelift-static")))
+        .build()
+}
+
+/// An S3 client; with `endpoint`, path-style requests to that server instead of AWS.
+pub fn s3_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+    // Checksums only where S3 requires them: a default CRC32 would be baked into presigned part URLs as the checksum of
+    // an empty body, and every browser PUT would then fail.
+    let mut b = aws_sdk_s3::config::Builder::from(sdk)
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+    if let Some(endpoint) = endpoint {
+        b = b.endpoint_url(endpoint).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(b.build())
+}
+
+/// A DynamoDB client; with `endpoint`, that server instead of AWS.
+pub fn dynamodb_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+    let mut b = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if let Some(endpoint) = endpoint {
+        b = b.endpoint_url(endpoint);
+    }
+    aws_sdk_dynamodb::Client::from_conf(b.build())
+}
