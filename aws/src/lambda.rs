@@ -3,7 +3,8 @@
 use crate::{dynamodb::DynamoMetadata, s3::S3Blobs};
 use framelift_shared::auth::Verifier;
 use framelift_shared::config::{AwsResources, Config};
-use framelift_shared::ports::SearchIndex;
+use framelift_shared::domain::{SearchDocument, SearchHits, SearchText, VideoId};
+use framelift_shared::ports::{SearchIndex, StoreError};
 use framelift_shared::state::{AppState, PageCache, SignedUrls};
 use std::sync::Arc;
 
@@ -19,10 +20,15 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// The state of a deployed HTTP function: configuration from the environment, the AWS SDK's default credentials.
-pub async fn aws_state() -> Result<AppState, Error> {
+/// Makes a function's search index from the SDK's configuration and the resources: [`no_search`], or
+/// `framelift_opensearch::search_index` in the functions that search or index.
+pub type SearchFactory = fn(&aws_config::SdkConfig, &AwsResources) -> Result<Arc<dyn SearchIndex>, Error>;
+
+/// The state of a deployed HTTP function: configuration from the environment, the AWS SDK's default credentials, and
+/// the search index `search` makes.
+pub async fn aws_state(search: SearchFactory) -> Result<AppState, Error> {
     let config = Config::from_env()?;
-    let AwsBackends { blobs, meta, search } = aws_backends(&config.aws).await?;
+    let AwsBackends { blobs, meta, search } = aws_backends(&config.aws, search).await?;
     Ok(AppState {
         objects: blobs.clone(),
         blobs,
@@ -40,58 +46,38 @@ pub async fn aws_state() -> Result<AppState, Error> {
 pub struct AwsBackends {
     pub blobs: Arc<S3Blobs>,
     pub meta: Arc<DynamoMetadata>,
-    /// OpenSearch with the `opensearch` feature; without it, a function that never searches.
     pub search: Arc<dyn SearchIndex>,
 }
 
-/// The S3, DynamoDB and (with the `opensearch` feature) OpenSearch adapters for `aws`, with the SDK's default
-/// credentials chain.
-pub async fn aws_backends(aws: &AwsResources) -> Result<AwsBackends, Error> {
+/// The S3 and DynamoDB adapters for `aws`, with the SDK's default credentials chain, and the search index `search`
+/// makes.
+pub async fn aws_backends(aws: &AwsResources, search: SearchFactory) -> Result<AwsBackends, Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let blobs = Arc::new(S3Blobs::new(&sdk, &aws.bucket, aws.s3_endpoint.as_deref())?);
     let meta = Arc::new(DynamoMetadata::new(crate::dynamodb_client(&sdk, aws.dynamodb_endpoint.as_deref()), &aws.table));
-    Ok(AwsBackends { blobs, meta, search: search_index(&sdk, aws)? })
+    Ok(AwsBackends { blobs, meta, search: search(&sdk, aws)? })
 }
 
-#[cfg(feature = "opensearch")]
-fn search_index(sdk: &aws_config::SdkConfig, aws: &AwsResources) -> Result<Arc<dyn SearchIndex>, Error> {
-    use crate::opensearch::{OpenSearchIndex, Signing};
-    let signing = match (Signing::aws_service_of(&aws.opensearch_url), sdk.credentials_provider(), sdk.region()) {
-        (Some(service), Some(credentials), Some(region)) => Signing::Aws { credentials, region: region.clone(), service },
-        (Some(_), _, _) => return Err("an AWS OpenSearch endpoint needs AWS credentials and a region".into()),
-        (None, _, _) => Signing::None,
-    };
-    Ok(Arc::new(OpenSearchIndex::connect(&aws.opensearch_url, &aws.search_index, signing)?))
-}
-
-#[cfg(not(feature = "opensearch"))]
-fn search_index(_: &aws_config::SdkConfig, _: &AwsResources) -> Result<Arc<dyn SearchIndex>, Error> {
+/// The search index of a function that has no route that searches or indexes: any use is a fault of ours.
+pub fn no_search(_: &aws_config::SdkConfig, _: &AwsResources) -> Result<Arc<dyn SearchIndex>, Error> {
     Ok(Arc::new(NoSearchIndex))
 }
 
-/// The search port of a function built without OpenSearch: it has no route that searches, so any use is a fault.
-#[cfg(not(feature = "opensearch"))]
 struct NoSearchIndex;
 
-#[cfg(not(feature = "opensearch"))]
 #[async_trait::async_trait]
 impl SearchIndex for NoSearchIndex {
-    async fn put(&self, _: &framelift_shared::domain::SearchDocument) -> Result<(), framelift_shared::ports::StoreError> {
+    async fn put(&self, _: &SearchDocument) -> Result<(), StoreError> {
         Err(not_linked())
     }
-    async fn remove(&self, _: &framelift_shared::domain::VideoId) -> Result<(), framelift_shared::ports::StoreError> {
+    async fn remove(&self, _: &VideoId) -> Result<(), StoreError> {
         Err(not_linked())
     }
-    async fn search(
-        &self,
-        _: &framelift_shared::domain::SearchText,
-        _: usize,
-    ) -> Result<framelift_shared::domain::SearchHits, framelift_shared::ports::StoreError> {
+    async fn search(&self, _: &SearchText, _: usize) -> Result<SearchHits, StoreError> {
         Err(not_linked())
     }
 }
 
-#[cfg(not(feature = "opensearch"))]
-fn not_linked() -> framelift_shared::ports::StoreError {
-    framelift_shared::ports::StoreError::Unavailable("this function is built without its search index (feature opensearch)".into())
+fn not_linked() -> StoreError {
+    StoreError::Unavailable("this function is built without a search index".into())
 }

@@ -1,11 +1,10 @@
-//! What a deployed function runs on: the AWS adapters behind the ports (S3 and DynamoDB, which every function uses;
-//! OpenSearch behind the `opensearch` feature, for the functions that search or index) and the cold-start wiring
-//! ([`lambda`]). The local stack's backends and the in-memory fakes are in `framelift-local` and `framelift-devserver`.
+//! What a deployed function runs on: the S3 and DynamoDB adapters behind the ports (every function uses both) and the
+//! cold-start wiring ([`lambda`]). The OpenSearch adapter is a crate of its own, `framelift-opensearch`, linked only
+//! by the functions that search or index; the local stack's backends and the in-memory fakes are in `framelift-local`
+//! and `framelift-devserver`.
 
 pub mod dynamodb;
 pub mod lambda;
-#[cfg(feature = "opensearch")]
-pub mod opensearch;
 pub mod presign;
 pub mod s3;
 

@@ -1,9 +1,9 @@
 //! The search contract on every adapter (the fake, tantivy in memory and on disk, OpenSearch when `OPENSEARCH_URL` is
 //! set), and the OpenSearch adapter's requests pinned against a recording server.
 
-use framelift_aws::opensearch::{OpenSearchIndex, Signing};
 use framelift_devserver::tantivy_search::TantivySearch;
 use framelift_local::memory::MemorySearch;
+use framelift_opensearch::{OpenSearchIndex, Signing};
 use framelift_shared::domain::{SearchHits, SearchText, VideoId};
 use framelift_shared::ports::{SearchIndex, StoreError};
 use framelift_tests::recorder::{Recorded, Recorder};

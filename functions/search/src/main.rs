@@ -6,6 +6,6 @@ use std::convert::Infallible;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     framelift_aws::lambda::init_tracing();
-    let state = &framelift_aws::lambda::aws_state().await?;
+    let state = &framelift_aws::lambda::aws_state(framelift_opensearch::search_index).await?;
     run(service_fn(move |req| async move { Ok::<_, Infallible>(framelift_search::handle(state, req).await) })).await
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     framelift_aws::lambda::init_tracing();
-    let backends = framelift_aws::lambda::aws_backends(&AwsResources::from_env()?).await?;
+    let backends = framelift_aws::lambda::aws_backends(&AwsResources::from_env()?, framelift_opensearch::search_index).await?;
     let state = &TranscodeState {
         meta: backends.meta,
         objects: backends.blobs,

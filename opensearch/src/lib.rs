@@ -6,6 +6,7 @@
 //! [`OpenSearchIndex::mapping`] and [`OpenSearchIndex::query`] are pinned by tests against a recording server.
 
 use async_trait::async_trait;
+use framelift_shared::config::AwsResources;
 use framelift_shared::domain::{SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, VideoId};
 use framelift_shared::ports::{SearchIndex, StoreError};
 use opensearch::http::StatusCode;
@@ -15,7 +16,19 @@ use opensearch::indices::{IndicesCreateParts, IndicesExistsParts};
 use opensearch::params::Refresh;
 use opensearch::{DeleteParts, IndexParts, OpenSearch, SearchParts};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// A deployed function's search index (a `framelift_aws::lambda::SearchFactory`): Amazon OpenSearch Service, signed
+/// with the function's credentials, when the endpoint is AWS's; any other cluster by its URL.
+pub fn search_index(sdk: &aws_config::SdkConfig, aws: &AwsResources) -> Result<Arc<dyn SearchIndex>, lambda_http::Error> {
+    let signing = match (Signing::aws_service_of(&aws.opensearch_url), sdk.credentials_provider(), sdk.region()) {
+        (Some(service), Some(credentials), Some(region)) => Signing::Aws { credentials, region: region.clone(), service },
+        (Some(_), _, _) => return Err("an AWS OpenSearch endpoint needs AWS credentials and a region".into()),
+        (None, _, _) => Signing::None,
+    };
+    Ok(Arc::new(OpenSearchIndex::connect(&aws.opensearch_url, &aws.search_index, signing)?))
+}
 
 /// How a deployment reaches its cluster.
 pub enum Signing {
