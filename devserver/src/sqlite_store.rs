@@ -5,91 +5,22 @@
 //! small pool of read-only connections: WAL lets them read the last commit while a write is under way, and an indexed
 //! read is cheaper than handing it to another thread.
 //!
-//! One video by id is read from [`RecordCache`] when it was written or read before: only this process writes the file,
-//! so the records it last wrote or read are the file's.
+//! The store counts its writes ([`MetadataStore::changes`]), so that pages kept for the public list are never stale.
 
 use async_trait::async_trait;
 use framelift_shared::domain::{ListQuery, Page, PageKey, VideoId, VideoRecord, rfc3339};
 use framelift_shared::ports::{MetadataStore, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone)]
 pub struct SqliteMetadata {
     conn: Arc<Mutex<Connection>>,
     readers: Arc<Vec<Mutex<Connection>>>,
-    records: Arc<RecordCache>,
-}
-
-/// Records by id as this process last wrote or read them, and the count of writes ([`MetadataStore::changes`]).
-/// Bounded; cleared when full.
-///
-/// A read that found a record in the file keeps it only if no write settled since the read began: a write settles
-/// (updates the records and moves the count) under the same lock as a read keeps, after its commit, so a record read
-/// before a write can never be kept after it.
-#[derive(Default)]
-struct RecordCache {
-    records: RwLock<HashMap<VideoId, VideoRecord>>,
-    /// Moves on after every write, under `records`' lock.
-    writes: AtomicU64,
-}
-
-/// What the file holds for a video after a write to it.
-enum Written {
-    Record(Box<VideoRecord>),
-    /// The record was deleted.
-    Nothing,
-    /// The write failed: the record is forgotten, to be read from the file again.
-    Unknown,
-}
-
-impl RecordCache {
-    const MAX_ENTRIES: usize = 20_000;
-
-    /// The kept records of `ids`, in the order asked: `None` where one is not kept.
-    fn get(&self, ids: &[VideoId]) -> Vec<Option<VideoRecord>> {
-        let records = self.records.read().expect("not poisoned");
-        ids.iter().map(|id| records.get(id).cloned()).collect()
-    }
-
-    /// The count of writes settled so far: taken before a read, handed to [`RecordCache::keep`] after it.
-    fn writes(&self) -> u64 {
-        self.writes.load(Ordering::SeqCst)
-    }
-
-    /// Keeps `read`, read from the file when the count was `writes`, unless a write settled since.
-    fn keep<'a>(&self, read: impl IntoIterator<Item = &'a VideoRecord>, writes: u64) {
-        let mut records = self.records.write().expect("not poisoned");
-        if self.writes.load(Ordering::SeqCst) != writes {
-            return;
-        }
-        for record in read {
-            Self::put(&mut records, record.clone());
-        }
-    }
-
-    /// Puts `record` in `records`, first clearing them if full.
-    fn put(records: &mut HashMap<VideoId, VideoRecord>, record: VideoRecord) {
-        if records.len() >= Self::MAX_ENTRIES {
-            records.clear();
-        }
-        records.insert(record.id, record);
-    }
-
-    /// After a write to `id` returned, committed or not: see [`Written`].
-    fn settle(&self, id: VideoId, written: Written) {
-        let mut records = self.records.write().expect("not poisoned");
-        match written {
-            Written::Record(record) => Self::put(&mut records, *record),
-            Written::Nothing | Written::Unknown => {
-                records.remove(&id);
-            }
-        }
-        self.writes.fetch_add(1, Ordering::SeqCst);
-    }
+    /// Writes settled so far, committed or not.
+    writes: Arc<AtomicU64>,
 }
 
 impl SqliteMetadata {
@@ -128,7 +59,7 @@ impl SqliteMetadata {
                 Ok(Mutex::new(r))
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), readers: Arc::new(readers), records: Arc::default() })
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), readers: Arc::new(readers), writes: Arc::default() })
     }
 
     /// Runs the read `f` here, on a free read-only connection (or the first, waiting for it).
@@ -141,20 +72,14 @@ impl SqliteMetadata {
         f(&conn)
     }
 
-    /// Runs the write `f` to `id` on the writing connection, off the async threads; `written` is what the file holds
-    /// for `id` once `f` succeeds.
-    async fn write(
-        &self,
-        id: VideoId,
-        written: Written,
-        f: impl FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
-    ) -> Result<(), StoreError> {
-        let (conn, records) = (self.conn.clone(), self.records.clone());
+    /// Runs the write `f` on the writing connection, off the async threads, and counts it.
+    async fn write(&self, f: impl FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static) -> Result<(), StoreError> {
+        let (conn, writes) = (self.conn.clone(), self.writes.clone());
         tokio::task::spawn_blocking(move || {
             let conn = conn.lock().map_err(|_| StoreError::Unavailable("the store's lock was poisoned".into()))?;
             let result = f(&conn);
-            // Settled here, not after the await: a request dropped mid-write still wrote.
-            records.settle(id, if result.is_ok() { written } else { Written::Unknown });
+            // Counted here, not after the await: a request dropped mid-write still wrote.
+            writes.fetch_add(1, Ordering::SeqCst);
             result
         })
         .await
@@ -185,7 +110,7 @@ fn explain(conn: &Connection, id: &str) -> StoreError {
 impl MetadataStore for SqliteMetadata {
     async fn insert(&self, record: &VideoRecord) -> Result<(), StoreError> {
         let (id, version, status, owner, created, text) = row_of(record)?;
-        self.write(record.id, Written::Record(Box::new(record.clone())), move |c| {
+        self.write(move |c| {
             let n = c
                 .execute(
                     "INSERT INTO videos (id, version, status, owner, created_at, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
@@ -201,29 +126,19 @@ impl MetadataStore for SqliteMetadata {
         Ok(self.get_many(std::slice::from_ref(id)).await?.pop().flatten())
     }
 
-    /// Kept records from memory; the rest on one read-only connection, its statement prepared once.
+    /// On one read-only connection, its statement prepared once.
     async fn get_many(&self, ids: &[VideoId]) -> Result<Vec<Option<VideoRecord>>, StoreError> {
-        let writes = self.records.writes();
-        let mut found = self.records.get(ids);
-        let missing: Vec<usize> = (0..ids.len()).filter(|&i| found[i].is_none()).collect();
-        if missing.is_empty() {
-            return Ok(found);
-        }
         let texts: Vec<Option<String>> = self.read(|c| {
             let mut stmt = c.prepare_cached("SELECT record FROM videos WHERE id = ?1").map_err(db)?;
-            missing.iter().map(|&i| stmt.query_row([ids[i].to_string()], |r| r.get(0)).optional().map_err(db)).collect()
+            ids.iter().map(|id| stmt.query_row([id.to_string()], |r| r.get(0)).optional().map_err(db)).collect()
         })?;
-        for (&i, text) in missing.iter().zip(texts) {
-            found[i] = text.map(|t| serde_json::from_str(&t).map_err(StoreError::unavailable)).transpose()?;
-        }
-        self.records.keep(missing.iter().filter_map(|&i| found[i].as_ref()), writes);
-        Ok(found)
+        texts.into_iter().map(|text| text.map(|t| serde_json::from_str(&t).map_err(StoreError::unavailable)).transpose()).collect()
     }
 
     async fn replace(&self, next: &VideoRecord) -> Result<(), StoreError> {
         let expected = next.version.checked_sub(1).ok_or(StoreError::Conflict)? as i64;
         let (id, version, status, owner, created, text) = row_of(next)?;
-        self.write(next.id, Written::Record(Box::new(next.clone())), move |c| {
+        self.write(move |c| {
             let n = c
                 .execute(
                     "UPDATE videos SET version = ?2, status = ?3, owner = ?4, created_at = ?5, record = ?6 WHERE id = ?1 AND version = ?7",
@@ -259,8 +174,8 @@ impl MetadataStore for SqliteMetadata {
     }
 
     async fn delete(&self, id: &VideoId, version: u64) -> Result<(), StoreError> {
-        let (video, id) = (*id, id.to_string());
-        self.write(video, Written::Nothing, move |c| {
+        let id = id.to_string();
+        self.write(move |c| {
             let n = c.execute("DELETE FROM videos WHERE id = ?1 AND version = ?2", params![id, version as i64]).map_err(db)?;
             if n == 1 { Ok(()) } else { Err(explain(c, &id)) }
         })
@@ -268,7 +183,7 @@ impl MetadataStore for SqliteMetadata {
     }
 
     fn changes(&self) -> Option<u64> {
-        Some(self.records.writes())
+        Some(self.writes.load(Ordering::SeqCst))
     }
 }
 
@@ -292,36 +207,6 @@ mod tests {
         )
     }
 
-    #[test]
-    fn a_record_read_before_a_write_is_not_kept_after_it() {
-        let cache = RecordCache::default();
-        let old = record();
-        let id = old.id;
-        let new = old.apply(Transition::BeginProcessing).unwrap();
-
-        // A read began, then a write settled, then the read tries to keep what it read.
-        let before = cache.writes();
-        cache.settle(id, Written::Record(Box::new(new.clone())));
-        cache.keep([&old], before);
-        assert_eq!(cache.get(&[id]), [Some(new)], "the write's record stays");
-
-        // The same with a delete: the record read before it does not come back.
-        let before = cache.writes();
-        cache.settle(id, Written::Nothing);
-        cache.keep([&old], before);
-        assert_eq!(cache.get(&[id]), [None]);
-
-        // With no write in between, what was read is kept.
-        let before = cache.writes();
-        cache.keep([&old], before);
-        assert_eq!(cache.get(&[id]), [Some(old.clone())]);
-
-        // A write that failed forgets the id, to be read from the file again.
-        cache.settle(id, Written::Unknown);
-        assert_eq!(cache.get(&[id]), [None]);
-        assert_eq!(cache.writes(), 3, "every write moves the count");
-    }
-
     #[tokio::test]
     async fn reads_see_every_write_and_a_reopened_store_reads_the_file() {
         let dir = std::env::temp_dir().join(format!("sqlite-cache-{}", VideoId::generate()));
@@ -337,11 +222,12 @@ mod tests {
         assert!(store.replace(&processing).await.is_err());
         assert_eq!(store.get(&r.id).await.unwrap(), Some(processing.clone()), "a failed write changes nothing");
 
-        // Another store on the same file (a restart) reads from the file, and keeps what it read.
+        // Another store on the same file (a restart) reads from the file.
         let reopened = SqliteMetadata::open(&path).unwrap();
-        assert_eq!(reopened.records.get(&[r.id]), [None]);
         assert_eq!(reopened.get_many(&[r.id, r.id]).await.unwrap(), [Some(processing.clone()), Some(processing.clone())]);
-        assert_eq!(reopened.records.get(&[r.id]), [Some(processing.clone())]);
+        let before = store.changes();
+        assert!(store.replace(&processing).await.is_err());
+        assert_ne!(store.changes(), before, "every write moves the count, a failed one too");
 
         store.delete(&r.id, processing.version).await.unwrap();
         assert_eq!(store.get(&r.id).await.unwrap(), None, "a delete is seen at once");
