@@ -67,22 +67,6 @@ impl Presigner {
     ) -> Result<PresignedUrl, StoreError> {
         let now = SystemTime::now();
         let credentials = self.credentials(now).await?;
-        let url = self.signed(&credentials, now, method, key, query, headers, ttl)?;
-        Ok(PresignedUrl { url, expires_at: time::OffsetDateTime::from(now) + ttl })
-    }
-
-    /// The URL signed at `now` with `credentials`.
-    #[allow(clippy::too_many_arguments)]
-    fn signed(
-        &self,
-        credentials: &Credentials,
-        now: SystemTime,
-        method: &str,
-        key: &str,
-        query: &[(&str, &str)],
-        headers: &[(&str, &str)],
-        ttl: Duration,
-    ) -> Result<String, StoreError> {
         let mut url = format!("{}{}", self.base, utf8_percent_encode(key, PATH));
         for (name, value) in query {
             push_param(&mut url, name, value);
@@ -92,7 +76,7 @@ impl Presigner {
         settings.expires_in = Some(ttl);
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let identity = credentials.clone().into();
+        let identity = credentials.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
@@ -108,7 +92,7 @@ impl Presigner {
         for (name, value) in instructions.params() {
             push_param(&mut url, name, value);
         }
-        Ok(url)
+        Ok(PresignedUrl { url, expires_at: time::OffsetDateTime::from(now) + ttl })
     }
 }
 

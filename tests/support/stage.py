@@ -152,7 +152,7 @@ def statements(template, resolve, policies):
     return out
 
 
-def invoke_config(template, name, props, resolve):
+def invoke_config(props, resolve):
     config = props.get("EventInvokeConfig", {})
     on_failure = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
     if isinstance(on_failure, dict) and "Fn::GetAtt" in on_failure:
@@ -186,7 +186,7 @@ def functions(template, values):
                     schedules.append({"Name": event_name, "Schedule": resolve(p["Schedule"])})
                 else:
                     raise Unresolved(f"event {event_name} of type {event['Type']}")
-            retries, on_failure = invoke_config(template, name, props, resolve)
+            retries, on_failure = invoke_config(props, resolve)
             out[name] = {
                 "Binary": resource["Metadata"]["BuildProperties"]["Binary"],
                 "MemorySize": int(resolve(props.get("MemorySize", globals_.get("MemorySize", 128)))),

@@ -224,7 +224,7 @@ pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outc
 pub async fn process_within(state: &TranscodeState, id: VideoId, budget: Budget) -> anyhow::Result<Outcome> {
     let claimed = match claim_or_wait(state, id, budget).await? {
         Claimed::Mine(record) => *record,
-        Claimed::Elsewhere => return Ok(Outcome::Skipped("another attempt is alive and working on it")),
+        Claimed::Busy(_) => return Ok(Outcome::Skipped("another attempt is alive and working on it")),
         Claimed::Nothing => return Ok(Outcome::Skipped("finished, or no longer there")),
     };
     if claimed.attempts > MAX_ATTEMPTS {
@@ -265,8 +265,8 @@ pub async fn process_within(state: &TranscodeState, id: VideoId, budget: Budget)
 /// What claiming found.
 enum Claimed {
     Mine(Box<VideoRecord>),
-    /// A live attempt holds the video.
-    Elsewhere,
+    /// Another attempt's lease runs (the record as read); after [`claim_or_wait`], that attempt is alive.
+    Busy(Box<VideoRecord>),
     /// Finished, or deleted.
     Nothing,
 }
@@ -279,43 +279,40 @@ async fn claim_or_wait(state: &TranscodeState, id: VideoId, budget: Budget) -> a
     let mut seen: Option<u64> = None;
     loop {
         let record = match claim(state, id).await? {
-            Claim::Claimed(record) => return Ok(Claimed::Mine(record)),
-            Claim::Done => return Ok(Claimed::Nothing),
-            Claim::Busy => match state.meta.get(&id).await? {
-                Some(record) => record,
-                None => return Ok(Claimed::Nothing),
-            },
+            Claimed::Busy(record) => record,
+            other => return Ok(other),
         };
         if seen.is_some_and(|v| v != record.version) {
-            return Ok(Claimed::Elsewhere);
+            return Ok(Claimed::Busy(record));
         }
         seen = Some(record.version);
         let now = time::OffsetDateTime::now_utc();
         let lapses_in = record.lease_until.map_or(Duration::ZERO, |t| Duration::try_from(t - now).unwrap_or(Duration::ZERO));
         // Not worth waiting for when too little of the invocation would be left; the sweep takes it then.
         if budget.left().is_some_and(|left| left < lapses_in + budget.margin) {
-            return Ok(Claimed::Elsewhere);
+            return Ok(Claimed::Busy(record));
         }
         tokio::time::sleep(heartbeat_every(state.lease).min(lapses_in).max(Duration::from_millis(20))).await;
     }
 }
 
-/// Claims the video for this attempt: `Claimed` with the record as written, `Busy` while another attempt's lease
-/// runs, `Done` when there is nothing to do (finished or deleted).
+/// Claims the video for this attempt, or says why not: another attempt's lease runs, or there is nothing to do
+/// (finished or deleted).
 ///
 /// A lost conditional write is read again rather than taken as "someone else has it": the writer that won may have been
 /// `complete` recording the upload (the storage event can overtake it), which leaves the video for us to claim.
-async fn claim(state: &TranscodeState, id: VideoId) -> anyhow::Result<Claim> {
+async fn claim(state: &TranscodeState, id: VideoId) -> anyhow::Result<Claimed> {
     for _ in 0..5 {
-        let Some(record) = state.meta.get(&id).await? else { return Ok(Claim::Done) };
+        let Some(record) = state.meta.get(&id).await? else { return Ok(Claimed::Nothing) };
         let next = match record.claim(time::OffsetDateTime::now_utc(), state.lease) {
             Claim::Claimed(next) => *next,
-            other => return Ok(other),
+            Claim::Busy => return Ok(Claimed::Busy(Box::new(record))),
+            Claim::Done => return Ok(Claimed::Nothing),
         };
         match state.meta.replace(&next).await {
-            Ok(()) => return Ok(Claim::Claimed(Box::new(next))),
+            Ok(()) => return Ok(Claimed::Mine(Box::new(next))),
             Err(StoreError::Conflict) => continue,
-            Err(StoreError::NotFound) => return Ok(Claim::Done),
+            Err(StoreError::NotFound) => return Ok(Claimed::Nothing),
             Err(e) => return Err(e.into()),
         }
     }

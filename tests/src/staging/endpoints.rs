@@ -4,7 +4,7 @@
 //! and refused as the service refuses it when they do not allow it.
 
 use super::iam::{self, Authorization, Statement};
-use super::lambda::serve;
+use super::lambda::{respond, serve};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -151,9 +151,7 @@ fn denied(dynamodb: bool, function: &str, auth: &Authorization) -> hyper::Respon
 }
 
 fn plain(status: u16, text: String) -> hyper::Response<Full<Bytes>> {
-    let mut res = hyper::Response::new(Full::new(Bytes::from(text)));
-    *res.status_mut() = hyper::StatusCode::from_u16(status).expect("a status");
-    res
+    respond(status, Bytes::from(text), &[])
 }
 
 /// The scripted search cluster: one index of documents, shared by every function's endpoint. A search answers with

@@ -2,7 +2,7 @@
 //! `framelift_local::apigw` makes them) and Lambda's Invoke API (for `make redrive` and `aws lambda invoke`).
 
 use super::RouteSpec;
-use super::lambda::{Failure, LambdaFunction, serve};
+use super::lambda::{Failure, LambdaFunction, respond, serve};
 use base64::Engine;
 use bytes::Bytes;
 use framelift_local::apigw::{RawRequest, event, event_json};
@@ -96,10 +96,7 @@ fn response_of(answer: Value) -> hyper::Response<Full<Bytes>> {
 }
 
 fn json_response(status: u16, body: Value) -> hyper::Response<Full<Bytes>> {
-    let mut res = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
-    *res.status_mut() = hyper::StatusCode::from_u16(status).expect("a status");
-    res.headers_mut().insert("content-type", "application/json".parse().expect("a content type"));
-    res
+    respond(status, Bytes::from(body.to_string()), &[("content-type", "application/json")])
 }
 
 /// Starts Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`, by logical id or ARN); returns its URL.

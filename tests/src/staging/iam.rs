@@ -212,7 +212,7 @@ pub fn opensearch(domain: &str, method: &str, path: &str) -> Authorization {
 
 /// `s` with its percent escapes decoded (a `+` stays a plus, as in a path).
 pub(super) fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 fn xml_unescape(s: &str) -> String {

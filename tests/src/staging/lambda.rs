@@ -107,7 +107,8 @@ impl RuntimeApi {
     }
 }
 
-fn respond(status: u16, body: Bytes, headers: &[(&str, &str)]) -> hyper::Response<Full<Bytes>> {
+/// A response of `status` with `body` and `headers`.
+pub(crate) fn respond(status: u16, body: Bytes, headers: &[(&str, &str)]) -> hyper::Response<Full<Bytes>> {
     let mut res = hyper::Response::new(Full::new(body));
     *res.status_mut() = hyper::StatusCode::from_u16(status).expect("a status");
     for (k, v) in headers {
