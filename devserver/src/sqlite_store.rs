@@ -126,10 +126,12 @@ impl MetadataStore for SqliteMetadata {
         Ok(self.get_many(std::slice::from_ref(id)).await?.pop().flatten())
     }
 
-    /// On one read-only connection, its statement prepared once.
+    /// On one read-only connection, in one read transaction (one snapshot, and the file locked once, not per id), its
+    /// statement prepared once.
     async fn get_many(&self, ids: &[VideoId]) -> Result<Vec<Option<VideoRecord>>, StoreError> {
         let texts: Vec<Option<String>> = self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT record FROM videos WHERE id = ?1").map_err(db)?;
+            let snapshot = c.unchecked_transaction().map_err(db)?;
+            let mut stmt = snapshot.prepare_cached("SELECT record FROM videos WHERE id = ?1").map_err(db)?;
             ids.iter().map(|id| stmt.query_row([id.to_string()], |r| r.get(0)).optional().map_err(db)).collect()
         })?;
         texts.into_iter().map(|text| text.map(|t| serde_json::from_str(&t).map_err(StoreError::unavailable)).transpose()).collect()

@@ -2,7 +2,8 @@
 //! does (see `framelift_shared::domain::SearchText`'s module): every word exactly, within `AUTO` edits, and the last
 //! one as a prefix, in title, author and description weighed 3, 2 and 1; one analyzer folds case and accents for the
 //! documents and the query alike. The query is tantivy's own: term, fuzzy and prefix queries with boosts, in one
-//! boolean query.
+//! boolean query. A query's hits are kept until the index next changes, as OpenSearch's request cache keeps results
+//! until the next refresh.
 
 use async_trait::async_trait;
 use framelift_shared::domain::{SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, VideoId, auto_fuzziness};
@@ -21,6 +22,11 @@ const TOKENIZER: &str = "folded";
 const WRITER_BYTES: usize = 20_000_000;
 /// A typo or a prefix scores half an exact match of the same word.
 const INEXACT: f32 = 0.5;
+/// How many queries' hits are kept.
+const KEPT_QUERIES: u64 = 1_000;
+
+/// A query as the cache knows it: the index generation it ran on, its text and its limit.
+type QueryKey = (u64, String, usize);
 
 pub struct TantivySearch {
     index: Index,
@@ -32,6 +38,9 @@ pub struct TantivySearch {
     id: Field,
     /// The searched fields with their weights, in the order of [`SEARCH_FIELDS`].
     fields: Vec<(Field, f32)>,
+    /// Each query's hits, kept until the index changes (the key holds the generation they were found in), and found
+    /// once for a crowd asking at the same time.
+    hits: moka::future::Cache<QueryKey, SearchHits>,
 }
 
 fn schema() -> Schema {
@@ -58,6 +67,14 @@ fn failed(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("search index: {e}").into())
 }
 
+/// The failure of a search that a crowd waited for, as each of them gets it.
+fn unshared(e: Arc<StoreError>) -> StoreError {
+    Arc::try_unwrap(e).unwrap_or_else(|e| match &*e {
+        StoreError::Unavailable(source) => StoreError::Unavailable(source.to_string().into()),
+        other => StoreError::Unavailable(other.to_string().into()),
+    })
+}
+
 impl TantivySearch {
     /// Opens the index in `dir`, creating it (and the folder) the first time.
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
@@ -76,7 +93,8 @@ impl TantivySearch {
         let schema = index.schema();
         let id = schema.get_field("id")?;
         let fields = SEARCH_FIELDS.iter().map(|(name, boost)| Ok((schema.get_field(name)?, *boost))).collect::<tantivy::Result<_>>()?;
-        Ok(Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields })
+        let hits = moka::future::Cache::new(KEPT_QUERIES);
+        Ok(Self { index, reader, writing: Arc::new(Mutex::new(())), id, fields, hits })
     }
 
     fn document(&self, doc: &SearchDocument) -> TantivyDocument {
@@ -172,6 +190,14 @@ impl SearchIndex for TantivySearch {
 
     async fn search(&self, text: &SearchText, limit: usize) -> Result<SearchHits, StoreError> {
         let searcher = self.reader.searcher();
+        let key = (searcher.generation().generation_id(), text.as_str().to_owned(), limit);
+        self.hits.try_get_with(key, async { self.find(&searcher, text, limit) }).await.map_err(unshared)
+    }
+}
+
+impl TantivySearch {
+    /// The best `limit` matches of `text` in what `searcher` sees.
+    fn find(&self, searcher: &tantivy::Searcher, text: &SearchText, limit: usize) -> Result<SearchHits, StoreError> {
         let query = self.query(text);
         let (top, total) = searcher.search(&query, &(TopDocs::with_limit(limit.max(1)).order_by_score(), Count)).map_err(failed)?;
         let mut ids = Vec::with_capacity(top.len().min(limit));
@@ -203,7 +229,8 @@ mod tests {
     }
 
     /// Results come back as the ids of the videos they are, read from the id field's terms, in segments of many
-    /// documents, after a deletion, and for a video put again (its new document in a new segment).
+    /// documents; and the same query asked again after a deletion, or after a video is put again (its new document in a
+    /// new segment), finds what the index holds now, not what it held when the query was first asked.
     #[tokio::test]
     async fn results_are_the_ids_of_the_videos_found() {
         let index = TantivySearch::in_memory().unwrap();
@@ -211,17 +238,18 @@ mod tests {
         for chunk in [&docs[..400], &docs[400..]] {
             index.put_all(chunk).await.unwrap();
         }
-        index.remove(&docs[8].id).await.unwrap();
-        docs[9].title = "a lighthouse".into();
-        index.put(&docs[9]).await.unwrap();
         let index = &index;
         let first = |q: &str| {
             let text = SearchText::parse(q).unwrap();
             async move { index.search(&text, 20).await.unwrap().ids.first().copied() }
         };
-        for i in [0, 1, 255, 256, 399, 400, 401, 599] {
+        for i in [0, 1, 8, 255, 256, 399, 400, 401, 599] {
             assert_eq!(first(&i.to_string()).await, Some(docs[i].id), "{i}");
         }
+        assert_eq!(first("lighthouse").await, None);
+        index.remove(&docs[8].id).await.unwrap();
+        docs[9].title = "a lighthouse".into();
+        index.put(&docs[9]).await.unwrap();
         assert_ne!(first("8").await, Some(docs[8].id), "deleted");
         assert_eq!(first("lighthouse").await, Some(docs[9].id), "put again");
     }
