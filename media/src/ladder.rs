@@ -1,10 +1,15 @@
 //! The ladder: which renditions a source gets, derived from the source.
 //!
-//! The original design's rungs (180p 500k, 480p 1000k, 720p 2500k; AAC 64k/128k/192k) plus 1080p, each named by its
-//! short side so that portrait video is scaled by its short side and stays portrait. Never upscaled: a rung taller
-//! than the source is dropped, and a source smaller than the lowest rung gets one rung at its own size. Bitrates scale
-//! with the pixel count for shapes other than 16:9, and by 1.5 above 30 fps. Frame rate is kept up to 60, capped at 30
-//! at 480p and below.
+//! The original design's rungs (180p, 480p, 720p; AAC 64k/128k/192k) plus 1080p, each named by its short side so that
+//! portrait video is scaled by its short side and stays portrait. Never upscaled: a rung taller than the source is
+//! dropped, and a source smaller than the lowest rung gets one rung at its own size. Frame rate is kept up to 60,
+//! capped at 30 at 480p and below.
+//!
+//! Rate control is capped CRF: each rung is encoded at a constant quality (`crf`), so easy content (slides, a still
+//! camera) costs few bits, and never above the original design's bitrate for the rung (`max_video_kbps`, 500k, 1000k,
+//! 2500k and 5000k, over a two-second buffer), so hard content costs no more than it did. Nothing depends on the rest of
+//! the file, so any stretch of a video can be encoded alone at the same quality. The caps scale with the pixel count
+//! for shapes other than 16:9, and by 1.5 above 30 fps.
 
 use crate::probe::SourceInfo;
 
@@ -19,7 +24,10 @@ pub struct Rung {
     pub fps: f64,
     /// Whether the source's frame rate had to be reduced for this rung.
     pub fps_capped: bool,
-    pub video_kbps: u32,
+    /// x264's constant rate factor: the quality every frame is encoded at.
+    pub crf: f32,
+    /// The most video bits per second, over a buffer of two seconds' worth.
+    pub max_video_kbps: u32,
     pub audio_kbps: u32,
     /// H.264 level (e.g. 31 for 3.1), chosen for the rung's size and rate.
     pub level: u8,
@@ -31,15 +39,18 @@ pub struct Rung {
 struct Base {
     short: u32,
     long: u32,
+    crf: f32,
     video_kbps: u32,
     audio_kbps: u32,
 }
 
+/// The CRFs were chosen on real footage against the original design's ladder (docs/BENCHMARKS.md, "Rate control"): the
+/// highest that keeps a film clip at the original's VMAF for no more bits.
 const BASES: [Base; 4] = [
-    Base { short: 180, long: 320, video_kbps: 500, audio_kbps: 64 },
-    Base { short: 480, long: 854, video_kbps: 1000, audio_kbps: 128 },
-    Base { short: 720, long: 1280, video_kbps: 2500, audio_kbps: 192 },
-    Base { short: 1080, long: 1920, video_kbps: 5000, audio_kbps: 192 },
+    Base { short: 180, long: 320, crf: 26.0, video_kbps: 500, audio_kbps: 64 },
+    Base { short: 480, long: 854, crf: 26.0, video_kbps: 1000, audio_kbps: 128 },
+    Base { short: 720, long: 1280, crf: 23.1, video_kbps: 2500, audio_kbps: 192 },
+    Base { short: 1080, long: 1920, crf: 23.1, video_kbps: 5000, audio_kbps: 192 },
 ];
 
 /// Frame rate ceilings.
@@ -47,10 +58,10 @@ const MAX_FPS: f64 = 60.0;
 const SMALL_RUNG_MAX_FPS: f64 = 30.0;
 /// Rungs at or below this short side are "small": capped at 30 fps.
 const SMALL_RUNG: u32 = 480;
-/// x264 settings, chosen by measurement against the original design's encode (default preset, one process per
-/// rung): `superfast` with `tune=psnr` (no psychovisual tuning, no adaptive quantisation) scored higher VMAF at the same
-/// bitrate than `veryfast` with the defaults, at a fraction of the time.
-const PRESET: &str = "superfast";
+/// x264 settings, chosen by measurement on real footage against the original design's encode (default preset, one
+/// process per rung): `tune=psnr` (no psychovisual tuning, no adaptive quantisation) scores higher VMAF for the bits
+/// than the default tuning, and `slow` is the fastest preset that matches the original's bits and VMAF on film.
+const PRESET: &str = "slow";
 const TUNE: &str = "psnr";
 
 /// A source's own size becomes the top rung when its short side is at least this much above the highest standard
@@ -99,14 +110,15 @@ fn rung(base: &Base, width: u32, height: u32, source_fps: f64) -> Rung {
     let fps = if fps_capped { ceiling } else { source_fps };
     let pixels = f64::from(width) * f64::from(height) / (f64::from(base.short) * f64::from(base.long));
     let rate = if fps > 31.0 { 1.5 } else { 1.0 };
-    let video_kbps = ((f64::from(base.video_kbps) * pixels * rate / 10.0).round() as u32 * 10).max(100);
+    let max_video_kbps = ((f64::from(base.video_kbps) * pixels * rate / 10.0).round() as u32 * 10).max(100);
     Rung {
         name: format!("{short}p"),
         width,
         height,
         fps,
         fps_capped,
-        video_kbps,
+        crf: base.crf,
+        max_video_kbps,
         audio_kbps: base.audio_kbps,
         level: level(width, height, fps),
         preset: PRESET,
@@ -162,10 +174,14 @@ mod tests {
     }
 
     #[test]
-    fn a_1080p_source_gets_four_rungs_with_the_original_bitrates() {
+    fn a_1080p_source_gets_four_rungs_capped_at_the_original_bitrates() {
         let l = ladder(&src(1920, 1080, 30.0), None);
         assert_eq!(shapes(&l), [(320, 180), (854, 480), (1280, 720), (1920, 1080)]);
-        assert_eq!(l.iter().map(|r| (r.video_kbps, r.audio_kbps)).collect::<Vec<_>>(), [(500, 64), (1000, 128), (2500, 192), (5000, 192)]);
+        assert_eq!(
+            l.iter().map(|r| (r.max_video_kbps, r.audio_kbps)).collect::<Vec<_>>(),
+            [(500, 64), (1000, 128), (2500, 192), (5000, 192)]
+        );
+        assert_eq!(l.iter().map(|r| r.crf).collect::<Vec<_>>(), [26.0, 26.0, 23.1, 23.1]);
         assert_eq!(l.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["180p", "480p", "720p", "1080p"]);
         assert_eq!(shapes(&ladder(&src(1920, 1080, 30.0), Some(720))), [(320, 180), (854, 480), (1280, 720)]);
     }
@@ -206,7 +222,7 @@ mod tests {
         assert_eq!(shapes(&ladder(&src(640, 360, 30.0), Some(180))), [(320, 180)]);
         let own = ladder(&src(640, 360, 30.0), None).pop().unwrap();
         assert_eq!(own.name, "360p");
-        assert_eq!(own.video_kbps, 560, "480p's bitrate for 854x480, scaled to 640x360's pixels");
+        assert_eq!(own.max_video_kbps, 560, "480p's bitrate for 854x480, scaled to 640x360's pixels");
         assert_eq!(own.audio_kbps, 128);
     }
 
@@ -222,7 +238,7 @@ mod tests {
         let l = ladder(&src(160, 90, 15.0), None);
         assert_eq!(shapes(&l), [(160, 90)]);
         assert_eq!(l[0].fps, 15.0);
-        assert!(l[0].video_kbps < 500, "bitrate scaled down with the pixels: {}", l[0].video_kbps);
+        assert!(l[0].max_video_kbps < 500, "bitrate scaled down with the pixels: {}", l[0].max_video_kbps);
         assert_eq!(shapes(&ladder(&src(161, 91, 30.0), None)), [(160, 90)], "even dimensions");
     }
 
@@ -232,7 +248,7 @@ mod tests {
         assert_eq!(shapes(&l), [(240, 180), (640, 480), (960, 720), (1440, 1080)]);
         assert_eq!(shapes(&ladder(&src(176, 144, 30.0), None)), [(176, 144)], "smaller than 180p: one rung at its size");
         assert!(l.iter().all(|r| r.width % 2 == 0 && r.height % 2 == 0));
-        assert_eq!(l[2].video_kbps, 1880, "720p at 4:3 has 0.75 of the pixels of 1280x720");
+        assert_eq!(l[2].max_video_kbps, 1880, "720p at 4:3 has 0.75 of the pixels of 1280x720");
         assert_eq!(ladder(&src(1280, 720, 30.0), None)[1].width, 854, "480p is 854 wide, as 853.33 rounds");
         let odd = ladder(&src(1000, 563, 30.0), None);
         assert!(odd.iter().all(|r| r.width % 2 == 0 && r.height % 2 == 0), "{:?}", shapes(&odd));
@@ -242,7 +258,7 @@ mod tests {
     fn frame_rate_is_kept_to_60_and_small_rungs_to_30() {
         let l = ladder(&src(1920, 1080, 60.0), None);
         assert_eq!(l.iter().map(|r| r.fps).collect::<Vec<_>>(), [30.0, 30.0, 60.0, 60.0]);
-        assert_eq!(l[3].video_kbps, 7500, "60 fps gets 1.5x the bits");
+        assert_eq!(l[3].max_video_kbps, 7500, "60 fps gets 1.5x the bits");
         assert_eq!(l[3].level, 42);
         let fast = ladder(&src(1280, 720, 120.0), None);
         assert_eq!(fast.last().unwrap().fps, 60.0);

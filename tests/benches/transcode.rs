@@ -5,8 +5,13 @@
 //! Compared like for like, on the original three rungs (`--max-height 720`), and, for the record, the full ladder
 //! with its 1080p rung. Figures: wall and CPU time, peak memory, and for the 720p and 480p rungs VMAF (libvmaf model
 //! vmaf_v0.6.1, every 5th frame, each rendition scaled back to 1080p with bicubic) and the measured video bitrate.
-//! Goal: at least 3.0x faster wall time, VMAF within 0.5 at each compared rung, at most 5% more bits, under 1 GiB.
-//! `FRAMELIFT_BENCH_RUNS` sets the number of alternations (default 3); the tables show medians.
+//! Goal (issue 4): at least 3.0x faster wall time, VMAF within 0.5 at each compared rung, at most 5% more bits, under
+//! 1 GiB. `FRAMELIFT_BENCH_RUNS` sets the number of alternations (default 3); the tables show medians.
+//!
+//! Then rate control on real footage (issue 27), once each: a film clip (Big Buck Bunny, 720p, from the tests' real
+//! footage) and a lesson-like source (60 s of 1080p30: still slides of dense text-like lines, a new one every 15 s, and
+//! a small camera inset of real street footage), bits and VMAF per rung beside the original design's ladder. Goal: at
+//! least 50% fewer bits on the lesson-like source and no more bits on film, each at a VMAF no lower than the original's.
 
 use framelift_media::Tools;
 use framelift_tests::cpu_time;
@@ -38,7 +43,8 @@ fn measure(cmd: &mut Command) -> Usage {
     Usage { wall, cpu: cpu_time(&usage), peak_kib: usage.ru_maxrss as u64 }
 }
 
-fn vmaf(ffmpeg: &Path, rendition: &Path, source: &Path) -> f64 {
+/// VMAF of `rendition` against `source`, scaled back to the source's `size` (`W:H`); every `subsample`th frame.
+fn vmaf(ffmpeg: &Path, rendition: &Path, source: &Path, size: &str, subsample: u32) -> f64 {
     let out = Command::new(ffmpeg)
         .args(["-hide_banner", "-nostdin", "-protocol_whitelist", "file,crypto,data", "-i"])
         .arg(rendition)
@@ -46,7 +52,9 @@ fn vmaf(ffmpeg: &Path, rendition: &Path, source: &Path) -> f64 {
         .arg(source)
         .args([
             "-lavfi",
-            "[0:v]scale=1920:1080:flags=bicubic,setpts=PTS-STARTPTS[d];[1:v]setpts=PTS-STARTPTS[r];[d][r]libvmaf=n_threads=2:n_subsample=5",
+            &format!(
+                "[0:v]scale={size}:flags=bicubic,setpts=PTS-STARTPTS[d];[1:v]setpts=PTS-STARTPTS[r];[d][r]libvmaf=n_threads=2:n_subsample={subsample}"
+            ),
             "-f",
             "null",
             "-",
@@ -60,8 +68,8 @@ fn vmaf(ffmpeg: &Path, rendition: &Path, source: &Path) -> f64 {
         .unwrap_or_else(|| panic!("no VMAF score: {log}"))
 }
 
-/// The video stream's bitrate in kbit/s over the 60 s.
-fn video_kbps(ffmpeg: &Path, rendition: &Path) -> f64 {
+/// The video stream's bitrate in kbit/s over `seconds`.
+fn video_kbps(ffmpeg: &Path, rendition: &Path, seconds: f64) -> f64 {
     let out = Command::new(ffmpeg)
         .args(["-hide_banner", "-nostdin", "-protocol_whitelist", "file,crypto,data", "-i"])
         .arg(rendition)
@@ -70,7 +78,54 @@ fn video_kbps(ffmpeg: &Path, rendition: &Path) -> f64 {
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     let kib: f64 = log.split("video:").nth(1).and_then(|s| s.split("KiB").next()?.trim().parse().ok()).expect("a size report");
-    kib * 8.192 / 60.0
+    kib * 8.192 / seconds
+}
+
+/// Writes the lesson-like source: 60 s of 1080p30 with a tone, still slides (lines of glyph-sized cells from ffmpeg's
+/// `life` source, one generation per 15 s slide) and a camera inset of `camera` (real footage, looped).
+fn lesson_like(ffmpeg: &Path, camera: &Path, out: &Path) {
+    let mut lines = String::new();
+    for l in 0..7 {
+        let (w, y) = (700 + ((l * 13) % 9) * 110, 280 + l * 86);
+        lines += &format!("drawbox=x=140:y={y}:w={w}:h=30:color=white:t=fill,");
+    }
+    let graph = format!(
+        "[1:v]fps=30,scale=1920:1080:flags=neighbor,format=yuv420p[text];\
+         [2:v]{lines}drawbox=x=140:y=120:w=1000:h=64:color=white:t=fill,format=yuv420p,lut=y=if(gt(val\\,128)\\,255\\,0)[mask];\
+         [0:v]format=yuv420p[paper];[paper][text][mask]maskedmerge=planes=1[slide];\
+         [3:v]scale=480:204,setpts=PTS-STARTPTS[camera];[slide][camera]overlay=x=1400:y=840[v]"
+    );
+    let status = Command::new(ffmpeg)
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "color=c=0xf4f4f0:size=1920x1080:rate=30"])
+        .args(["-f", "lavfi", "-i", "life=size=640x360:ratio=0.3:mold=0:rate=1/15:random_seed=7:death_color=0x303840:life_color=0xf4f4f0"])
+        .args(["-f", "lavfi", "-i", "color=c=black:size=1920x1080:rate=30", "-stream_loop", "-1", "-i"])
+        .arg(camera)
+        .args(["-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000", "-filter_complex", &graph])
+        .args(["-map", "[v]", "-map", "4:a", "-t", "60", "-c:v", "libx264", "-preset", "veryfast", "-crf", "16"])
+        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k"])
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the lesson-like source could not be made");
+}
+
+/// Bits and VMAF of the 720p and 480p rungs of `framelift transcode` and of the original design's ladder, on `source`.
+fn rate_control(framelift: &Path, seed: &Path, ffmpeg: &Path, work: &Path, name: &str, source: &Path, size: &str, seconds: f64) {
+    let slug = name.split(' ').next().unwrap_or(name);
+    let (theirs, ours) = (work.join(format!("{slug}-baseline")), work.join(format!("{slug}-framelift")));
+    for d in [&theirs, &ours] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    measure(Command::new("bash").arg(seed).arg(source).arg(&theirs).env("FFMPEG", ffmpeg));
+    measure(Command::new(framelift).arg("transcode").arg(source).arg(&ours).args(["--max-height", "720"]));
+    for (rung, t, o) in [("720p", "1280x720.m3u8", "720p/index.m3u8"), ("480p", "854x480.m3u8", "480p/index.m3u8")] {
+        let (t, o) = (theirs.join(t), ours.join(o));
+        // Every frame of a short clip; every 5th of a long one.
+        let subsample = if seconds < 20.0 { 1 } else { 5 };
+        let (vt, vo) = (vmaf(ffmpeg, &t, source, size, subsample), vmaf(ffmpeg, &o, source, size, subsample));
+        let (bt, bo) = (video_kbps(ffmpeg, &t, seconds), video_kbps(ffmpeg, &o, seconds));
+        println!("| {name} | {rung} | {vt:.2} | {vo:.2} | {:+.2} | {bt:.0} | {bo:.0} | {:+.1}% |", vo - vt, (bo / bt - 1.0) * 100.0);
+    }
 }
 
 fn main() {
@@ -171,10 +226,25 @@ fn main() {
         ("480p", "baseline/854x480.m3u8", "framelift-720/480p/index.m3u8"),
     ] {
         let (t, o) = (work.join(theirs), work.join(ours));
-        let (vt, vo) = (vmaf(&tools.ffmpeg, &t, &source), vmaf(&tools.ffmpeg, &o, &source));
-        let (bt, bo) = (video_kbps(&tools.ffmpeg, &t), video_kbps(&tools.ffmpeg, &o));
+        let (vt, vo) = (vmaf(&tools.ffmpeg, &t, &source, "1920:1080", 5), vmaf(&tools.ffmpeg, &o, &source, "1920:1080", 5));
+        let (bt, bo) = (video_kbps(&tools.ffmpeg, &t, 60.0), video_kbps(&tools.ffmpeg, &o, 60.0));
         println!("| {rung} | {vt:.2} | {vo:.2} | {:+.2} | {bt:.0} | {bo:.0} | {:+.1}% |", vo - vt, (bo / bt - 1.0) * 100.0);
     }
     println!();
     println!("goals: speed-up >= 3.0x (3 rungs), VMAF difference >= -0.5, bits <= +5%, peak memory < 1024 MiB");
+
+    println!();
+    println!("rate control on real footage, beside the original design's ladder:");
+    let lesson = work.join("lesson-like-60s-1080p30.mp4");
+    if !lesson.is_file() {
+        lesson_like(&tools.ffmpeg, &framelift_testkit::real_clip("bikes-640x272.mp4"), &lesson);
+    }
+    println!();
+    println!("| source | rung | baseline VMAF | framelift VMAF | difference | baseline kbit/s | framelift kbit/s | bits |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let film = framelift_testkit::real_clip("film-5.1-720p.mp4");
+    rate_control(&framelift, &seed, &tools.ffmpeg, &work, "film (5.3 s, 720p25)", &film, "1280:720", 5.312);
+    rate_control(&framelift, &seed, &tools.ffmpeg, &work, "lesson-like (60 s, 1080p30)", &lesson, "1920:1080", 60.0);
+    println!();
+    println!("goals: film bits <= +0% at VMAF difference >= 0; lesson-like bits <= -50% at VMAF difference >= 0");
 }
