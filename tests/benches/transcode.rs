@@ -109,8 +109,18 @@ fn lesson_like(ffmpeg: &Path, camera: &Path, out: &Path) {
     assert!(status.success(), "the lesson-like source could not be made");
 }
 
-/// Bits and VMAF of the 720p and 480p rungs of `framelift transcode` and of the original design's ladder, on `source`.
-fn rate_control(framelift: &Path, seed: &Path, ffmpeg: &Path, work: &Path, name: &str, source: &Path, size: &str, seconds: f64) {
+/// The two transcoders compared, the ffmpeg that measures them and where they write.
+struct Contestants<'a> {
+    framelift: &'a Path,
+    seed: &'a Path,
+    ffmpeg: &'a Path,
+    work: &'a Path,
+}
+
+/// Bits and VMAF of the 720p and 480p rungs of `framelift transcode` and of the original design's ladder, on `source`
+/// of `size` (`W:H`) and `seconds`.
+fn rate_control(c: &Contestants, name: &str, source: &Path, size: &str, seconds: f64) {
+    let Contestants { framelift, seed, ffmpeg, work } = *c;
     let slug = name.split(' ').next().unwrap_or(name);
     let (theirs, ours) = (work.join(format!("{slug}-baseline")), work.join(format!("{slug}-framelift")));
     for d in [&theirs, &ours] {
@@ -243,8 +253,9 @@ fn main() {
     println!("| source | rung | baseline VMAF | framelift VMAF | difference | baseline kbit/s | framelift kbit/s | bits |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let film = framelift_testkit::real_clip("film-5.1-720p.mp4");
-    rate_control(&framelift, &seed, &tools.ffmpeg, &work, "film (5.3 s, 720p25)", &film, "1280:720", 5.312);
-    rate_control(&framelift, &seed, &tools.ffmpeg, &work, "lesson-like (60 s, 1080p30)", &lesson, "1920:1080", 60.0);
+    let contestants = Contestants { framelift: &framelift, seed: &seed, ffmpeg: &tools.ffmpeg, work: &work };
+    rate_control(&contestants, "film (5.3 s, 720p25)", &film, "1280:720", 5.312);
+    rate_control(&contestants, "lesson-like (60 s, 1080p30)", &lesson, "1920:1080", 60.0);
     println!();
     println!("goals: film bits <= +0% at VMAF difference >= 0; lesson-like bits <= -50% at VMAF difference >= 0");
 }
