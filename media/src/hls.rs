@@ -25,77 +25,92 @@ pub fn ladder_args(rungs: &[Rung], audio_channels: u32, out: &Path) -> Vec<OsStr
     let mut args: Vec<OsString> = vec!["-filter_complex".into(), filter_graph(rungs).into()];
     for (i, r) in rungs.iter().enumerate() {
         let dir = out.join(&r.name);
-        let gop = (r.fps * f64::from(GOP_SECONDS)).round().max(1.0) as u32;
-        let s = |v: &str| OsString::from(v);
-        args.extend([s("-map"), format!("[v{i}]").into()]);
+        args.extend(["-map".into(), format!("[v{i}]").into()]);
         if has_audio {
-            args.extend([s("-map"), s("0:a:0")]);
+            args.extend(["-map".into(), "0:a:0".into()]);
         }
-        args.extend([
-            s("-c:v"),
-            s("libx264"),
-            s("-preset"),
-            s(r.preset),
-            s("-tune"),
-            s(r.tune),
-            s("-profile:v"),
-            s("high"),
-            s("-level:v"),
-            format!("{}.{}", r.level / 10, r.level % 10).into(),
-            s("-pix_fmt"),
-            s("yuv420p"),
-            s("-crf"),
-            format!("{}", r.crf).into(),
-            s("-maxrate"),
-            format!("{}k", r.max_video_kbps).into(),
-            s("-bufsize"),
-            format!("{}k", r.max_video_kbps * 2).into(),
-            s("-g"),
-            gop.to_string().into(),
-            s("-keyint_min"),
-            gop.to_string().into(),
-            s("-sc_threshold"),
-            s("0"),
-            s("-force_key_frames"),
-            format!("expr:gte(t,n_forced*{GOP_SECONDS})").into(),
-        ]);
+        args.extend(video_encoder_args(r));
         if has_audio {
-            // The native encoder's fast coder: at these bitrates indistinguishable, at a third of the time.
-            args.extend([
-                s("-c:a"),
-                s("aac"),
-                s("-aac_coder"),
-                s("fast"),
-                s("-b:a"),
-                format!("{}k", r.audio_kbps).into(),
-                s("-ac"),
-                audio_channels.min(2).to_string().into(),
-            ]);
+            args.extend(audio_encoder_args(r.audio_kbps, audio_channels));
         }
-        args.extend([
-            s("-f"),
-            s("hls"),
-            s("-hls_time"),
-            SEGMENT_SECONDS.to_string().into(),
-            s("-hls_playlist_type"),
-            s("vod"),
-            s("-hls_list_size"),
-            s("0"),
-            s("-hls_flags"),
-            s("independent_segments"),
-            s("-hls_segment_type"),
-            s("mpegts"),
-            s("-hls_segment_filename"),
-            dir.join("seg_%04d.ts").into_os_string(),
-            dir.join(VARIANT).into_os_string(),
-        ]);
+        args.extend(hls_output_args(&dir, 0));
     }
     args
 }
 
+/// The video encoder's settings for rung `r`: capped CRF, and keyframes every [`GOP_SECONDS`] counted from the run's
+/// first frame, never at scene cuts.
+pub(crate) fn video_encoder_args(r: &Rung) -> Vec<OsString> {
+    let gop = (r.fps * f64::from(GOP_SECONDS)).round().max(1.0) as u32;
+    let s = |v: &str| OsString::from(v);
+    vec![
+        s("-c:v"),
+        s("libx264"),
+        s("-preset"),
+        s(r.preset),
+        s("-tune"),
+        s(r.tune),
+        s("-profile:v"),
+        s("high"),
+        s("-level:v"),
+        format!("{}.{}", r.level / 10, r.level % 10).into(),
+        s("-pix_fmt"),
+        s("yuv420p"),
+        s("-crf"),
+        format!("{}", r.crf).into(),
+        s("-maxrate"),
+        format!("{}k", r.max_video_kbps).into(),
+        s("-bufsize"),
+        format!("{}k", r.max_video_kbps * 2).into(),
+        s("-g"),
+        gop.to_string().into(),
+        s("-keyint_min"),
+        gop.to_string().into(),
+        s("-sc_threshold"),
+        s("0"),
+        s("-force_key_frames"),
+        format!("expr:gte(t,n_forced*{GOP_SECONDS})").into(),
+    ]
+}
+
+/// The audio encoder's settings: AAC at `kbps`, mono kept mono and more channels mixed down to stereo.
+pub(crate) fn audio_encoder_args(kbps: u32, channels: u32) -> Vec<OsString> {
+    // The native encoder's fast coder: at these bitrates indistinguishable, at a third of the time.
+    ["-c:a", "aac", "-aac_coder", "fast", "-b:a"]
+        .map(OsString::from)
+        .into_iter()
+        .chain([format!("{kbps}k").into(), "-ac".into(), channels.min(2).to_string().into()])
+        .collect()
+}
+
+/// One HLS output in `dir`: [`SEGMENT_SECONDS`] MPEG-TS segments `seg_NNNN.ts` numbered from `first_segment`, and the
+/// playlist of what this run made ([`VARIANT`]).
+pub(crate) fn hls_output_args(dir: &Path, first_segment: u32) -> Vec<OsString> {
+    let s = |v: &str| OsString::from(v);
+    vec![
+        s("-f"),
+        s("hls"),
+        s("-hls_time"),
+        SEGMENT_SECONDS.to_string().into(),
+        s("-hls_playlist_type"),
+        s("vod"),
+        s("-hls_list_size"),
+        s("0"),
+        s("-start_number"),
+        first_segment.to_string().into(),
+        s("-hls_flags"),
+        s("independent_segments"),
+        s("-hls_segment_type"),
+        s("mpegts"),
+        s("-hls_segment_filename"),
+        dir.join("seg_%04d.ts").into_os_string(),
+        dir.join(VARIANT).into_os_string(),
+    ]
+}
+
 /// Decode once; scale in a cascade (each rung from the next larger one, which costs far less than scaling every rung
 /// from the source), with a sharp filter (lanczos) that keeps detail a plain bicubic loses.
-fn filter_graph(rungs: &[Rung]) -> String {
+pub(crate) fn filter_graph(rungs: &[Rung]) -> String {
     let mut order: Vec<usize> = (0..rungs.len()).collect();
     order.sort_by_key(|i| std::cmp::Reverse(rungs[*i].width * rungs[*i].height));
     let mut graph = String::new();

@@ -9,7 +9,10 @@
 //! - [`ladder`]: which renditions a source gets.
 //! - [`hls`]: the one ffmpeg command that makes them, and the master playlist with measured bandwidth.
 //! - [`transcode`]: the whole pipeline, and the outcome a person can read.
+//! - [`chunks`]: the timeline cut on the segment grid, each chunk of every rung encoded alone, audio once, and the
+//!   playlists of what is finished so far.
 
+pub mod chunks;
 pub mod hls;
 pub mod ladder;
 pub mod paths;
