@@ -8,6 +8,7 @@
 //! frames do not fall on segment boundaries, and MPEG-TS cannot say how much of a frame to drop.
 
 use crate::hls::{self, SEGMENT_SECONDS, VARIANT};
+use crate::input::Input;
 use crate::ladder::Rung;
 use crate::paths::AbsolutePath;
 use crate::probe::SourceInfo;
@@ -66,19 +67,19 @@ pub struct Segment {
 /// of `rungs`.
 pub async fn encode_chunk(
     ffmpeg: &AbsolutePath,
-    input: &AbsolutePath,
+    input: &Input,
     source: &SourceInfo,
     rungs: &[Rung],
     chunk: &Chunk,
     out: &AbsolutePath,
     limits: Limits,
 ) -> Result<Vec<Vec<Segment>>, TranscodeError> {
-    let mut args = run_args(source);
+    let mut args = run_args(input, source);
     args.extend(["-ss".into(), format!("{:.6}", chunk.start).into()]);
     if let Some(length) = chunk.length {
         args.extend(["-t".into(), format!("{length:.6}").into()]);
     }
-    args.extend(["-i".into(), input.as_os_str().to_owned(), "-filter_complex".into(), hls::filter_graph(rungs).into()]);
+    args.extend(["-i".into(), input.arg(), "-filter_complex".into(), hls::filter_graph(rungs).into()]);
     for (i, r) in rungs.iter().enumerate() {
         let dir = out.join(&r.name);
         std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
@@ -94,7 +95,7 @@ pub async fn encode_chunk(
 /// Encodes the whole of `input`'s first audio stream, once, into `out/audio/` at `kbps`.
 pub async fn encode_audio(
     ffmpeg: &AbsolutePath,
-    input: &AbsolutePath,
+    input: &Input,
     source: &SourceInfo,
     kbps: u32,
     out: &AbsolutePath,
@@ -102,8 +103,8 @@ pub async fn encode_audio(
 ) -> Result<Vec<Segment>, TranscodeError> {
     let dir = out.join(AUDIO);
     std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
-    let mut args = run_args(source);
-    args.extend(["-i".into(), input.as_os_str().to_owned(), "-map".into(), "0:a:0".into(), "-vn".into()]);
+    let mut args = run_args(input, source);
+    args.extend(["-i".into(), input.arg(), "-map".into(), "0:a:0".into(), "-vn".into()]);
     args.extend(hls::audio_encoder_args(kbps, source.audio_channels));
     args.extend(offset(0.0));
     args.extend(hls::hls_output_args(&dir, 0));
@@ -112,9 +113,9 @@ pub async fn encode_audio(
 }
 
 /// The start of every run's arguments: quiet, and the input opened as probing found it.
-fn run_args(source: &SourceInfo) -> Vec<OsString> {
+fn run_args(input: &Input, source: &SourceInfo) -> Vec<OsString> {
     let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"].map(Into::into).to_vec();
-    args.extend(sandbox::input_guard(Some(&source.demuxer)));
+    args.extend(sandbox::input_guard(input, Some(&source.demuxer)));
     args
 }
 

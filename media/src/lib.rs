@@ -5,6 +5,7 @@
 //! - [`paths`]: paths made absolute where they are read, so no child process sees one relative to another folder.
 //! - [`sandbox`]: how it runs on untrusted files: no environment, file protocol only, allow-listed demuxers, time
 //!   and memory limits.
+//! - [`input`]: where a source is read from: a file, or an address read with range requests.
 //! - [`probe`]: what a file is (or why it is not a video).
 //! - [`ladder`]: which renditions a source gets.
 //! - [`hls`]: the one ffmpeg command that makes them, and the master playlist with measured bandwidth.
@@ -14,6 +15,7 @@
 
 pub mod chunks;
 pub mod hls;
+pub mod input;
 pub mod ladder;
 pub mod paths;
 pub mod probe;
@@ -21,6 +23,7 @@ pub mod sandbox;
 pub mod tools;
 pub mod transcode;
 
+pub use input::{Input, SourceUrl};
 pub use ladder::Rung;
 pub use paths::AbsolutePath;
 pub use probe::SourceInfo;

@@ -1,5 +1,6 @@
 //! What a file is: ffmpeg's report on opening it, read into [`SourceInfo`], or the reason it is not a usable video.
 
+use crate::input::Input;
 use crate::paths::AbsolutePath;
 use crate::sandbox::{self, Limits};
 use crate::tools::Tools;
@@ -64,15 +65,17 @@ pub(crate) fn clock(seconds: f64) -> String {
 ///
 /// The file is blamed ([`TranscodeError::Rejected`]) only when ffmpeg read it and judged it; a source that is not
 /// there or cannot be read, or an ffmpeg that cannot start, is a fault of ours ([`TranscodeError::Failed`]).
-pub async fn probe(tools: &Tools, input: &AbsolutePath, dir: &AbsolutePath) -> Result<SourceInfo, TranscodeError> {
-    let meta = std::fs::metadata(input).with_context(|| format!("the source {input} cannot be read"))?;
-    if !meta.is_file() {
-        return Err(anyhow::anyhow!("the source {input} is not a file").into());
+pub async fn probe(tools: &Tools, input: &Input, dir: &AbsolutePath) -> Result<SourceInfo, TranscodeError> {
+    if let Input::File(path) = input {
+        let meta = std::fs::metadata(path).with_context(|| format!("the source {input} cannot be read"))?;
+        if !meta.is_file() {
+            return Err(anyhow::anyhow!("the source {input} is not a file").into());
+        }
+        std::fs::File::open(path).with_context(|| format!("the source {input} cannot be read"))?;
     }
-    std::fs::File::open(input).with_context(|| format!("the source {input} cannot be read"))?;
     let mut args: Vec<std::ffi::OsString> = vec!["-hide_banner".into(), "-nostdin".into()];
-    args.extend(sandbox::input_guard(None));
-    args.extend(["-i".into(), input.as_os_str().to_owned()]);
+    args.extend(sandbox::input_guard(input, None));
+    args.extend(["-i".into(), input.arg()]);
     let limits = Limits { wall: Duration::from_secs(60), memory_bytes: 1 << 30 };
     let out = match sandbox::run(&tools.ffmpeg, &args, dir, limits).await {
         Ok(out) => out,

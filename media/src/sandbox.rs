@@ -6,14 +6,12 @@
 //! death with its parent. The protocol and demuxer allow-lists are arguments ([`input_guard`]) because they are
 //! ffmpeg's own options.
 
+use crate::input::Input;
 use crate::paths::AbsolutePath;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
-
-/// The protocols an input may use: plain local files, nothing else (no http, tcp, concat, subfile, pipe ...).
-pub const PROTOCOLS: &str = "file";
 
 /// The demuxers an upload may be read with: real video containers. No playlists (hls, concat), no image sequences,
 /// no raw or text formats.
@@ -51,10 +49,10 @@ pub enum RunError {
     Io(#[from] std::io::Error),
 }
 
-/// The options that pin how an input file is opened: file protocol only, allow-listed demuxers, and, once probing has
-/// named the container, exactly that demuxer.
-pub fn input_guard(demuxer: Option<&str>) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec!["-protocol_whitelist".into(), PROTOCOLS.into(), "-format_whitelist".into(), DEMUXERS.into()];
+/// The options that pin how `input` is opened: its own protocols only (a file's, or http(s) for an address; never
+/// concat, subfile, pipe ...), allow-listed demuxers, and, once probing has named the container, exactly that demuxer.
+pub fn input_guard(input: &Input, demuxer: Option<&str>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["-protocol_whitelist".into(), input.protocols().into(), "-format_whitelist".into(), DEMUXERS.into()];
     if let Some(d) = demuxer {
         args.extend(["-f".into(), d.into()]);
     }

@@ -1,6 +1,7 @@
 //! The whole pipeline: probe, ladder, one ffmpeg run, measurements, poster, master playlist.
 
 use crate::hls::{self, MASTER, Measured};
+use crate::input::Input;
 use crate::ladder::{Rung, ladder};
 use crate::paths::AbsolutePath;
 use crate::probe::{MAX_DURATION, SourceInfo, clock, probe};
@@ -94,14 +95,14 @@ pub async fn transcode_watched(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Output, TranscodeError> {
     std::fs::create_dir_all(out).map_err(anyhow::Error::from)?;
-    let source = probe(tools, input, out).await?;
+    let source = probe(tools, &Input::File(input.clone()), out).await?;
     let rungs = ladder(&source, opts.max_short_side);
     for r in &rungs {
         std::fs::create_dir_all(out.join(&r.name)).map_err(anyhow::Error::from)?;
     }
     let mut args: Vec<OsString> =
         ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-progress", "pipe:1"].map(Into::into).to_vec();
-    args.extend(sandbox::input_guard(Some(&source.demuxer)));
+    args.extend(sandbox::input_guard(&Input::File(input.clone()), Some(&source.demuxer)));
     // Read no further than the longest video accepted, whatever the header said about the length.
     args.extend(["-t".into(), format!("{MAX_DURATION}").into(), "-i".into(), input.as_os_str().to_owned()]);
     args.extend(hls::ladder_args(&rungs, source.audio_channels, out));
@@ -164,7 +165,7 @@ async fn take_poster(
 ) -> Option<PathBuf> {
     for at in [src.duration * 0.1, 0.0] {
         let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"].map(Into::into).to_vec();
-        args.extend(sandbox::input_guard(Some(&src.demuxer)));
+        args.extend(sandbox::input_guard(&Input::File(input.clone()), Some(&src.demuxer)));
         args.extend(["-ss".into(), format!("{at:.3}").into(), "-i".into(), input.as_os_str().to_owned()]);
         args.extend(["-frames:v", "1", "-vf"].map(Into::into));
         args.push(format!("scale={}:{}:flags=lanczos,setsar=1", top.width, top.height).into());

@@ -12,7 +12,7 @@ use framelift_media::hls::{MASTER, VARIANT};
 use framelift_media::ladder::ladder;
 use framelift_media::probe::probe;
 use framelift_media::sandbox::Limits;
-use framelift_media::{AbsolutePath, Options, Tools, transcode};
+use framelift_media::{AbsolutePath, Input, Options, Tools, transcode};
 use framelift_tests::temp_dir;
 use futures::StreamExt;
 use std::path::Path;
@@ -124,7 +124,7 @@ async fn chunks_encoded_alone_play_as_one_seamless_stream() {
     make_source(&input);
     let (input, chunked, single) = (abs(&input), abs(&dir.join("chunked")), abs(&dir.join("single")));
     std::fs::create_dir_all(&chunked).unwrap();
-    let source = probe(&tools, &input, &chunked).await.unwrap();
+    let source = probe(&tools, &Input::File(input.clone()), &chunked).await.unwrap();
     let rungs = ladder(&source, Some(720));
     assert_eq!(rungs.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["180p", "480p", "720p"]);
     let plan = chunks::plan(source.duration, 2);
@@ -132,15 +132,18 @@ async fn chunks_encoded_alone_play_as_one_seamless_stream() {
     let limits = Limits { wall: Duration::from_secs(600), memory_bytes: 3 << 30 };
 
     // Two chunks at a time, each in a folder of its own, as two workers would.
-    let encoded: Vec<Vec<Vec<Segment>>> = futures::stream::iter(&plan)
-        .map(|chunk| {
-            let (tools, input, source, rungs, out) = (&tools, &input, &source, &rungs, chunked.join(format!("chunk-{}", chunk.index)));
-            async move { chunks::encode_chunk(&tools.ffmpeg, input, source, rungs, chunk, &out, limits).await.unwrap() }
-        })
-        .buffered(2)
-        .collect()
-        .await;
-    let audio = chunks::encode_audio(&tools.ffmpeg, &input, &source, 128, &chunked, limits).await.unwrap();
+    let encoded: Vec<Vec<Vec<Segment>>> =
+        futures::stream::iter(&plan)
+            .map(|chunk| {
+                let (tools, input, source, rungs, out) = (&tools, &input, &source, &rungs, chunked.join(format!("chunk-{}", chunk.index)));
+                async move {
+                    chunks::encode_chunk(&tools.ffmpeg, &Input::File(input.clone()), source, rungs, chunk, &out, limits).await.unwrap()
+                }
+            })
+            .buffered(2)
+            .collect()
+            .await;
+    let audio = chunks::encode_audio(&tools.ffmpeg, &Input::File(input.clone()), &source, 128, &chunked, limits).await.unwrap();
 
     // Publish as the last worker would: each rung's segments gathered in its folder, finished playlists, a master.
     let mut per_rung: Vec<Vec<Segment>> = vec![Vec::new(); rungs.len()];
