@@ -12,6 +12,10 @@
 //! footage) and a lesson-like source (60 s of 1080p30: still slides of dense text-like lines, a new one every 15 s, and
 //! a small camera inset of real street footage), bits and VMAF per rung beside the original design's ladder. Goal: at
 //! least 50% fewer bits on the lesson-like source and no more bits on film, each at a VMAF no lower than the original's.
+//!
+//! Then chunked encoding (issue 27) on the 60 s pattern: the full ladder in 12 s chunks, one after another, and the audio
+//! once, beside one pass of the same settings: CPU time in all (goal: at most 10% more) and the slowest chunk's wall
+//! time.
 
 use framelift_media::Tools;
 use framelift_tests::cpu_time;
@@ -107,6 +111,46 @@ fn lesson_like(ffmpeg: &Path, camera: &Path, out: &Path) {
         .status()
         .unwrap();
     assert!(status.success(), "the lesson-like source could not be made");
+}
+
+/// CPU time of the children waited for so far.
+fn children() -> Duration {
+    // SAFETY: getrusage writes into the struct we pass.
+    let usage = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
+        ru
+    };
+    cpu_time(&usage)
+}
+
+/// The full ladder of `source` in 12 s chunks, one after another, and its audio once: (CPU time, the slowest chunk's
+/// wall time, the chunks' count).
+fn chunked(ffmpeg: &Path, source: &Path, work: &Path) -> (Duration, Duration, usize) {
+    use framelift_media::chunks;
+    use framelift_media::{AbsolutePath, Input};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let _ = std::fs::remove_dir_all(work);
+    std::fs::create_dir_all(work).unwrap();
+    let (ffmpeg, work) = (AbsolutePath::resolve(ffmpeg).unwrap(), AbsolutePath::resolve(work).unwrap());
+    let input = Input::File(AbsolutePath::resolve(source).unwrap());
+    let limits = framelift_media::sandbox::Limits { wall: Duration::from_secs(3600), memory_bytes: 3 << 30 };
+    runtime.block_on(async {
+        let tools = Tools::locate().unwrap();
+        let info = framelift_media::probe::probe(&tools, &input, &work).await.unwrap();
+        let rungs = framelift_media::ladder::ladder(&info, None);
+        let cpu = children();
+        let mut slowest = Duration::ZERO;
+        let plan = chunks::plan(info.duration, 2);
+        for chunk in &plan {
+            let started = Instant::now();
+            let out = work.join(format!("chunk-{}", chunk.index));
+            chunks::encode_chunk(&ffmpeg, &input, &info, &rungs, chunk, &out, limits).await.unwrap();
+            slowest = slowest.max(started.elapsed());
+        }
+        chunks::encode_audio(&ffmpeg, &input, &info, 192, &work, limits).await.unwrap();
+        (children() - cpu, slowest, plan.len())
+    })
 }
 
 /// The two transcoders compared, the ffmpeg that measures them and where they write.
@@ -258,4 +302,19 @@ fn main() {
     rate_control(&contestants, "lesson-like (60 s, 1080p30)", &lesson, "1920:1080", 60.0);
     println!();
     println!("goals: film bits <= +0% at VMAF difference >= 0; lesson-like bits <= -50% at VMAF difference >= 0");
+
+    println!();
+    let one_pass = measure(Command::new(&framelift).arg("transcode").arg(&source).arg(out("framelift-full")));
+    let (cpu, slowest, count) = chunked(&tools.ffmpeg, &source, &work.join("chunked"));
+    println!("| 60 s pattern, full ladder | CPU (s) | wall (s) | largest ffmpeg's peak memory (MiB) |");
+    println!("| --- | --- | --- | --- |");
+    println!("| one pass | {:.2} | {:.2} | {} |", one_pass.cpu.as_secs_f64(), one_pass.wall.as_secs_f64(), one_pass.peak_kib / 1024);
+    println!(
+        "| {count} chunks of 12 s, one after another, and the audio once | {:.2} ({:+.1}%) | slowest chunk {:.2} | not measured per run |",
+        cpu.as_secs_f64(),
+        (cpu.as_secs_f64() / one_pass.cpu.as_secs_f64() - 1.0) * 100.0,
+        slowest.as_secs_f64(),
+    );
+    println!();
+    println!("goal: chunked CPU at most 10% above one pass");
 }
