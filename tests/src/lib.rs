@@ -3,6 +3,8 @@
 
 pub mod api;
 pub mod blob_contract;
+pub mod clips;
+pub mod media;
 pub mod metadata_contract;
 pub mod recorder;
 pub mod search_contract;
@@ -46,13 +48,13 @@ pub fn moto_sdk() -> aws_config::SdkConfig {
     framelift_aws::static_sdk_config("testing", "testing")
 }
 
-/// A fresh, empty state folder under the system temp dir.
 /// The CPU time (user and system) a resource usage from `getrusage` or `wait4` counts.
 pub fn cpu_time(usage: &libc::rusage) -> Duration {
     let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
+/// A fresh, empty state folder under the system temp dir.
 pub fn temp_dir(prefix: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(unique_name(prefix));
     std::fs::create_dir_all(&dir).expect("temp dir");

@@ -12,7 +12,9 @@ use framelift_media::hls::{MASTER, VARIANT};
 use framelift_media::ladder::ladder;
 use framelift_media::probe::probe;
 use framelift_media::sandbox::Limits;
-use framelift_media::{AbsolutePath, Input, Options, Tools, transcode};
+use framelift_media::{Input, Options, transcode};
+use framelift_tests::clips::TestPattern;
+use framelift_tests::media::{abs, tools};
 use framelift_tests::temp_dir;
 use futures::StreamExt;
 use std::path::Path;
@@ -25,14 +27,6 @@ const SAMPLE_RATE: usize = 48_000;
 /// Samples in an AAC frame.
 const AAC_FRAME: usize = 1024;
 
-fn tools() -> Tools {
-    Tools::locate().expect("the bundled ffmpeg: run scripts/fetch-ffmpeg.sh")
-}
-
-fn abs(p: &Path) -> AbsolutePath {
-    AbsolutePath::resolve(p).unwrap()
-}
-
 fn ffmpeg(args: &[&str]) -> std::process::Output {
     let out = Command::new(tools().ffmpeg)
         .args(["-hide_banner", "-nostdin", "-protocol_whitelist", "file,crypto,data"])
@@ -41,44 +35,6 @@ fn ffmpeg(args: &[&str]) -> std::process::Output {
         .unwrap();
     assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out
-}
-
-/// 3 minutes of 720p at 15 fps with a tone, its keyframes 250 frames apart: none of the chunks starts on one.
-fn make_source(path: &Path) {
-    let p = path.to_str().unwrap();
-    let (video, audio) = (format!("testsrc2=size=1280x720:rate={FPS}"), format!("sine=frequency=440:sample_rate={SAMPLE_RATE}"));
-    let t = SECONDS.to_string();
-    let _ = std::fs::remove_file(path);
-    ffmpeg(&[
-        "-loglevel",
-        "error",
-        "-f",
-        "lavfi",
-        "-i",
-        &video,
-        "-f",
-        "lavfi",
-        "-i",
-        &audio,
-        "-t",
-        &t,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-g",
-        "250",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "128k",
-        "-shortest",
-        "-f",
-        "mp4",
-        p,
-    ]);
 }
 
 /// Each packet's presentation time in 90 kHz ticks of the playlist's first stream of `kind` (`v`, `a`), in order.
@@ -121,7 +77,8 @@ async fn chunks_encoded_alone_play_as_one_seamless_stream() {
     let tools = tools();
     let dir = temp_dir("chunked");
     let input = dir.join("source");
-    make_source(&input);
+    // Keyframes 25 s apart: none of the chunks starts on one.
+    TestPattern::new(1280, 720, FPS, f64::from(SECONDS)).keyframes_every(250).write(&tools.ffmpeg, &input);
     let (input, chunked, single) = (abs(&input), abs(&dir.join("chunked")), abs(&dir.join("single")));
     std::fs::create_dir_all(&chunked).unwrap();
     let source = probe(&tools, &Input::File(input.clone()), &chunked).await.unwrap();

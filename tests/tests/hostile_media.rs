@@ -5,6 +5,7 @@
 
 use framelift_media::{Options, Tools, TranscodeError, transcode};
 use framelift_testkit::test_clip;
+use framelift_tests::media::abs;
 use framelift_tests::temp_dir;
 use std::net::TcpListener;
 use std::path::Path;
@@ -253,9 +254,4 @@ async fn enormous_pictures_and_floods_of_tiny_frames_fail_inside_their_budgets()
     println!("largest ffmpeg resident set in this test binary: {peak:.0} MiB (address-space limit {limit:.0} MiB)");
     assert!(peak < limit, "an ffmpeg run grew past its memory budget");
     std::fs::remove_dir_all(work).unwrap();
-}
-
-/// A test's path as the pipeline takes it.
-fn abs(p: &std::path::Path) -> framelift_media::AbsolutePath {
-    framelift_media::AbsolutePath::resolve(p).unwrap()
 }

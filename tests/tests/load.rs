@@ -15,6 +15,7 @@ use framelift_shared::domain::{
     Author, ContentType, MediaInfo, Rendition, SearchDocument, Transition, UploadPlan, UploadState, VideoId, VideoRecord,
 };
 use framelift_tests::api::Api;
+use framelift_tests::clips::TestPattern;
 use framelift_tests::temp_dir;
 use futures::StreamExt;
 use std::time::{Duration, Instant};
@@ -119,14 +120,11 @@ async fn mixed_requests_at_64_concurrent_make_no_errors() {
 /// A 10.5 s 720p clip with sound, noisy enough that it weighs over 50 MB: an upload of the size the promise names.
 fn fifty_megabyte_clip(dir: &std::path::Path) -> Vec<u8> {
     let path = dir.join("fifty.mp4");
-    let out = std::process::Command::new(Tools::locate().unwrap().ffmpeg)
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=30,noise=alls=40:allf=t"])
-        .args(["-f", "lavfi", "-i", "sine=f=440:r=48000", "-t", "10.5", "-c:v", "libx264", "-preset", "ultrafast"])
-        .args(["-b:v", "40M", "-maxrate", "40M", "-bufsize", "20M", "-c:a", "aac", "-shortest"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    TestPattern::new(1280, 720, 30, 10.5)
+        .noise(40)
+        .preset("ultrafast")
+        .rate(&["-b:v", "40M", "-maxrate", "40M", "-bufsize", "20M"])
+        .write(&Tools::locate().unwrap().ffmpeg, &path);
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.len() >= 50_000_000, "the clip is {} bytes", bytes.len());
     bytes

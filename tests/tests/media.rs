@@ -2,14 +2,11 @@
 //! segments and keyframes, the master playlist's fields, a stream that decodes end to end, and reasons for bad files.
 
 use framelift_media::hls::{MASTER, VARIANT};
-use framelift_media::{Options, Output, Tools, TranscodeError, transcode};
+use framelift_media::{Options, Output, TranscodeError, transcode};
 use framelift_testkit::test_clip;
+use framelift_tests::media::{abs, tools};
 use framelift_tests::temp_dir;
 use std::path::{Path, PathBuf};
-
-fn tools() -> Tools {
-    Tools::locate().expect("the bundled ffmpeg: run scripts/fetch-ffmpeg.sh")
-}
 
 /// Copies the clip to a file named `source` (as the Lambda does) and transcodes it.
 async fn run(clip: &str) -> (PathBuf, Result<Output, TranscodeError>) {
@@ -180,9 +177,4 @@ async fn display_rotation_and_sample_aspect_ratio_are_honoured() {
     assert_eq!((out.source.width, out.source.height), (1707, 720));
     assert_eq!(shapes(&out), [(426, 180), (1138, 480), (1706, 720)]);
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-/// A test's path as the pipeline takes it.
-fn abs(p: &std::path::Path) -> framelift_media::AbsolutePath {
-    framelift_media::AbsolutePath::resolve(p).unwrap()
 }

@@ -3,13 +3,10 @@
 //! ([`TranscodeError::Failed`]) with the true cause; the transcode function asks for a retry and leaves the video
 //! `processing`, never `failed: not a video file`.
 
-use framelift_media::{AbsolutePath, Options, Tools, TranscodeError, transcode};
+use framelift_media::{Options, Tools, TranscodeError, transcode};
 use framelift_testkit::test_clip;
+use framelift_tests::media::abs;
 use framelift_tests::{SmallDisk, temp_dir};
-
-fn abs(p: &std::path::Path) -> AbsolutePath {
-    AbsolutePath::resolve(p).unwrap()
-}
 
 /// The whole error, as the log and the CLI print it.
 fn ours(result: Result<framelift_media::Output, TranscodeError>) -> String {

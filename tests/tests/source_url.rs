@@ -7,13 +7,14 @@ use framelift_media::chunks::{self, Chunk};
 use framelift_media::ladder::ladder;
 use framelift_media::probe::probe;
 use framelift_media::sandbox::Limits;
-use framelift_media::{AbsolutePath, Input, SourceUrl, Tools, TranscodeError};
+use framelift_media::{Input, SourceUrl, TranscodeError};
+use framelift_tests::clips::TestPattern;
+use framelift_tests::media::{abs, tools};
 use framelift_tests::temp_dir;
 use http_body_util::{Full, StreamBody};
 use hyper::body::Frame;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::convert::Infallible;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -103,45 +104,13 @@ fn answer(
 
 use futures::StreamExt;
 
-fn tools() -> Tools {
-    Tools::locate().expect("the bundled ffmpeg: run scripts/fetch-ffmpeg.sh")
-}
-
-fn abs(p: &Path) -> AbsolutePath {
-    AbsolutePath::resolve(p).unwrap()
-}
-
-/// 60 s of 640x360 with a tone, as a camera writes it: the index (`moov`) after the media; keyframes every 10 s.
-fn make_source(path: &Path) {
-    let status = std::process::Command::new(tools().ffmpeg)
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-            "-t",
-            "60",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-g",
-            "250",
-        ])
-        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-f", "mp4"])
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunk_is_encoded_from_an_address_reading_little_more_than_its_range() {
     let tools = tools();
     let dir = temp_dir("source-url");
     let file = dir.join("source");
-    make_source(&file);
+    // As a camera writes it: the index (`moov`) after the media; keyframes every 10 s.
+    TestPattern::new(640, 360, 25, 60.0).keyframes_every(250).write(&tools.ffmpeg, &file);
     let bytes = Bytes::from(std::fs::read(&file).unwrap());
     let server = FileServer::start(bytes.clone()).await;
     let input = Input::Url(SourceUrl::parse(&server.url).unwrap());
