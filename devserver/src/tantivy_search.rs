@@ -171,6 +171,20 @@ impl TantivySearch {
         }
         BooleanQuery::new(clauses)
     }
+
+    /// The best `limit` matches of `text` in what `searcher` sees.
+    fn find(&self, searcher: &tantivy::Searcher, text: &SearchText, limit: usize) -> Result<SearchHits, StoreError> {
+        let query = self.query(text);
+        let (top, total) = searcher.search(&query, &(TopDocs::with_limit(limit.max(1)).order_by_score(), Count)).map_err(failed)?;
+        let mut ids = Vec::with_capacity(top.len().min(limit));
+        for (_, address) in top.into_iter().take(limit) {
+            let doc: TantivyDocument = searcher.doc(address).map_err(failed)?;
+            if let Some(id) = doc.get_first(self.id).and_then(|v| v.as_str()).and_then(|s| s.parse().ok()) {
+                ids.push(id);
+            }
+        }
+        Ok(SearchHits { ids, total: total as u64 })
+    }
 }
 
 #[async_trait]
@@ -192,22 +206,6 @@ impl SearchIndex for TantivySearch {
         let searcher = self.reader.searcher();
         let key = (searcher.generation().generation_id(), text.as_str().to_owned(), limit);
         self.hits.try_get_with(key, async { self.find(&searcher, text, limit) }).await.map_err(unshared)
-    }
-}
-
-impl TantivySearch {
-    /// The best `limit` matches of `text` in what `searcher` sees.
-    fn find(&self, searcher: &tantivy::Searcher, text: &SearchText, limit: usize) -> Result<SearchHits, StoreError> {
-        let query = self.query(text);
-        let (top, total) = searcher.search(&query, &(TopDocs::with_limit(limit.max(1)).order_by_score(), Count)).map_err(failed)?;
-        let mut ids = Vec::with_capacity(top.len().min(limit));
-        for (_, address) in top.into_iter().take(limit) {
-            let doc: TantivyDocument = searcher.doc(address).map_err(failed)?;
-            if let Some(id) = doc.get_first(self.id).and_then(|v| v.as_str()).and_then(|s| s.parse().ok()) {
-                ids.push(id);
-            }
-        }
-        Ok(SearchHits { ids, total: total as u64 })
     }
 }
 

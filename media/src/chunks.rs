@@ -74,7 +74,7 @@ pub async fn encode_chunk(
     out: &AbsolutePath,
     limits: Limits,
 ) -> Result<Vec<Vec<Segment>>, TranscodeError> {
-    let mut args = run_args(input, source);
+    let mut args = sandbox::quiet_run_on(input, &source.demuxer);
     args.extend(["-ss".into(), format!("{:.6}", chunk.start).into()]);
     if let Some(length) = chunk.length {
         args.extend(["-t".into(), format!("{length:.6}").into()]);
@@ -103,20 +103,13 @@ pub async fn encode_audio(
 ) -> Result<Vec<Segment>, TranscodeError> {
     let dir = out.join(AUDIO);
     std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
-    let mut args = run_args(input, source);
+    let mut args = sandbox::quiet_run_on(input, &source.demuxer);
     args.extend(["-i".into(), input.arg(), "-map".into(), "0:a:0".into(), "-vn".into()]);
     args.extend(hls::audio_encoder_args(kbps, source.audio_channels));
     args.extend(offset(0.0));
     args.extend(hls::hls_output_args(&dir, 0));
     run(ffmpeg, &args, out, limits).await?;
     segments(&dir)
-}
-
-/// The start of every run's arguments: quiet, and the input opened as probing found it.
-fn run_args(input: &Input, source: &SourceInfo) -> Vec<OsString> {
-    let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"].map(Into::into).to_vec();
-    args.extend(sandbox::input_guard(input, Some(&source.demuxer)));
-    args
 }
 
 /// The output option that puts a run starting at `start` in the source where it belongs on the common timeline.
@@ -152,9 +145,7 @@ fn segments(dir: &AbsolutePath) -> Result<Vec<Segment>, TranscodeError> {
 /// unbroken run of segments from the first, which starts players at the beginning; once finished it is VOD and ends.
 /// `segments` may come in any order and with gaps: those after the first gap are left out until it is filled.
 pub fn media_playlist(segments: &[Segment], finished: bool) -> String {
-    let mut sorted: Vec<&Segment> = segments.iter().collect();
-    sorted.sort_by_key(|s| s.number);
-    let run: Vec<&Segment> = sorted.into_iter().enumerate().take_while(|(i, s)| s.number == *i as u32).map(|(_, s)| s).collect();
+    let run = unbroken_run(segments);
     let target = run.iter().map(|s| s.duration.round() as u32).max().unwrap_or(SEGMENT_SECONDS).max(SEGMENT_SECONDS);
     let kind = if finished { "VOD" } else { "EVENT" };
     let mut m = format!(
@@ -194,10 +185,7 @@ pub fn master_playlist(rungs: &[(Rung, Option<hls::Measured>)], audio: Option<Au
     let audio_bps = audio.map_or(0, |a| u64::from(a.kbps) * 1000);
     for (r, measured) in rungs {
         let video_bps = measured.as_ref().map_or(u64::from(r.max_video_kbps) * 1000, |m| m.peak_bps);
-        let (codecs, group) = match audio {
-            Some(_) => (format!("avc1.6400{:02x},mp4a.40.2", r.level), ",AUDIO=\"audio\""),
-            None => (format!("avc1.6400{:02x}", r.level), ""),
-        };
+        let (codecs, group) = (hls::codecs(r, audio.is_some()), if audio.is_some() { ",AUDIO=\"audio\"" } else { "" });
         let average = measured.as_ref().map(|m| format!(",AVERAGE-BANDWIDTH={}", m.average_bps + audio_bps)).unwrap_or_default();
         let _ = writeln!(
             m,
@@ -214,9 +202,14 @@ pub fn master_playlist(rungs: &[(Rung, Option<hls::Measured>)], audio: Option<Au
 
 /// How long the unbroken run of `segments` from the first plays, in seconds.
 pub fn playable_seconds(segments: &[Segment]) -> f64 {
+    unbroken_run(segments).iter().map(|s| s.duration).sum()
+}
+
+/// The segments numbered 0, 1, 2 ... in order, up to the first one missing.
+fn unbroken_run(segments: &[Segment]) -> Vec<&Segment> {
     let mut sorted: Vec<&Segment> = segments.iter().collect();
     sorted.sort_by_key(|s| s.number);
-    sorted.into_iter().enumerate().take_while(|(i, s)| s.number == *i as u32).map(|(_, s)| s.duration).sum()
+    sorted.into_iter().enumerate().take_while(|(i, s)| s.number == *i as u32).map(|(_, s)| s).collect()
 }
 
 #[cfg(test)]

@@ -165,12 +165,18 @@ pub fn measure(dir: &Path) -> anyhow::Result<Measured> {
     Ok(Measured { peak_bps: peak.ceil() as u64, average_bps: (bits / seconds).ceil() as u64, segments })
 }
 
+/// A variant's `CODECS`: H.264 High at the rung's level, and AAC-LC when the variant plays sound.
+pub(crate) fn codecs(r: &Rung, has_audio: bool) -> String {
+    let video = format!("avc1.6400{:02x}", r.level);
+    if has_audio { format!("{video},mp4a.40.2") } else { video }
+}
+
 /// The master playlist: one variant per rung, with measured BANDWIDTH and AVERAGE-BANDWIDTH, RESOLUTION, CODECS and
 /// FRAME-RATE, lowest rung first.
 pub fn master_playlist(rungs: &[(Rung, Measured)], has_audio: bool) -> String {
     let mut m = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
     for (r, measured) in rungs {
-        let codecs = if has_audio { format!("avc1.6400{:02x},mp4a.40.2", r.level) } else { format!("avc1.6400{:02x}", r.level) };
+        let codecs = codecs(r, has_audio);
         let _ = writeln!(
             m,
             "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},CODECS=\"{codecs}\",FRAME-RATE={:.3}",

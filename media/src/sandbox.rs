@@ -49,6 +49,14 @@ pub enum RunError {
     Io(#[from] std::io::Error),
 }
 
+/// The start of a run's arguments on a probed `input`: quiet, overwriting its outputs, and the input opened as probing
+/// found it (`demuxer`).
+pub fn quiet_run_on(input: &Input, demuxer: &str) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"].map(Into::into).to_vec();
+    args.extend(input_guard(input, Some(demuxer)));
+    args
+}
+
 /// The options that pin how `input` is opened: its own protocols only (a file's, or http(s) for an address; never
 /// concat, subfile, pipe ...), allow-listed demuxers, and, once probing has named the container, exactly that demuxer.
 pub fn input_guard(input: &Input, demuxer: Option<&str>) -> Vec<OsString> {

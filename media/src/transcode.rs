@@ -95,16 +95,17 @@ pub async fn transcode_watched(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Output, TranscodeError> {
     std::fs::create_dir_all(out).map_err(anyhow::Error::from)?;
-    let source = probe(tools, &Input::File(input.clone()), out).await?;
+    let file = Input::File(input.clone());
+    let source = probe(tools, &file, out).await?;
     let rungs = ladder(&source, opts.max_short_side);
     for r in &rungs {
         std::fs::create_dir_all(out.join(&r.name)).map_err(anyhow::Error::from)?;
     }
     let mut args: Vec<OsString> =
         ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-progress", "pipe:1"].map(Into::into).to_vec();
-    args.extend(sandbox::input_guard(&Input::File(input.clone()), Some(&source.demuxer)));
+    args.extend(sandbox::input_guard(&file, Some(&source.demuxer)));
     // Read no further than the longest video accepted, whatever the header said about the length.
-    args.extend(["-t".into(), format!("{MAX_DURATION}").into(), "-i".into(), input.as_os_str().to_owned()]);
+    args.extend(["-t".into(), format!("{MAX_DURATION}").into(), "-i".into(), file.arg()]);
     args.extend(hls::ladder_args(&rungs, source.audio_channels, out));
     let (wall, capped) = opts.wall_for(source.duration);
     let limits = Limits { wall, memory_bytes: opts.memory_bytes };
@@ -148,25 +149,17 @@ pub async fn transcode_watched(
         let m = hls::measure(&out.join(&r.name)).map_err(|e| TranscodeError::Failed(with_disk_state(e, out)))?;
         made.push((r, m));
     }
-    let poster = take_poster(tools, input, out, &source, &made[made.len() - 1].0, opts).await;
+    let poster = take_poster(tools, &file, out, &source, &made[made.len() - 1].0, opts).await;
     std::fs::write(out.join(MASTER), hls::master_playlist(&made, source.has_audio)).map_err(anyhow::Error::from)?;
     let files = collect_files(out).map_err(TranscodeError::Failed)?;
     Ok(Output { source, rungs: made, poster, files })
 }
 
 /// A still from about 10% into the video, at the top rung's size; the first frame if that fails.
-async fn take_poster(
-    tools: &Tools,
-    input: &AbsolutePath,
-    out: &AbsolutePath,
-    src: &SourceInfo,
-    top: &Rung,
-    opts: &Options,
-) -> Option<PathBuf> {
+async fn take_poster(tools: &Tools, input: &Input, out: &AbsolutePath, src: &SourceInfo, top: &Rung, opts: &Options) -> Option<PathBuf> {
     for at in [src.duration * 0.1, 0.0] {
-        let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"].map(Into::into).to_vec();
-        args.extend(sandbox::input_guard(&Input::File(input.clone()), Some(&src.demuxer)));
-        args.extend(["-ss".into(), format!("{at:.3}").into(), "-i".into(), input.as_os_str().to_owned()]);
+        let mut args = sandbox::quiet_run_on(input, &src.demuxer);
+        args.extend(["-ss".into(), format!("{at:.3}").into(), "-i".into(), input.arg()]);
         args.extend(["-frames:v", "1", "-vf"].map(Into::into));
         args.push(format!("scale={}:{}:flags=lanczos,setsar=1", top.width, top.height).into());
         args.extend(["-q:v".into(), "3".into(), out.join(POSTER).into_path_buf().into_os_string()]);

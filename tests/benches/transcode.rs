@@ -18,6 +18,7 @@
 //! time.
 
 use framelift_media::Tools;
+use framelift_tests::clips::TestPattern;
 use framelift_tests::cpu_time;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -126,18 +127,17 @@ fn children() -> Duration {
 
 /// The full ladder of `source` in 12 s chunks, one after another, and its audio once: (CPU time, the slowest chunk's
 /// wall time, the chunks' count).
-fn chunked(ffmpeg: &Path, source: &Path, work: &Path) -> (Duration, Duration, usize) {
+fn chunked(tools: &Tools, source: &Path, work: &Path) -> (Duration, Duration, usize) {
     use framelift_media::chunks;
     use framelift_media::{AbsolutePath, Input};
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let _ = std::fs::remove_dir_all(work);
     std::fs::create_dir_all(work).unwrap();
-    let (ffmpeg, work) = (AbsolutePath::resolve(ffmpeg).unwrap(), AbsolutePath::resolve(work).unwrap());
+    let work = AbsolutePath::resolve(work).unwrap();
     let input = Input::File(AbsolutePath::resolve(source).unwrap());
     let limits = framelift_media::sandbox::Limits { wall: Duration::from_secs(3600), memory_bytes: 3 << 30 };
     runtime.block_on(async {
-        let tools = Tools::locate().unwrap();
-        let info = framelift_media::probe::probe(&tools, &input, &work).await.unwrap();
+        let info = framelift_media::probe::probe(tools, &input, &work).await.unwrap();
         let rungs = framelift_media::ladder::ladder(&info, None);
         let cpu = children();
         let mut slowest = Duration::ZERO;
@@ -145,10 +145,10 @@ fn chunked(ffmpeg: &Path, source: &Path, work: &Path) -> (Duration, Duration, us
         for chunk in &plan {
             let started = Instant::now();
             let out = work.join(format!("chunk-{}", chunk.index));
-            chunks::encode_chunk(&ffmpeg, &input, &info, &rungs, chunk, &out, limits).await.unwrap();
+            chunks::encode_chunk(&tools.ffmpeg, &input, &info, &rungs, chunk, &out, limits).await.unwrap();
             slowest = slowest.max(started.elapsed());
         }
-        chunks::encode_audio(&ffmpeg, &input, &info, 192, &work, limits).await.unwrap();
+        chunks::encode_audio(&tools.ffmpeg, &input, &info, 192, &work, limits).await.unwrap();
         (children() - cpu, slowest, plan.len())
     })
 }
@@ -196,37 +196,7 @@ fn main() {
     let source = work.join("source-60s-1080p30.mp4");
     if !source.is_file() {
         println!("generating the 60 s 1080p30 source...");
-        let status = Command::new(&tools.ffmpeg)
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-nostdin",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=1920x1080:rate=30,noise=alls=4:allf=t",
-            ])
-            .args([
-                "-f",
-                "lavfi",
-                "-i",
-                "sine=frequency=440:sample_rate=48000",
-                "-t",
-                "60",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-crf",
-                "21",
-            ])
-            .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-shortest"])
-            .arg(&source)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        TestPattern::new(1920, 1080, 30, 60.0).noise(4).rate(&["-crf", "21"]).write(&tools.ffmpeg, &source);
     }
     let out = |name: &str| -> PathBuf {
         let d = work.join(name);
@@ -305,7 +275,7 @@ fn main() {
 
     println!();
     let one_pass = measure(Command::new(&framelift).arg("transcode").arg(&source).arg(out("framelift-full")));
-    let (cpu, slowest, count) = chunked(&tools.ffmpeg, &source, &work.join("chunked"));
+    let (cpu, slowest, count) = chunked(&tools, &source, &work.join("chunked"));
     println!("| 60 s pattern, full ladder | CPU (s) | wall (s) | largest ffmpeg's peak memory (MiB) |");
     println!("| --- | --- | --- | --- |");
     println!("| one pass | {:.2} | {:.2} | {} |", one_pass.cpu.as_secs_f64(), one_pass.wall.as_secs_f64(), one_pass.peak_kib / 1024);
