@@ -28,7 +28,7 @@ pub type SearchFactory = fn(&aws_config::SdkConfig, &AwsResources) -> Result<Arc
 /// the search index `search` makes.
 pub async fn aws_state(search: SearchFactory) -> Result<AppState, Error> {
     let config = Config::from_env()?;
-    let AwsBackends { blobs, meta, search } = aws_backends(&config.aws, search).await?;
+    let AwsBackends { blobs, meta, search, .. } = aws_backends(&config.aws, search).await?;
     Ok(AppState {
         objects: blobs.clone(),
         blobs,
@@ -44,6 +44,8 @@ pub async fn aws_state(search: SearchFactory) -> Result<AppState, Error> {
 
 /// The adapters a deployed function reaches its resources through.
 pub struct AwsBackends {
+    /// The SDK's configuration, for a function that needs one more client.
+    pub sdk: aws_config::SdkConfig,
     pub blobs: Arc<S3Blobs>,
     pub meta: Arc<DynamoMetadata>,
     pub search: Arc<dyn SearchIndex>,
@@ -55,7 +57,8 @@ pub async fn aws_backends(aws: &AwsResources, search: SearchFactory) -> Result<A
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let blobs = Arc::new(S3Blobs::new(&sdk, &aws.bucket, aws.s3_endpoint.as_deref())?);
     let meta = Arc::new(DynamoMetadata::new(crate::dynamodb_client(&sdk, aws.dynamodb_endpoint.as_deref()), &aws.table));
-    Ok(AwsBackends { blobs, meta, search: search(&sdk, aws)? })
+    let search = search(&sdk, aws)?;
+    Ok(AwsBackends { sdk, blobs, meta, search })
 }
 
 /// The search index of a function that has no route that searches or indexes: any use is a fault of ours.

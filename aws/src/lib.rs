@@ -7,6 +7,8 @@ pub mod dynamodb;
 pub mod lambda;
 pub mod presign;
 pub mod s3;
+#[cfg(feature = "sqs")]
+pub mod sqs;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
@@ -32,6 +34,16 @@ pub fn s3_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Client 
         b = b.endpoint_url(endpoint).force_path_style(true);
     }
     aws_sdk_s3::Client::from_conf(b.build())
+}
+
+/// An SQS client; with `endpoint`, that server instead of AWS.
+#[cfg(feature = "sqs")]
+pub fn sqs_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_sqs::Client {
+    let mut b = aws_sdk_sqs::config::Builder::from(sdk);
+    if let Some(endpoint) = endpoint {
+        b = b.endpoint_url(endpoint);
+    }
+    aws_sdk_sqs::Client::from_conf(b.build())
 }
 
 /// A DynamoDB client; with `endpoint`, that server instead of AWS.

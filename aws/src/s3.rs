@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use framelift_shared::domain::{ETag, ObjectKey, PartNumber, StoredPart, UploadId};
-use framelift_shared::ports::{BlobStore, ObjectStore, PresignedUrl, StoreError};
+use framelift_shared::ports::{BlobStore, ObjectStore, PresignedUrl, Readable, StoreError};
 use std::time::Duration;
 
 pub struct S3Blobs {
@@ -161,6 +161,17 @@ impl ObjectStore for S3Blobs {
             }
         }
         Ok(deleted)
+    }
+
+    async fn readable(&self, key: &str, ttl: std::time::Duration) -> Result<Readable, StoreError> {
+        // A presigned address of nothing would reach ffmpeg as a 404, and read as a file that is not a video.
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => {}
+            // A HEAD's 404 has no body, so no code: the SDK's own not-found error says it.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Err(StoreError::NotFound),
+            Err(e) => return Err(classify(e)),
+        }
+        Ok(Readable::Url(self.presign_get(key, ttl).await?.url))
     }
 
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError> {

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod cors;
+pub mod encode_queue;
 pub mod local_s3;
 pub mod notifications;
 pub mod process;

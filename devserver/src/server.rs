@@ -2,6 +2,7 @@
 
 use crate::config::{BUCKET, DevConfig};
 use crate::cors::Cors;
+use crate::encode_queue::EncodeQueue;
 use crate::local_s3::LocalS3;
 use crate::notifications::{self, EventRecorder, Trigger};
 use crate::sqlite_store::SqliteMetadata;
@@ -37,6 +38,11 @@ type HttpResponse = Response<BoxBody<Bytes, BoxError>>;
 
 /// The largest request body the API accepts (API Gateway's limit).
 const MAX_API_BODY: usize = 10 * 1024 * 1024;
+
+/// How long a planned encode may go without a part recorded before the sweep queues its unfinished parts again. The
+/// local queue loses nothing while the process lives (a restart takes everything over), so this only guards against
+/// a worker that hangs.
+const LOCAL_STALL: Duration = Duration::from_secs(30 * 60);
 
 /// Everything the server holds: handler state, the S3 service, the issuer.
 pub struct DevStack {
@@ -74,21 +80,27 @@ impl DevStack {
         let meta = Arc::new(SqliteMetadata::open(&data.join("metadata.sqlite3")).context("opening the metadata database")?);
         let search = Arc::new(TantivySearch::open(&data.join("search")).context("opening the search index")?);
 
-        // The bucket's notification rule, as the template writes it: uploads/ triggers the transcode function. The
+        // The bucket's notification rule, as the template writes it: uploads/ triggers the planner, whose jobs go to the
+        // in-process queue's workers. The transcoder reaches storage on loopback, whatever address clients use. The
         // recorder beside it keeps what was delivered, for tests and the log.
-        let transcoder = Transcoder::new(
-            TranscodeState {
-                meta: meta.clone(),
-                objects: blobs.clone(),
-                search: search.clone(),
-                tools: framelift_media::Tools::locate()?,
-                work_root: data.join("work"),
-                options: framelift_media::Options::default(),
-                lease: Duration::from_secs(180),
-                faults: framelift_transcode::Faults::NONE,
-            },
-            config.transcode_concurrency,
-        );
+        let (queue, jobs) = EncodeQueue::new();
+        let transcoding = Arc::new(TranscodeState {
+            meta: meta.clone(),
+            objects: Arc::new(S3Blobs::new(&sdk, BUCKET, Some(&loopback))?),
+            search: search.clone(),
+            queue: Arc::new(queue.clone()),
+            tools: framelift_media::Tools::locate()?,
+            work_root: data.join("work"),
+            options: framelift_media::Options::default(),
+            lease: Duration::from_secs(180),
+            stall: LOCAL_STALL,
+            segments_per_chunk: framelift_transcode::SEGMENTS_PER_CHUNK,
+            faults: framelift_transcode::Faults::NONE,
+        });
+        if config.transcode_concurrency > 0 {
+            queue.run(jobs, transcoding.clone(), config.transcode_concurrency);
+        }
+        let transcoder = Transcoder::new(transcoding, config.transcode_concurrency);
         let events = Arc::new(EventRecorder::default());
         let mut triggers = vec![Trigger { prefix: ObjectKey::UPLOADS_PREFIX, handler: events.clone() }];
         let transcoder = (config.transcode_concurrency > 0).then_some(transcoder);

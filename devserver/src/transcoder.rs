@@ -1,6 +1,7 @@
-//! The transcode function in the local stack: triggered by the in-process S3's `ObjectCreated` events under
-//! `uploads/`, in the background, a bounded number at a time. At start it takes over whatever the last run left in
-//! processing (no attempt of a previous process can still be alive), and every minute it sweeps up lapsed leases.
+//! The planner in the local stack: triggered by the in-process S3's `ObjectCreated` events under `uploads/`, in the
+//! background, a bounded number at a time; its jobs go to the in-process [`EncodeQueue`](crate::encode_queue). At
+//! start it takes over whatever the last run left in processing (no attempt of a previous process can still be alive,
+//! and the queue was lost with it), and every minute it sweeps up lapsed leases.
 
 use crate::notifications::ObjectCreatedHandler;
 use async_trait::async_trait;
@@ -11,12 +12,12 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub struct Transcoder {
-    state: TranscodeState,
+    state: Arc<TranscodeState>,
     permits: Semaphore,
 }
 
 impl Transcoder {
-    pub fn new(state: TranscodeState, concurrency: usize) -> Arc<Self> {
+    pub fn new(state: Arc<TranscodeState>, concurrency: usize) -> Arc<Self> {
         Arc::new(Self { state, permits: Semaphore::new(concurrency.max(1)) })
     }
 

@@ -6,7 +6,7 @@ use framelift_shared::domain::{
     ETag, ListQuery, ObjectKey, Page, PageKey, PartNumber, SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, StoredPart, UploadId,
     VideoId, VideoRecord, auto_fuzziness,
 };
-use framelift_shared::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, SearchIndex, StoreError};
+use framelift_shared::ports::{BlobStore, JobQueue, MetadataStore, ObjectStore, PresignedUrl, Readable, SearchIndex, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
@@ -194,6 +194,8 @@ impl BlobStore for MemoryBlobs {
     }
 }
 
+static NEXT_COPY: AtomicU64 = AtomicU64::new(0);
+
 #[async_trait]
 impl ObjectStore for MemoryBlobs {
     async fn download(&self, key: &str, dest: &Path) -> Result<u64, StoreError> {
@@ -211,6 +213,19 @@ impl ObjectStore for MemoryBlobs {
 
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         self.object(key).ok_or(StoreError::NotFound)
+    }
+
+    /// A copy of the object in a file of the system's temporary folder, which outlives the store.
+    async fn readable(&self, key: &str, _ttl: Duration) -> Result<Readable, StoreError> {
+        let bytes = self.object(key).ok_or(StoreError::NotFound)?;
+        let dir = std::env::temp_dir().join(format!("framelift-memory-blobs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(StoreError::unavailable)?;
+        let path = dir.join(format!("{:p}-{}", self, key.replace('/', "_")));
+        // Written aside and renamed into place: a reader of an earlier copy keeps reading it whole.
+        let aside = path.with_extension(format!("{}", NEXT_COPY.fetch_add(1, Ordering::Relaxed)));
+        std::fs::write(&aside, &bytes).map_err(StoreError::unavailable)?;
+        std::fs::rename(&aside, &path).map_err(StoreError::unavailable)?;
+        Ok(Readable::File(path))
     }
 
     async fn upload(&self, key: &str, src: &Path, content_type: &str, _cache_control: &str) -> Result<(), StoreError> {
@@ -307,4 +322,25 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     d[a.len()][b.len()]
+}
+
+/// A queue that keeps what was sent, for handler tests to deliver by hand (as often and in whatever order they like).
+#[derive(Default)]
+pub struct MemoryQueue {
+    sent: Mutex<Vec<String>>,
+}
+
+impl MemoryQueue {
+    /// Everything sent so far, and forgets it.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.sent.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    async fn send(&self, jobs: &[String]) -> Result<(), StoreError> {
+        self.sent.lock().unwrap().extend_from_slice(jobs);
+        Ok(())
+    }
 }

@@ -11,9 +11,9 @@ use crate::hls::{self, SEGMENT_SECONDS, VARIANT};
 use crate::input::Input;
 use crate::ladder::Rung;
 use crate::paths::AbsolutePath;
-use crate::probe::SourceInfo;
+use crate::probe::{SourceInfo, clock};
 use crate::sandbox::{self, Limits};
-use crate::transcode::TranscodeError;
+use crate::transcode::{TranscodeError, our_fault};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -27,7 +27,8 @@ pub const TIMELINE_OFFSET: f64 = 10.0;
 pub const AUDIO: &str = "audio";
 
 /// One stretch of the timeline, encoded alone.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Chunk {
     pub index: u32,
     /// The global number of its first segment.
@@ -88,7 +89,7 @@ pub async fn encode_chunk(
         args.extend(offset(chunk.start));
         args.extend(hls::hls_output_args(&dir, chunk.first_segment));
     }
-    run(ffmpeg, &args, out, limits).await?;
+    run(ffmpeg, &args, out, limits, chunk.start).await?;
     rungs.iter().map(|r| segments(&out.join(&r.name))).collect()
 }
 
@@ -108,7 +109,7 @@ pub async fn encode_audio(
     args.extend(hls::audio_encoder_args(kbps, source.audio_channels));
     args.extend(offset(0.0));
     args.extend(hls::hls_output_args(&dir, 0));
-    run(ffmpeg, &args, out, limits).await?;
+    run(ffmpeg, &args, out, limits, 0.0).await?;
     segments(&dir)
 }
 
@@ -117,12 +118,24 @@ fn offset(start: f64) -> [OsString; 2] {
     ["-output_ts_offset".into(), format!("{:.6}", start + TIMELINE_OFFSET).into()]
 }
 
-async fn run(ffmpeg: &AbsolutePath, args: &[OsString], dir: &AbsolutePath, limits: Limits) -> Result<(), TranscodeError> {
-    let run = sandbox::run(ffmpeg, args, dir, limits).await.map_err(anyhow::Error::from)?;
-    if !run.status.success() {
-        return Err(TranscodeError::Failed(anyhow::anyhow!("ffmpeg stopped: {}", run.stderr_tail.trim())));
+/// Runs one encode of a stretch starting at `start`. A failure is ours when [`our_fault`] says so (the source's
+/// address failing is one), and otherwise the file's, named by where the stretch begins.
+async fn run(ffmpeg: &AbsolutePath, args: &[OsString], dir: &AbsolutePath, limits: Limits, start: f64) -> Result<(), TranscodeError> {
+    let run = match sandbox::run(ffmpeg, args, dir, limits).await {
+        Ok(run) => run,
+        Err(sandbox::RunError::TimedOut(limit)) => {
+            return Err(TranscodeError::Failed(anyhow::anyhow!("the encode from {} ran past its {} s", clock(start), limit.as_secs())));
+        }
+        Err(e) => return Err(TranscodeError::Failed(e.into())),
+    };
+    if run.status.success() {
+        return Ok(());
     }
-    Ok(())
+    tracing::warn!(stderr = run.stderr_tail, status = ?run.status, start, "ffmpeg failed");
+    match our_fault(&run, dir) {
+        Some(cause) => Err(TranscodeError::Failed(anyhow::anyhow!("ffmpeg stopped: {cause}"))),
+        None => Err(TranscodeError::Rejected(format!("decoding failed in the stretch from {}", clock(start.floor())))),
+    }
 }
 
 /// The segments a run wrote into `dir`, from the playlist it wrote there.
@@ -139,6 +152,15 @@ fn segments(dir: &AbsolutePath) -> Result<Vec<Segment>, TranscodeError> {
         .enumerate()
         .map(|(i, s)| Segment { number: first + i as u32, duration: f64::from(s.duration), file: PathBuf::from(&s.uri) })
         .collect())
+}
+
+/// The segments of a rendition numbered from 0, with the file names the encoder gives them, from their lengths.
+pub fn numbered(durations: &[f64]) -> Vec<Segment> {
+    durations
+        .iter()
+        .enumerate()
+        .map(|(n, d)| Segment { number: n as u32, duration: *d, file: PathBuf::from(hls::segment_file(n as u32)) })
+        .collect()
 }
 
 /// A rendition's playlist. While the video is still being encoded (`finished` false) it is an `EVENT` playlist of the

@@ -13,6 +13,11 @@ use std::path::Path;
 pub const GOP_SECONDS: u32 = 2;
 /// Target segment length (a multiple of the GOP).
 pub const SEGMENT_SECONDS: u32 = 6;
+/// How the muxer names segments, by their number, and [`segment_file`] the same in Rust.
+const SEGMENT_PATTERN: &str = "seg_%04d.ts";
+pub fn segment_file(number: u32) -> String {
+    format!("seg_{number:04}.ts")
+}
 /// The master playlist's name.
 pub const MASTER: &str = "master.m3u8";
 /// Each rendition's playlist name, inside the rung's folder.
@@ -103,7 +108,7 @@ pub(crate) fn hls_output_args(dir: &Path, first_segment: u32) -> Vec<OsString> {
         s("-hls_segment_type"),
         s("mpegts"),
         s("-hls_segment_filename"),
-        dir.join("seg_%04d.ts").into_os_string(),
+        dir.join(SEGMENT_PATTERN).into_os_string(),
         dir.join(VARIANT).into_os_string(),
     ]
 }

@@ -9,7 +9,8 @@ use anyhow::Context;
 use std::time::Duration;
 
 /// What the pipeline needs to know about a source.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SourceInfo {
     /// The demuxer ffmpeg chose (first of its names), used to pin the transcode to the same one.
     pub demuxer: String,

@@ -149,21 +149,28 @@ pub async fn transcode_watched(
         let m = hls::measure(&out.join(&r.name)).map_err(|e| TranscodeError::Failed(with_disk_state(e, out)))?;
         made.push((r, m));
     }
-    let poster = take_poster(tools, &file, out, &source, &made[made.len() - 1].0, opts).await;
+    let poster = take_poster(tools, &file, out, &source, &made[made.len() - 1].0, opts.memory_bytes).await;
     std::fs::write(out.join(MASTER), hls::master_playlist(&made, source.has_audio)).map_err(anyhow::Error::from)?;
     let files = collect_files(out).map_err(TranscodeError::Failed)?;
     Ok(Output { source, rungs: made, poster, files })
 }
 
-/// A still from about 10% into the video, at the top rung's size; the first frame if that fails.
-async fn take_poster(tools: &Tools, input: &Input, out: &AbsolutePath, src: &SourceInfo, top: &Rung, opts: &Options) -> Option<PathBuf> {
+/// A still from about 10% into the video, at the top rung's size, as `out/poster.jpg`; the first frame if that fails.
+pub async fn take_poster(
+    tools: &Tools,
+    input: &Input,
+    out: &AbsolutePath,
+    src: &SourceInfo,
+    top: &Rung,
+    memory_bytes: u64,
+) -> Option<PathBuf> {
     for at in [src.duration * 0.1, 0.0] {
         let mut args = sandbox::quiet_run_on(input, &src.demuxer);
         args.extend(["-ss".into(), format!("{at:.3}").into(), "-i".into(), input.arg()]);
         args.extend(["-frames:v", "1", "-vf"].map(Into::into));
         args.push(format!("scale={}:{}:flags=lanczos,setsar=1", top.width, top.height).into());
         args.extend(["-q:v".into(), "3".into(), out.join(POSTER).into_path_buf().into_os_string()]);
-        let limits = Limits { wall: Duration::from_secs(60), memory_bytes: opts.memory_bytes };
+        let limits = Limits { wall: Duration::from_secs(60), memory_bytes };
         if let Ok(run) = sandbox::run(&tools.ffmpeg, &args, out, limits).await
             && run.status.success()
             && out.join(POSTER).is_file()
@@ -177,7 +184,7 @@ async fn take_poster(tools: &Tools, input: &Input, out: &AbsolutePath, src: &Sou
 
 /// Errors of the machine, not of the file, in ffmpeg's words (strerror texts): a disk that is full or fails, memory that
 /// runs out, a file that vanished or may not be read or written.
-const OUR_FAULTS: [&str; 7] = [
+const OUR_FAULTS: [&str; 13] = [
     "No space left on device",
     "Disk quota exceeded",
     "Cannot allocate memory",
@@ -185,11 +192,18 @@ const OUR_FAULTS: [&str; 7] = [
     "Read-only file system",
     "Permission denied",
     "No such file or directory",
+    // A source read by its address: storage or the network failed, or the address expired or was wrong.
+    "Connection refused",
+    "Connection timed out",
+    "Connection reset by peer",
+    "Network is unreachable",
+    "Server returned",
+    "HTTP error",
 ];
 
 /// Why a failed ffmpeg run is our fault, if it is: killed by a signal (nobody but us or the kernel sends one), or one
 /// of [`OUR_FAULTS`] in its last words, or a disk with no room left.
-fn our_fault(run: &sandbox::Finished, out: &Path) -> Option<String> {
+pub(crate) fn our_fault(run: &sandbox::Finished, out: &Path) -> Option<String> {
     use std::os::unix::process::ExitStatusExt;
     if let Some(signal) = run.status.signal() {
         return Some(format!("killed by signal {signal}"));

@@ -76,6 +76,26 @@ pub trait ObjectStore: Send + Sync {
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError>;
     /// Deletes every object whose key starts with `prefix` (none is not an error); returns how many.
     async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError>;
+    /// Where another process (ffmpeg) can read the object at `key` until `ttl` has passed, without holding all of it:
+    /// an address that answers range requests, or a file on this machine. `NotFound` if there is no such object.
+    async fn readable(&self, key: &str, ttl: Duration) -> Result<Readable, StoreError>;
+}
+
+/// Where an object can be read from outside this process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readable {
+    /// An http(s) address (presigned: it works without credentials until it expires).
+    Url(String),
+    /// A file on this machine (a store that keeps its objects in memory writes one).
+    File(std::path::PathBuf),
+}
+
+/// Work handed to other invocations: each job is delivered at least once, in any order, and again after a failure
+/// until the queue gives up on it (then it goes to a dead-letter queue).
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Sends every job (each a JSON body), all or an error.
+    async fn send(&self, jobs: &[String]) -> Result<(), StoreError>;
 }
 
 /// The catalogue's records, written only by conditional writes so that concurrent writers cannot lose each other's work.

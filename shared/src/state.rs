@@ -111,10 +111,10 @@ impl AppState {
         Ok(views.len())
     }
 
-    /// One video: its public view if it is ready, else its record if there is one.
+    /// One video: its public view if it can be watched (ready, or its start encoded), else its record if there is one.
     pub async fn find_view(&self, id: &VideoId) -> Result<Found, AppError> {
         Ok(match self.meta.get(id).await? {
-            Some(record) if record.status == VideoStatus::Ready => Found::Ready(Box::new(self.view(&record).await?)),
+            Some(record) if record.is_watchable() => Found::Watchable(Box::new(self.view(&record).await?)),
             Some(record) => Found::NotReady(Box::new(record)),
             None => Found::Missing,
         })
@@ -123,9 +123,9 @@ impl AppState {
 
 /// What [`AppState::find_view`] found.
 pub enum Found {
-    /// A ready video's public view.
-    Ready(Box<Video>),
-    /// A video that is not ready: its owner's business.
+    /// The public view of a video that can be watched.
+    Watchable(Box<Video>),
+    /// A video that cannot be watched yet (or ever): its owner's business.
     NotReady(Box<VideoRecord>),
     Missing,
 }

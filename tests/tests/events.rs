@@ -138,6 +138,7 @@ async fn every_route_has_a_sample_event_that_its_handler_runs() {
         names.push(name);
     }
     names.extend(TRANSCODE_SAMPLES.iter().map(|s| s.to_string()));
+    names.push(ENCODE_SAMPLE.to_owned());
     let mut on_disk: Vec<String> = std::fs::read_dir(dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -146,6 +147,57 @@ async fn every_route_has_a_sample_event_that_its_handler_runs() {
     on_disk.sort();
     names.sort();
     assert_eq!(on_disk, names, "events/ holds exactly one sample per route and the transcoder's");
+}
+
+/// The planner and workers with an empty catalogue.
+fn empty_transcoder() -> framelift_transcode::TranscodeState {
+    let w = World::default();
+    framelift_transcode::TranscodeState {
+        meta: w.meta.clone(),
+        objects: w.blobs.clone(),
+        search: w.search.clone(),
+        queue: std::sync::Arc::new(framelift_local::memory::MemoryQueue::default()),
+        tools: framelift_media::Tools::locate().unwrap(),
+        work_root: framelift_media::AbsolutePath::resolve(std::env::temp_dir()).unwrap(),
+        options: framelift_media::Options::default(),
+        lease: std::time::Duration::from_secs(180),
+        stall: std::time::Duration::from_secs(3600),
+        segments_per_chunk: framelift_transcode::SEGMENTS_PER_CHUNK,
+        faults: framelift_transcode::Faults::NONE,
+    }
+}
+
+/// The encode function's sample: SQS's event of one job, as the planner queues it.
+const ENCODE_SAMPLE: &str = "encode.sqs-job.json";
+
+#[tokio::test]
+async fn the_encode_sample_is_what_its_handler_takes() {
+    let job = json!({
+        "video": "01JDX3W9K7Q4T2B8N6M5R0ZC1A",
+        "part": {"kind": "chunk", "index": 2, "firstSegment": 20, "start": 120.0, "length": 60.0},
+        "source": {"demuxer": "mov", "width": 1920, "height": 1080, "fps": 30.0, "duration": 7200.0, "hasAudio": true,
+                   "audioChannels": 2, "videoCodec": "h264"}
+    });
+    let event = json!({"Records": [{
+        "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+        "body": job.to_string(),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764066000000", "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                       "ApproximateFirstReceiveTimestamp": "1764066000100"},
+        "messageAttributes": {},
+        "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:framelift-encode-jobs",
+        "awsRegion": "eu-west-1"
+    }]});
+    write_or_compare(ENCODE_SAMPLE, &event);
+    let parsed: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(event).unwrap();
+    let body = parsed.records[0].body.clone().unwrap();
+    let read = framelift_transcode::EncodeJob::parse(&body).unwrap();
+    assert_eq!(read.part, framelift_transcode::Part::Chunk(framelift_media::chunks::plan(7200.0, 10)[2]));
+    // No such video in an empty world: the job is done (deleted from the queue), not failed.
+    let response = framelift_transcode::worker::batch(&empty_transcoder(), parsed, framelift_transcode::Budget::NONE).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
 }
 
 /// The transcode function's samples: an upload's event, the sweep schedule, and a failure record being redriven.
@@ -184,17 +236,7 @@ async fn the_transcode_samples_are_what_its_handler_takes() {
     });
     write_or_compare("transcode.schedule.json", &schedule);
 
-    let w = World::default();
-    let state = framelift_transcode::TranscodeState {
-        meta: w.meta.clone(),
-        objects: w.blobs.clone(),
-        search: w.search.clone(),
-        tools: framelift_media::Tools::locate().unwrap(),
-        work_root: framelift_media::AbsolutePath::resolve(std::env::temp_dir()).unwrap(),
-        options: framelift_media::Options::default(),
-        lease: std::time::Duration::from_secs(180),
-        faults: framelift_transcode::Faults::NONE,
-    };
+    let state = empty_transcoder();
     use framelift_transcode::Trigger;
     for name in TRANSCODE_SAMPLES {
         let payload: Value = serde_json::from_str(&std::fs::read_to_string(dir().join(name)).unwrap()).unwrap();

@@ -73,7 +73,7 @@ async fn detail(state: &AppState, req: Request) -> Result<ApiResponse, AppError>
     let caller = state.caller_if_any(&req).await?;
     match state.find_view(&id).await? {
         // A ready video looks the same to everyone.
-        Found::Ready(video) => http::json(StatusCode::OK, &DetailResponse { video: *video }),
+        Found::Watchable(video) => http::json(StatusCode::OK, &DetailResponse { video: *video }),
         // A video that is not ready is its owner's business: to anyone else it does not exist.
         Found::NotReady(record) if caller.is_some_and(|c| record.is_owned_by(&c.id)) => {
             http::json(StatusCode::OK, &DetailResponse { video: state.view(&record).await? })

@@ -1,22 +1,22 @@
-//! The transcode function: an S3 `ObjectCreated` event under `uploads/` turns the video's source into an HLS ladder
-//! under `media/{id}/` and the video into `ready`, or into `failed` with a reason a person understands.
+//! Transcoding in parallel chunks. The `transcode` function is the planner: an S3 `ObjectCreated` event under
+//! `uploads/` makes it probe the source where it lies (by a presigned address, with range requests), cut the timeline
+//! into chunks of whole segments, record the plan on the video and queue one job per chunk and one for the audio. The
+//! `encode` function is the worker ([`worker`]): it encodes one job's part, stores its segments as they close and
+//! records the part; the last part recorded assembles the playlists and makes the video ready. While the parts come in,
+//! the record says how much can be watched from the start.
 //!
 //! S3 delivers events at least once and out of order, and Lambda retries failures, so every step is safe to repeat:
-//! an attempt claims the video with a conditional write and a lease ([`VideoRecord::claim`]); a duplicate event finds
-//! the video claimed (and does nothing) or finished (and does nothing); a crashed attempt's lease lapses and the next
-//! event, retry or sweep takes over. A bad file is the uploader's problem: the video fails with the reason and the
-//! function succeeds, so nothing retries it. A fault of ours (storage or database unreachable) releases the lease and
-//! returns an error, so Lambda retries.
-//!
-//! The search document is written after the renditions and before the record says ready, so a video that is ready
-//! can be found; if that write fails, the attempt gives the video back like any fault of ours and is retried.
+//! the planner claims the video with a conditional write and a lease ([`VideoRecord::claim`]); a duplicate event finds
+//! the video claimed or planned (and does nothing) or finished (and does nothing). A planned encode holds the video for
+//! [`TranscodeState::stall`] from its last recorded part; if nothing is recorded for that long the sweep plans it again,
+//! which queues the parts not finished (the plan is the same: it depends only on the source). A bad file is the
+//! uploader's problem: the video fails with the reason and the function succeeds, so nothing retries it. A fault of
+//! ours releases the lease and returns an error, so Lambda retries.
 
 use aws_lambda_events::event::s3::S3Event;
 use framelift_media::{AbsolutePath, Options, Tools, TranscodeError};
-use framelift_shared::domain::{
-    Claim, ListQuery, MediaInfo, ObjectKey, Rendition, SearchDocument, Transition, VideoId, VideoRecord, VideoStatus,
-};
-use framelift_shared::ports::{MetadataStore, ObjectStore, SearchIndex, StoreError};
+use framelift_shared::domain::{Claim, Encoding, ListQuery, MediaInfo, ObjectKey, Transition, VideoId, VideoRecord, VideoStatus};
+use framelift_shared::ports::{JobQueue, MetadataStore, ObjectStore, SearchIndex, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,43 +28,61 @@ pub fn gave_up() -> String {
     format!("processing failed {MAX_ATTEMPTS} times for reasons of ours, not of the file; upload it again later")
 }
 
-/// What the transcoder needs.
+pub mod deployed;
+pub mod jobs;
+mod publish;
+pub mod worker;
+
+pub use jobs::{EncodeJob, Part};
+
+/// What the planner and the workers need.
 pub struct TranscodeState {
     pub meta: Arc<dyn MetadataStore>,
     pub objects: Arc<dyn ObjectStore>,
     pub search: Arc<dyn SearchIndex>,
+    /// Where the planner queues the jobs the workers take.
+    pub queue: Arc<dyn JobQueue>,
     pub tools: Tools,
-    /// Where sources are downloaded and outputs made (`/tmp` on Lambda).
+    /// Where probes run and segments are made before they are stored (`/tmp` on Lambda).
     pub work_root: AbsolutePath,
     pub options: Options,
-    /// How long an attempt owns a video: longer than the function may run.
+    /// How long the planner (or the worker assembling a finished encode) owns a video.
     pub lease: Duration,
+    /// How long a planned encode may go without a part being recorded before the sweep queues its unfinished parts
+    /// again: longer than a part takes to be encoded, queueing behind other videos' parts included.
+    pub stall: Duration,
+    /// How many 6 s segments each chunk is.
+    pub segments_per_chunk: u32,
     /// Fault injection for reliability tests; [`Faults::NONE`] everywhere else.
     pub faults: Faults,
 }
 
-/// Faults a test can switch on. A crash stops a video's first attempt part way through publishing, as a killed
-/// process would: some renditions written, the lease still held, nothing recorded; the lease must lapse and a retry
-/// or sweep take over.
+/// Faults a test can switch on. A crash stops a chunk's first delivery after its segments are stored and before
+/// they are recorded, as a killed worker would; the queue must deliver it again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Faults {
-    /// Crash the first attempt of one video in this many (chosen by id, so the same videos every run); 0: never.
+    /// Crash the first delivery of one chunk job in this many (chosen by video and chunk, so the same ones every
+    /// run); 0: never.
     pub crash_one_in: u32,
 }
 
 impl Faults {
     pub const NONE: Faults = Faults { crash_one_in: 0 };
 
-    fn crashes(&self, record: &VideoRecord) -> bool {
+    fn crashes(&self, id: &VideoId, chunk: u32, receive_count: u32) -> bool {
         use std::hash::{Hash, Hasher};
-        if self.crash_one_in == 0 || record.attempts != 1 {
+        if self.crash_one_in == 0 || receive_count != 1 {
             return false;
         }
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        record.id.hash(&mut h);
+        (id, chunk).hash(&mut h);
         h.finish().is_multiple_of(u64::from(self.crash_one_in))
     }
 }
+
+/// Chunks of 60 s: long enough that a chunk's fixed costs (starting ffmpeg, seeking, the encoder's lookahead) are small
+/// beside its work, short enough that a 2-hour lesson fans out over 120 workers.
+pub const SEGMENTS_PER_CHUNK: u32 = 10;
 
 /// What one invocation may spend: on Lambda, until its deadline (the function's timeout); in the dev server, without
 /// one.
@@ -95,9 +113,13 @@ impl Budget {
     }
 }
 
-/// What became of one video.
+/// What became of one video (or one job of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// The plan is recorded and this many jobs are queued.
+    Planned(usize),
+    /// A worker's part is recorded; others are still to come.
+    Recorded,
     Ready,
     Failed(String),
     /// Nothing to do: finished already, claimed by another attempt, or no longer there.
@@ -219,8 +241,7 @@ pub async fn process(state: &TranscodeState, id: VideoId) -> anyhow::Result<Outc
     process_within(state, id, Budget::NONE).await
 }
 
-/// [`process`] within an invocation's budget. While the attempt runs it beats: it renews its lease and writes its
-/// progress every [`heartbeat_every`].
+/// [`process`] within an invocation's budget.
 pub async fn process_within(state: &TranscodeState, id: VideoId, budget: Budget) -> anyhow::Result<Outcome> {
     let claimed = match claim_or_wait(state, id, budget).await? {
         Claimed::Mine(record) => *record,
@@ -230,35 +251,75 @@ pub async fn process_within(state: &TranscodeState, id: VideoId, budget: Budget)
     if claimed.attempts > MAX_ATTEMPTS {
         return finish(state, &claimed, Err(gave_up())).await;
     }
-    let work = state.work_root.join(format!("framelift-{id}"));
-    let held = Held::new(claimed.clone());
-    let result = {
-        let attempt = run(state, &claimed, &held, &work, budget);
-        tokio::pin!(attempt);
-        let mut tick = tokio::time::interval(heartbeat_every(state.lease));
-        tick.tick().await;
-        loop {
-            tokio::select! {
-                done = &mut attempt => break done,
-                _ = tick.tick() => held.beat(state).await,
-            }
-        }
-    };
+    let work = state.work_root.join(format!("framelift-{id}-plan-{}", VideoId::generate()));
+    let result = plan(state, &claimed, &work).await;
     let _ = tokio::fs::remove_dir_all(&work).await;
-    // Progress writes moved the record on; what follows writes over the latest of them.
-    let claimed = held.record.into_inner();
     match result {
-        Ok(media) => finish(state, &claimed, Ok(media)).await,
-        Err(Attempt::Rejected(reason)) => finish(state, &claimed, Err(reason)).await,
-        // As if the process had died: the lease stays until it lapses.
-        Err(Attempt::Crashed) => anyhow::bail!("fault injection: the attempt crashed part way through publishing"),
-        Err(Attempt::Transient(e)) => {
+        Ok(outcome) => Ok(outcome),
+        Err(TranscodeError::Rejected(reason)) => finish(state, &claimed, Err(reason)).await,
+        Err(TranscodeError::Failed(e)) => {
             // Give the video back at once so Lambda's retry can claim it; if even that fails, the lease lapses.
-            if let Err(release) = state.meta.replace(&claimed.release()).await {
+            if let Err(release) = release(state, &id).await {
                 tracing::warn!(video = %id, error = %release, "could not release the lease");
             }
             Err(e)
         }
+    }
+}
+
+/// Probes the source where it lies, records the plan (keeping what an earlier plan of the same source finished) and
+/// queues every part not finished; assembles at once if every part is.
+async fn plan(state: &TranscodeState, claimed: &VideoRecord, work: &AbsolutePath) -> Result<Outcome, TranscodeError> {
+    let _ = tokio::fs::remove_dir_all(work).await;
+    tokio::fs::create_dir_all(work).await.map_err(anyhow::Error::from)?;
+    let input = worker::source(state, &claimed.id).await?;
+    let source = framelift_media::probe::probe(&state.tools, &input, work).await?;
+    let rungs = framelift_media::ladder::ladder(&source, state.options.max_short_side);
+    let chunks = framelift_media::chunks::plan(source.duration, state.segments_per_chunk);
+    let encoding = claimed.encoding.clone().unwrap_or_else(|| Encoding {
+        chunks: chunks.len() as u32,
+        renditions: rungs.iter().map(|r| r.name.clone()).collect(),
+        has_audio: source.has_audio,
+        width: source.width,
+        height: source.height,
+        done: vec![],
+        audio_segments: vec![],
+        audio_finished: false,
+    });
+    if encoding.is_complete() {
+        return worker::assemble(state, claimed.clone(), &source).await.map_err(TranscodeError::Failed);
+    }
+    let mut jobs: Vec<String> = chunks
+        .iter()
+        .filter(|c| !encoding.has_chunk(c.index))
+        .map(|c| EncodeJob { video: claimed.id, part: Part::Chunk(*c), source: source.clone() }.to_body())
+        .collect();
+    if encoding.has_audio && !encoding.audio_finished {
+        // First: the start cannot be watched without its sound.
+        jobs.insert(0, EncodeJob { video: claimed.id, part: Part::Audio, source: source.clone() }.to_body());
+    }
+    let planned = claimed.encoding(encoding, time::OffsetDateTime::now_utc(), state.stall);
+    match state.meta.replace(&planned).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => return Ok(Outcome::Skipped("the video was deleted while it was planned")),
+        Err(e) => return Err(anyhow::Error::from(e).context("recording the plan").into()),
+    }
+    // The master playlist names every rendition from the start; its rates are the caps until the encode is measured.
+    let master = framelift_media::chunks::master_playlist(
+        &rungs.iter().map(|r| (r.clone(), None)).collect::<Vec<_>>(),
+        worker::audio_rendition(&source, &rungs),
+    );
+    publish::store_playlist(state.objects.as_ref(), work, &claimed.id.media_prefix(), framelift_media::hls::MASTER, master).await?;
+    state.queue.send(&jobs).await.map_err(|e| anyhow::Error::from(e).context("queueing the jobs"))?;
+    tracing::info!(video = %claimed.id, jobs = jobs.len(), duration = source.duration, "planned");
+    Ok(Outcome::Planned(jobs.len()))
+}
+
+/// Gives the video's lease up (after a fault of ours), whatever was written since it was claimed.
+async fn release(state: &TranscodeState, id: &VideoId) -> Result<(), StoreError> {
+    match state.meta.get(id).await? {
+        Some(r) if r.status == VideoStatus::Processing => state.meta.replace(&r.release()).await,
+        _ => Ok(()),
     }
 }
 
@@ -271,9 +332,8 @@ enum Claimed {
     Nothing,
 }
 
-/// Claims the video; while another attempt's lease runs, watches whether that attempt is alive. A live attempt writes
-/// (a heartbeat, its progress) at least once per half lease; a dead one (timed out, crashed) writes nothing, and its
-/// lease lapses into this attempt's hands. Lambda retries a failed attempt while its lease still runs, so without the
+/// Claims the video; while another planner's lease runs, watches whether that planner is alive. A live one writes its
+/// plan within seconds; a dead one (timed out, crashed) writes nothing, and its lease lapses into this attempt's hands. Lambda retries a failed attempt while its lease still runs, so without the
 /// wait the retry would find the video busy, succeed having done nothing, and leave the video to the sweep.
 async fn claim_or_wait(state: &TranscodeState, id: VideoId, budget: Budget) -> anyhow::Result<Claimed> {
     let mut seen: Option<u64> = None;
@@ -282,7 +342,8 @@ async fn claim_or_wait(state: &TranscodeState, id: VideoId, budget: Budget) -> a
             Claimed::Busy(record) => record,
             other => return Ok(other),
         };
-        if seen.is_some_and(|v| v != record.version) {
+        // A planned encode's parts are the workers'; and a record that moved on has a live writer.
+        if record.encoding.is_some() || seen.is_some_and(|v| v != record.version) {
             return Ok(Claimed::Busy(record));
         }
         seen = Some(record.version);
@@ -292,7 +353,7 @@ async fn claim_or_wait(state: &TranscodeState, id: VideoId, budget: Budget) -> a
         if budget.left().is_some_and(|left| left < lapses_in + budget.margin) {
             return Ok(Claimed::Busy(record));
         }
-        tokio::time::sleep(heartbeat_every(state.lease).min(lapses_in).max(Duration::from_millis(20))).await;
+        tokio::time::sleep(recheck_every(state.lease).min(lapses_in).max(Duration::from_millis(20))).await;
     }
 }
 
@@ -319,119 +380,13 @@ async fn claim(state: &TranscodeState, id: VideoId) -> anyhow::Result<Claimed> {
     anyhow::bail!("the video's record kept changing while it was being claimed")
 }
 
-/// How often an attempt writes how far its encode has got (and renews its lease).
-pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
-
-/// How often an attempt beats: every [`PROGRESS_EVERY`], or oftener for a lease so short that it could lapse between.
-pub fn heartbeat_every(lease: Duration) -> Duration {
-    PROGRESS_EVERY.min(lease / 4).max(Duration::from_millis(50))
-}
-
-/// The claimed record as this attempt last wrote it. Progress writes move its version on; the final write starts from
-/// the latest.
-struct Held {
-    record: tokio::sync::Mutex<VideoRecord>,
-    /// Thousandths encoded, as ffmpeg last reported (`u32::MAX`: nothing yet).
-    reported: std::sync::atomic::AtomicU32,
-}
-
-impl Held {
-    fn new(record: VideoRecord) -> Self {
-        Self { record: tokio::sync::Mutex::new(record), reported: std::sync::atomic::AtomicU32::new(u32::MAX) }
-    }
-
-    /// Keeps what the encoder said (called from the encode's watcher, often).
-    fn heard(&self, p: framelift_media::Progress) {
-        if p.total > 0.0 {
-            let permille = ((p.done / p.total).clamp(0.0, 1.0) * 1000.0).round() as u32;
-            self.reported.store(permille, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-
-    /// One heartbeat: writes the last report if it moved by a percent or more, and renews the lease once half of it
-    /// is spent. A lost write is not retried: the next beat may land, and a record that changed under us (deleted) is
-    /// left for the final write to find.
-    async fn beat(&self, state: &TranscodeState) {
-        let heard = self.reported.load(std::sync::atomic::Ordering::Relaxed);
-        let mut record = self.record.lock().await;
-        let written = record.progress_permille.map_or(-100, i64::from);
-        let moved = heard != u32::MAX && i64::from(heard) - written >= 10;
-        let now = time::OffsetDateTime::now_utc();
-        let half = time::Duration::try_from(state.lease / 2).unwrap_or(time::Duration::ZERO);
-        let renew = record.lease_until.is_none_or(|until| until - now < half);
-        if !moved && !renew {
-            return;
-        }
-        let next = record.heartbeat(now, state.lease, moved.then(|| f64::from(heard) / 1000.0));
-        match state.meta.replace(&next).await {
-            Ok(()) => *record = next,
-            Err(e) => tracing::debug!(video = %record.id, error = %e, "heartbeat not written"),
-        }
-    }
-}
-
-enum Attempt {
-    Rejected(String),
-    Transient(anyhow::Error),
-    Crashed,
-}
-
-impl From<StoreError> for Attempt {
-    fn from(e: StoreError) -> Self {
-        Attempt::Transient(e.into())
-    }
-}
-
-/// Download, transcode, publish.
-async fn run(state: &TranscodeState, record: &VideoRecord, held: &Held, work: &AbsolutePath, budget: Budget) -> Result<MediaInfo, Attempt> {
-    let _ = tokio::fs::remove_dir_all(work).await;
-    tokio::fs::create_dir_all(work).await.map_err(|e| Attempt::Transient(e.into()))?;
-    // Named by us, without an extension: ffmpeg must not pick a demuxer from a name the client chose.
-    let input = work.join("source");
-    match state.objects.download(record.id.source_key().as_str(), &input).await {
-        Ok(_) => {}
-        Err(StoreError::NotFound) => return Err(Attempt::Rejected("the uploaded file is missing from storage".into())),
-        Err(e) => return Err(e.into()),
-    }
-    let out = work.join("out");
-    // The encode ends in time to publish before the invocation does.
-    let mut options = state.options.clone();
-    if let Some(left) = budget.left() {
-        options.max_wall = Some(left.saturating_sub(budget.margin));
-    }
-    let heard = |p| held.heard(p);
-    let output = match framelift_media::transcode_watched(&state.tools, &input, &out, &options, &heard).await {
-        Ok(output) => output,
-        Err(TranscodeError::Rejected(reason)) => return Err(Attempt::Rejected(reason)),
-        Err(TranscodeError::Failed(e)) => return Err(Attempt::Transient(e)),
-    };
-    let prefix = record.id.media_prefix();
-    let crash_at = state.faults.crashes(record).then_some(output.files.len() / 2);
-    for (i, (path, content_type)) in output.files.iter().enumerate() {
-        if crash_at == Some(i) {
-            return Err(Attempt::Crashed);
-        }
-        let key = format!("{prefix}{}", path.to_string_lossy());
-        state.objects.upload(&key, &out.join(path), content_type, cache_control(content_type)).await?;
-    }
-    // Findable before the record says ready (a fault here gives the video back for a retry).
-    state.search.put(&SearchDocument::of(record)).await?;
-    Ok(MediaInfo {
-        duration_seconds: (output.source.duration * 1000.0).round() / 1000.0,
-        width: output.source.width,
-        height: output.source.height,
-        renditions: output.rungs.iter().map(|(r, m)| Rendition { width: r.width, height: r.height, bandwidth: m.peak_bps }).collect(),
-        poster_key: output.poster.map(|p| format!("{prefix}{}", p.to_string_lossy())),
-    })
-}
-
-/// Segments and posters never change under their key; playlists are cached for less in case a signer rewrites them.
-fn cache_control(content_type: &str) -> &'static str {
-    if content_type == "application/vnd.apple.mpegurl" { "public, max-age=300" } else { "public, max-age=31536000, immutable" }
+/// How often a waiting duplicate looks at the record again: a planner's lease is short and its claim lapses fast.
+fn recheck_every(lease: Duration) -> Duration {
+    Duration::from_secs(2).min(lease / 4).max(Duration::from_millis(50))
 }
 
 /// Records the result on the claimed record; a record that changed meanwhile (deleted) keeps its new state.
-async fn finish(state: &TranscodeState, claimed: &VideoRecord, result: Result<MediaInfo, String>) -> anyhow::Result<Outcome> {
+pub(crate) async fn finish(state: &TranscodeState, claimed: &VideoRecord, result: Result<MediaInfo, String>) -> anyhow::Result<Outcome> {
     let (transition, outcome) = match result {
         Ok(media) => (Transition::Ready(media), Outcome::Ready),
         Err(reason) => (Transition::Failed(reason.clone()), Outcome::Failed(reason)),

@@ -8,9 +8,16 @@
 //!
 //! A presigned master playlist alone would not do: the relative URIs inside it would point at unsigned objects. Here
 //! nothing is reachable without a signature, everything a player needs is, and all of it stops working at `expiresAt`
-//! (or as soon as the video is deleted: playlists are served only for a ready video).
+//! (or as soon as the video is deleted: playlists are served only for a video that can be watched).
+//!
+//! A video still being encoded can be watched from the start once its first chunk and sound are in: its renditions'
+//! playlists are then made from the record at each request, as `EVENT` playlists of the unbroken run of finished
+//! segments that start players at the beginning; the master playlist (stored when the encode was planned) is the same
+//! throughout. Once ready, the stored VOD playlists are served.
 
-use framelift_shared::domain::{VideoId, VideoStatus};
+use framelift_media::chunks::{self, AUDIO};
+use framelift_media::hls::VARIANT;
+use framelift_shared::domain::{VideoId, VideoRecord, VideoStatus};
 use framelift_shared::http::{self, ApiResponse, StatusCode};
 use framelift_shared::ports::StoreError;
 use framelift_shared::{AppError, AppState};
@@ -46,11 +53,14 @@ async fn watch(state: &AppState, req: &Request) -> Result<ApiResponse, AppError>
     let caller = state.caller_if_any(req).await?;
     let not_found = || AppError::NotFound(format!("there is no video with id '{id}'"));
     let record = state.meta.get(&id).await?.ok_or_else(not_found)?;
-    if record.status != VideoStatus::Ready {
+    if !record.is_watchable() {
         if !caller.is_some_and(|c| record.is_owned_by(&c.id)) {
             return Err(not_found());
         }
-        return Err(AppError::Conflict(format!("the video is {}: it can be watched once it is ready", record.status.as_str())));
+        return Err(AppError::Conflict(format!(
+            "the video is {}: it can be watched once its first minute is encoded",
+            record.status.as_str()
+        )));
     }
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(AppError::internal)?;
     let expires_at = now + state.catalogue.media_url_ttl;
@@ -91,16 +101,20 @@ async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResp
     if expires <= now {
         return Err(AppError::Forbidden(format!("this playback link has expired: ask for a new one (GET /api/videos/{id}/watch)")));
     }
-    // A deleted (or no longer ready) video stops playing at once, whatever links are out.
-    match state.meta.get(&id).await? {
-        Some(r) if r.status == VideoStatus::Ready => {}
+    // A deleted (or failed) video stops playing at once, whatever links are out.
+    let record = match state.meta.get(&id).await? {
+        Some(r) if r.is_watchable() => r,
         _ => return Err(not_found()),
-    }
+    };
     let key = format!("{}{path}", id.media_prefix());
-    let bytes = match state.objects.read(&key).await {
-        Ok(b) => b,
-        Err(StoreError::NotFound) => return Err(not_found()),
-        Err(e) => return Err(e.into()),
+    let unfinished = unfinished_playlist(&record, path);
+    let bytes = match &unfinished {
+        Some(text) => text.clone().into_bytes(),
+        None => match state.objects.read(&key).await {
+            Ok(b) => b,
+            Err(StoreError::NotFound) => return Err(not_found()),
+            Err(e) => return Err(e.into()),
+        },
     };
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     let ttl = std::time::Duration::from_secs((expires - now) as u64);
@@ -128,12 +142,30 @@ async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResp
     let mut res = Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "application/vnd.apple.mpegurl")
-        // Private: the body carries signatures. Short: they expire.
-        .header("cache-control", format!("private, max-age={}", (expires - now).min(60)))
+        // Private: the body carries signatures. Short: they expire, and an unfinished playlist grows.
+        .header("cache-control", format!("private, max-age={}", (expires - now).min(if unfinished.is_some() { 1 } else { 60 })))
         .body(Body::Text(String::from_utf8(text).map_err(AppError::internal)?))
         .map_err(AppError::internal)?;
     res.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     Ok(res)
+}
+
+/// A rendition's playlist while the video is still being encoded, made from its record: `None` for a ready video, the
+/// master playlist, or a path that names no rendition.
+fn unfinished_playlist(record: &VideoRecord, path: &str) -> Option<String> {
+    let encoding = record.encoding.as_ref().filter(|_| record.status == VideoStatus::Processing)?;
+    let (folder, file) = path.split_once('/')?;
+    if file != VARIANT {
+        return None;
+    }
+    let durations = if folder == AUDIO && encoding.has_audio {
+        encoding.audio_segments.clone()
+    } else if encoding.renditions.iter().any(|r| r == folder) {
+        encoding.video_segments()
+    } else {
+        return None;
+    };
+    Some(chunks::media_playlist(&chunks::numbered(&durations), false))
 }
 
 /// Playlist paths the transcoder writes: `master.m3u8`, `720p/index.m3u8`; nothing that climbs or names a scheme.

@@ -1,5 +1,6 @@
 //! The domain: values that parse, the video record and the rules of its life.
 
+mod encoding;
 mod ids;
 mod listing;
 mod search;
@@ -7,6 +8,7 @@ mod text;
 mod upload;
 mod video;
 
+pub use encoding::{EncodedChunk, Encoding, Recorded, Weight};
 pub use ids::{ObjectKey, PartNumber, UploadId, UserId, VideoId};
 pub use listing::{ListQuery, Page, PageKey, rfc3339};
 pub use search::{SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, auto_fuzziness, words};

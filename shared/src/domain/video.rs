@@ -1,6 +1,6 @@
 //! The video record and its status machine: uploading → processing → ready | failed. Nothing else moves.
 
-use super::{ContentType, Description, Title, UploadId, UploadPlan, UserId, VideoId};
+use super::{ContentType, Description, Encoding, Title, UploadId, UploadPlan, UserId, VideoId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -94,6 +94,9 @@ pub struct VideoRecord {
     /// reports it, written every few seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_permille: Option<u16>,
+    /// While processing in chunks: the plan and what of it is finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
     /// Bumped by every write; stores replace a record only if the version they hold is the one the writer read.
     pub version: u64,
 }
@@ -159,6 +162,7 @@ impl VideoRecord {
             lease_until: None,
             attempts: 0,
             progress_permille: None,
+            encoding: None,
             version: 1,
         }
     }
@@ -184,6 +188,7 @@ impl VideoRecord {
         if next.status != VideoStatus::Processing {
             next.lease_until = None;
             next.progress_permille = None;
+            next.encoding = None;
         }
         Ok(next)
     }
@@ -205,7 +210,10 @@ impl VideoRecord {
             VideoStatus::Ready | VideoStatus::Failed => return Claim::Done,
         };
         next.lease_until = Some(now + lease);
-        next.attempts += 1;
+        // Queueing a planned encode's unfinished parts again is not another attempt: each part counts its own.
+        if next.encoding.is_none() {
+            next.attempts += 1;
+        }
         next.progress_permille = None;
         Claim::Claimed(Box::new(next))
     }
@@ -231,6 +239,31 @@ impl VideoRecord {
         next
     }
 
+    /// The record with `encoding` as its encode's state, held by whoever wrote it for `lease` from `now` (the planner,
+    /// or the worker that finishes the encode and assembles it).
+    pub fn encoding(&self, encoding: Encoding, now: OffsetDateTime, lease: std::time::Duration) -> VideoRecord {
+        let mut next = self.clone();
+        next.encoding = Some(encoding);
+        next.lease_until = Some(now + lease);
+        next.version += 1;
+        next
+    }
+
+    /// How many seconds from the start can be watched: all of a ready video, what is finished of one in processing.
+    pub fn playable_seconds(&self) -> Option<f64> {
+        match self.status {
+            VideoStatus::Ready => self.media.as_ref().map(|m| m.duration_seconds),
+            VideoStatus::Processing => self.encoding.as_ref().map(Encoding::playable_seconds).filter(|s| *s > 0.0),
+            _ => None,
+        }
+    }
+
+    /// Whether it can be watched: ready, or processing with its start encoded. Such a video is public (its page and
+    /// its playlists); lists and search show it once it is ready.
+    pub fn is_watchable(&self) -> bool {
+        self.status == VideoStatus::Ready || self.playable_seconds().is_some()
+    }
+
     /// How this upload is cut into parts.
     pub fn plan(&self) -> &UploadPlan {
         &self.upload.plan
@@ -253,7 +286,19 @@ impl VideoRecord {
             height: media.map(|m| m.height),
             renditions: media.map(|m| m.renditions.clone()),
             poster_url: None,
-            progress: self.progress_permille.filter(|_| self.status == VideoStatus::Processing).map(|p| f64::from(p) / 1000.0),
+            progress: self.progress(),
+            playable_seconds: self.playable_seconds().map(|s| (s * 1000.0).round() / 1000.0),
+        }
+    }
+
+    /// While processing: the chunks finished, or what the encoder last reported.
+    fn progress(&self) -> Option<f64> {
+        if self.status != VideoStatus::Processing {
+            return None;
+        }
+        match &self.encoding {
+            Some(e) => Some((e.progress() * 1000.0).round() / 1000.0),
+            None => self.progress_permille.map(|p| f64::from(p) / 1000.0),
         }
     }
 }
@@ -286,6 +331,10 @@ pub struct Video {
     /// While processing: the fraction of the source encoded so far (0 to 1), once the encoder has reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<f64>,
+    /// How many seconds from the start can be watched now: the whole video once ready, and while processing whatever
+    /// is finished from the start (absent until the first seconds are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playable_seconds: Option<f64>,
 }
 
 /// The author as the API shows it.
