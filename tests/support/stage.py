@@ -14,15 +14,17 @@ references) against the values given on standard input:
      "Secrets": {"<secret id>": "<secret string>"}}
 
 and prints, for each function, {"Binary", "MemorySize", "Timeout", "Environment", "Statements", "Routes",
-"ObjectEvents", "Schedules", "Retries", "OnFailure"}: its binary, settings and environment; the statements of every
-policy it is given; the HTTP API routes, S3 notifications and schedules that invoke it; and how its asynchronous
-invocations are retried and where failed events go. `"Functions": {"<logical id>": {"Parameters": {...}}}` in the
+"ObjectEvents", "Schedules", "QueueEvents", "Retries", "OnFailure"}: its binary, settings and environment; the
+statements of every policy it is given; the HTTP API routes, S3 notifications, schedules and queues (event source
+mappings) that invoke it; and how its asynchronous invocations are retried and where failed events go. `"Functions": {"<logical id>": {"Parameters": {...}}}` in the
 values overrides parameters for one function (each staged function reaches its own recording endpoint). Anything it
 cannot resolve is an error naming the function and the expression, never a guess.
 
 With `create ENDPOINT` it makes the template's DynamoDB tables (key schema, attributes, indexes and billing mode as the
-template declares them), its S3 buckets (with their CORS rules) and its SQS queues (with their attributes), named as
-`Resources` says, on that endpoint (moto), instead of printing.
+template declares them), its S3 buckets (with their CORS rules) and its SQS queues (with their attributes and redrive policies; a queue's
+`Resources` value may be its URL, as its Ref is), named as `Resources` says, on that endpoint (moto), instead of
+printing. `"QueueAttributes": {"<logical id>": {...}}` in the values sets a queue's attributes over the template's
+(a test that cannot wait for a 90-minute visibility timeout).
 
 Usage: python stage.py TEMPLATE [create ENDPOINT] < values.json
 """
@@ -161,8 +163,40 @@ def invoke_config(props, resolve):
     return int(resolve(config.get("MaximumRetryAttempts", 2))), on_failure
 
 
+def logical(expr):
+    """The logical id a Ref or Fn::GetAtt names."""
+    if "Ref" in expr:
+        return expr["Ref"]
+    arg = expr["Fn::GetAtt"]
+    return arg[0] if isinstance(arg, list) else arg.split(".")[0]
+
+
+def queue_events(template, resolve):
+    """The event source mappings of each function: {function: [{"Queue", "BatchSize", "ReportBatchItemFailures",
+    "MaximumConcurrency"}]}."""
+    out = {}
+    for name, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::Lambda::EventSourceMapping":
+            continue
+        p = resource["Properties"]
+        function, queue = logical(p["FunctionName"]), logical(p["EventSourceArn"])
+        if template["Resources"][queue].get("Type") != "AWS::SQS::Queue":
+            raise Unresolved(f"event source {name}: not a queue")
+        out.setdefault(function, []).append({
+            "Queue": queue,
+            "BatchSize": int(resolve(p.get("BatchSize", 10))),
+            "ReportBatchItemFailures": "ReportBatchItemFailures" in p.get("FunctionResponseTypes", []),
+            "MaximumConcurrency": int(resolve(p["ScalingConfig"]["MaximumConcurrency"])) if "ScalingConfig" in p else None,
+        })
+    return out
+
+
 def functions(template, values):
     globals_ = template.get("Globals", {}).get("Function", {})
+    try:
+        mappings = queue_events(template, resolver(template, values))
+    except Unresolved as e:
+        raise SystemExit(f"stage.py: cannot resolve {e}")
     out = {}
     for name, resource in template["Resources"].items():
         if resource.get("Type") != "AWS::Serverless::Function":
@@ -196,6 +230,7 @@ def functions(template, values):
                 "Routes": routes,
                 "ObjectEvents": object_events,
                 "Schedules": schedules,
+                "QueueEvents": mappings.get(name, []),
                 "Retries": retries,
                 "OnFailure": on_failure,
             }
@@ -220,6 +255,7 @@ def create(template, values, endpoint):
     session = dict(endpoint_url=endpoint, region_name=values.get("Region", "us-east-1"),
                    aws_access_key_id="staging", aws_secret_access_key="staging")
     dynamodb, s3, sqs = (boto3.client(service, **session) for service in ("dynamodb", "s3", "sqs"))
+    queues = []
     for name, resource in template["Resources"].items():
         if name not in values["Resources"] or resource.get("Condition"):
             continue
@@ -235,8 +271,14 @@ def create(template, values, endpoint):
                 rules = [{CORS_NAMES.get(k, k): v for k, v in rule.items()} for rule in props["CorsConfiguration"]["CorsRules"]]
                 s3.put_bucket_cors(Bucket=physical, CORSConfiguration={"CORSRules": rules})
         elif kind == "AWS::SQS::Queue":
-            attributes = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in props.items() if k in QUEUE_ATTRIBUTES}
-            sqs.create_queue(QueueName=physical, Attributes=attributes)
+            queues.append((name, physical, props))
+    # Dead-letter queues first: a redrive policy names one that exists.
+    for name, physical, props in sorted(queues, key=lambda q: "RedrivePolicy" in q[2]):
+        attributes = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in props.items() if k in QUEUE_ATTRIBUTES}
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        attributes.update({k: str(v) for k, v in values.get("QueueAttributes", {}).get(name, {}).items()})
+        sqs.create_queue(QueueName=physical.rsplit("/", 1)[-1], Attributes=attributes)
 
 
 def main():

@@ -126,3 +126,66 @@ async fn the_deploy_smoke_test_passes_on_the_staged_stack() {
     assert!(said.contains("a real clip uploaded, ready in"), "{said}");
     println!("{}", said.trim());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_long_video_fans_out_through_the_queue_and_plays_from_the_start_before_it_is_ready() {
+    let world = StagedWorld::start(Options::default()).await;
+    let api = Api::new(&world.api);
+    let token = world.token_for("Grace Hopper");
+    // 2.5 minutes of a small picture with sound: three chunks and the audio.
+    let dir = std::env::temp_dir().join(format!("staged-long-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tools = framelift_media::Tools::locate().unwrap();
+    framelift_tests::clips::TestPattern::new(320, 180, 10, 150.0).write(&tools.ffmpeg, &dir.join("long.mp4"));
+    let clip = std::fs::read(dir.join("long.mp4")).unwrap();
+    let started = Instant::now();
+    let id = api.upload(&clip, "A long lesson, staged", &token).await;
+
+    // Watched while processing: the detail says how much plays, and watch answers with a playlist that starts at 0.
+    let mut first_playable = None;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let video = loop {
+        let (_, detail) = api.call("GET", &format!("/api/videos/{id}"), None, None).await;
+        let v = detail["video"].clone();
+        if v["status"] == "ready" {
+            break v;
+        }
+        if first_playable.is_none() && v["playableSeconds"].as_f64().is_some_and(|s| s > 0.0) {
+            assert_eq!(v["status"], "processing", "{v}");
+            let (status, watch) = api.call("GET", &format!("/api/videos/{id}/watch"), None, None).await;
+            assert_eq!(status, 200, "a stranger can watch what is encoded: {watch}");
+            let master = reqwest::get(watch["hls"].as_str().unwrap()).await.unwrap().text().await.unwrap();
+            let variant = master.lines().find(|l| l.starts_with("180p/")).expect("the 180p rendition").to_owned();
+            let base = watch["hls"].as_str().unwrap().split("master.m3u8").next().unwrap().to_owned();
+            let media = reqwest::get(format!("{base}{variant}")).await.unwrap().text().await.unwrap();
+            assert!(media.contains("#EXT-X-PLAYLIST-TYPE:EVENT") && media.contains("#EXT-X-START:TIME-OFFSET=0"), "{media}");
+            assert!(!media.contains("#EXT-X-ENDLIST"), "{media}");
+            first_playable = Some((started.elapsed(), v["playableSeconds"].as_f64().unwrap(), v["progress"].as_f64()));
+        }
+        assert!(Instant::now() < deadline, "not ready after 120 s: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let ready = started.elapsed();
+    let (playable_at, playable_seconds, progress) = first_playable.expect("the start was playable before the end was encoded");
+    assert!((60.0..150.0).contains(&playable_seconds), "the first chunk, not all: {playable_seconds}");
+    assert!((video["durationSeconds"].as_f64().unwrap() - 150.0).abs() < 0.5, "{video}");
+    assert_eq!(video["playableSeconds"], video["durationSeconds"]);
+
+    // Four jobs, each taken from the queue and deleted once done; nothing dead-lettered; the queue's calls allowed.
+    let jobs = world.jobs.lock().unwrap().clone();
+    assert_eq!(jobs.len(), 4, "{jobs:?}");
+    assert!(jobs.iter().all(|j| j.function == "EncodeFunction" && j.deleted && j.receive_count == 1), "{jobs:?}");
+    assert_eq!(world.sqs.depth(&world.encode_dead_letters).await, 0);
+    let calls = world.calls.all();
+    let by = |f: &str, a: &str| calls.iter().filter(|c| c.function == f && c.auth.action == a).count();
+    assert!(by("TranscodeFunction", "sqs:SendMessage") >= 1 && by("EncodeFunction", "sqs:ReceiveMessage") >= 4, "{calls:?}");
+    assert_eq!(by("EncodeFunction", "sqs:DeleteMessage"), 4);
+    assert_eq!(world.refused_calls(), Vec::<String>::new());
+    println!(
+        "staged fan-out: 150 s uploaded; the first {playable_seconds:.0} s playable at {:.1} s (progress {progress:?}), ready at {:.1} s; \
+         4 jobs through SQS, none dead-lettered",
+        playable_at.as_secs_f64(),
+        ready.as_secs_f64()
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

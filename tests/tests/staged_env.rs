@@ -27,7 +27,19 @@ fn every_function_starts_with_the_environment_the_template_gives_it() {
         assert!(f.binary.starts_with("framelift-") && f.memory_size >= 128 && f.timeout >= 1, "{name}: {f:?}");
     }
     let transcode = &functions["TranscodeFunction"];
-    assert_eq!((transcode.binary.as_str(), transcode.memory_size, transcode.timeout), ("framelift-transcode", 6144, 900));
+    assert_eq!((transcode.binary.as_str(), transcode.memory_size, transcode.timeout), ("framelift-transcode", 1024, 300));
+    let encode = &functions["EncodeFunction"];
+    assert_eq!((encode.binary.as_str(), encode.memory_size, encode.timeout), ("framelift-encode", 10240, 900), "six vCPUs a worker");
+    let jobs = Stack::queue_url("framelift-staged-VideosTable-1A2B3C-EncodeJobs");
+    for f in [transcode, encode] {
+        let config = framelift_transcode::deployed::TranscodeConfig::from_lookup(|k| f.environment.get(k).cloned()).unwrap();
+        assert_eq!(config.queue_url, jobs, "{}: the queue the planner fills and the worker's event source reads", f.binary);
+    }
+    let source = &encode.queue_events[..];
+    assert!(
+        matches!(source, [q] if q.queue == "EncodeJobs" && q.batch_size == 1 && q.report_batch_item_failures && q.maximum_concurrency == Some(20)),
+        "{source:?}"
+    );
     assert_eq!(functions["CompleteFunction"].timeout, 30);
     let list = &functions["ListFunction"];
     assert_eq!((list.memory_size, list.timeout), (256, 10), "the Globals");

@@ -86,8 +86,14 @@ pub async fn work(state: &TranscodeState, body: &str, receive_count: u32, budget
     let result = encode(state, &job, &work, receive_count, budget).await;
     let _ = tokio::fs::remove_dir_all(&work).await;
     match result {
-        Ok(Some((record, true))) => assemble(state, record, &job.source).await,
-        Ok(_) => Ok(Outcome::Recorded),
+        Ok(Written::Last(record)) => assemble(state, *record, &job.source).await,
+        Ok(Written::Part) => Ok(Outcome::Recorded),
+        Ok(Written::Already) => Ok(Outcome::Skipped("recorded already by a duplicate delivery")),
+        Ok(Written::Abandoned) => {
+            // Deleted or failed meanwhile: what this part stored would be an orphan.
+            state.objects.delete_prefix(&id.media_prefix()).await?;
+            Ok(Outcome::Skipped("the video was deleted or failed while this part was encoded"))
+        }
         Err(Failure::File(reason)) => fail(state, &id, reason).await,
         Err(Failure::Ours(e)) => {
             tracing::warn!(job = job.name(), receive_count, error = format!("{e:#}"), "the job will be delivered again");
@@ -113,15 +119,14 @@ fn limits(state: &TranscodeState, seconds: f64, budget: Budget) -> Limits {
     Limits { wall, memory_bytes: o.memory_bytes }
 }
 
-/// Encodes the job's part, storing it as it goes, and records it. `Some((record, true))`: this write completed the
-/// encode, and the caller assembles.
+/// Encodes the job's part, storing it as it goes, and records it.
 async fn encode(
     state: &TranscodeState,
     job: &EncodeJob,
     work: &AbsolutePath,
     receive_count: u32,
     budget: Budget,
-) -> Result<Option<(VideoRecord, bool)>, Failure> {
+) -> Result<Written, Failure> {
     let id = job.video;
     let input = source(state, &id).await?;
     let rungs = framelift_media::ladder::ladder(&job.source, state.options.max_short_side);
@@ -148,6 +153,7 @@ async fn encode(
             if done.segments.is_empty() {
                 return Err(Failure::Ours(anyhow::anyhow!("chunk {} of {id} made no segments", chunk.index)));
             }
+            tracing::info!(job = job.name(), segments = done.segments.len(), "part encoded");
             Ok(record(state, &id, |e| e.finish_chunk(done.clone())).await?)
         }
         Part::Audio => {
@@ -171,6 +177,7 @@ async fn encode(
                 })
                 .await?;
             let all: Vec<f64> = made.iter().map(|s| s.duration).collect();
+            tracing::info!(job = job.name(), segments = all.len(), "part encoded");
             Ok(record(state, &id, |e| e.advance_audio(&all, true)).await?)
         }
     }
@@ -194,27 +201,37 @@ async fn store_poster(
     Ok(true)
 }
 
-/// Records a part with a conditional write, reading again when another worker wrote first. `None`: nothing written
-/// (recorded before, or the video moved on). `Some((record, complete))`: written; `complete` when this write finished
-/// the encode, and then the writer holds the video's lease to assemble it.
-async fn record(
-    state: &TranscodeState,
-    id: &VideoId,
-    update: impl Fn(&Encoding) -> Recorded,
-) -> Result<Option<(VideoRecord, bool)>, StoreError> {
+/// What recording a part came to.
+enum Written {
+    /// Recorded; other parts are still to come.
+    Part,
+    /// Recorded, and it finished the encode: the writer holds the video's lease to assemble it.
+    Last(Box<VideoRecord>),
+    /// Recorded before (a duplicate delivery), or an older report than the one recorded.
+    Already,
+    /// The video was deleted or failed meanwhile.
+    Abandoned,
+}
+
+/// Records a part with a conditional write, reading again when another worker wrote first.
+async fn record(state: &TranscodeState, id: &VideoId, update: impl Fn(&Encoding) -> Recorded) -> Result<Written, StoreError> {
     for attempt in 0..50u64 {
-        let Some(current) = state.meta.get(id).await? else { return Ok(None) };
-        let Some(encoding) = current.encoding.as_ref().filter(|_| current.status == VideoStatus::Processing) else { return Ok(None) };
+        let Some(current) = state.meta.get(id).await? else { return Ok(Written::Abandoned) };
+        if current.status != VideoStatus::Processing {
+            return Ok(if current.status == VideoStatus::Ready { Written::Already } else { Written::Abandoned });
+        }
+        let Some(encoding) = current.encoding.as_ref() else { return Ok(Written::Abandoned) };
         let (next, complete) = match update(encoding) {
-            Recorded::Already => return Ok(None),
+            Recorded::Already => return Ok(Written::Already),
             Recorded::Write { next, complete } => (*next, complete),
         };
         let hold = if complete { state.lease } else { state.stall };
         let next = current.encoding(next, time::OffsetDateTime::now_utc(), hold);
         match state.meta.replace(&next).await {
-            Ok(()) => return Ok(Some((next, complete))),
+            Ok(()) if complete => return Ok(Written::Last(Box::new(next))),
+            Ok(()) => return Ok(Written::Part),
             Err(StoreError::Conflict) => tokio::time::sleep(Duration::from_millis(5 + attempt * 7 % 40)).await,
-            Err(StoreError::NotFound) => return Ok(None),
+            Err(StoreError::NotFound) => return Ok(Written::Abandoned),
             Err(e) => return Err(e),
         }
     }

@@ -124,6 +124,13 @@ async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResp
                 let child = join(dir, &v.uri).ok_or_else(not_found)?;
                 v.uri = format!("{}?{}", v.uri, signed_query(state, &id, &child, expires));
             }
+            // The audio rendition (`EXT-X-MEDIA`) is a playlist of its own, signed the same way.
+            for a in &mut master.alternatives {
+                if let Some(uri) = &mut a.uri {
+                    let child = join(dir, uri).ok_or_else(not_found)?;
+                    *uri = format!("{uri}?{}", signed_query(state, &id, &child, expires));
+                }
+            }
             let mut out = Vec::new();
             master.write_to(&mut out).map_err(AppError::internal)?;
             out

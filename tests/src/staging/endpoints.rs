@@ -91,6 +91,7 @@ async fn forward(who: Identity, moto: String, client: reqwest::Client, req: hype
         url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let needed = match &target {
+        Some(t) if t.starts_with("AmazonSQS.") => iam::sqs(t, &serde_json::from_slice(&body).unwrap_or(Value::Null)),
         Some(t) => iam::dynamodb(t, &serde_json::from_slice(&body).unwrap_or(Value::Null)),
         None => iam::s3(&method, parts.uri.path(), &query, &parts.headers, &body),
     };
@@ -132,7 +133,7 @@ async fn forward(who: Identity, moto: String, client: reqwest::Client, req: hype
     out
 }
 
-/// The service's own refusal: S3's XML `AccessDenied`, DynamoDB's `AccessDeniedException`.
+/// The service's own refusal: S3's XML `AccessDenied`, the JSON protocols' (DynamoDB's, SQS's) `AccessDeniedException`.
 fn denied(dynamodb: bool, function: &str, auth: &Authorization) -> hyper::Response<Full<Bytes>> {
     let message =
         format!("User: arn:aws:sts::{}:assumed-role/{function}Role/{function} is not authorized to perform: {auth}", iam::ACCOUNT);

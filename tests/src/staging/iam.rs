@@ -200,6 +200,15 @@ pub fn dynamodb(target: &str, body: &Value) -> Vec<Authorization> {
     }
 }
 
+/// The authorization an SQS request (`X-Amz-Target: AmazonSQS.<Operation>`) needs: the operation on the queue its
+/// `QueueUrl` names; a batch operation is authorized as its single form.
+pub fn sqs(target: &str, body: &Value) -> Vec<Authorization> {
+    let operation = target.rsplit('.').next().unwrap_or(target);
+    let operation = operation.strip_suffix("Batch").unwrap_or(operation);
+    let queue = body.get("QueueUrl").and_then(Value::as_str).and_then(|u| u.rsplit('/').next()).unwrap_or("");
+    vec![Authorization { action: format!("sqs:{operation}"), resource: format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"), context: vec![] }]
+}
+
 /// The authorization an OpenSearch Service request needs: `es:ESHttp<Method>` on the domain's path.
 pub fn opensearch(domain: &str, method: &str, path: &str) -> Authorization {
     let verb = method[..1].to_ascii_uppercase() + &method[1..].to_ascii_lowercase();
@@ -276,5 +285,7 @@ mod tests {
         let batch = dynamodb("DynamoDB_20120810.BatchGetItem", &json!({"RequestItems": {"t": {"Keys": []}}}));
         assert_eq!(batch[0].action, "dynamodb:BatchGetItem");
         assert_eq!(opensearch("d", "HEAD", "/idx").to_string(), "es:ESHttpHead on arn:aws:es:us-east-1:123456789012:domain/d/idx");
+        let send = sqs("AmazonSQS.SendMessageBatch", &json!({"QueueUrl": "http://127.0.0.1:5000/123456789012/jobs", "Entries": []}));
+        assert_eq!(send[0].to_string(), "sqs:SendMessage on arn:aws:sqs:us-east-1:123456789012:jobs");
     }
 }

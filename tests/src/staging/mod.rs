@@ -37,6 +37,8 @@ pub struct FunctionSpec {
     pub object_events: Vec<ObjectEventSpec>,
     /// The schedules (EventBridge) that invoke it.
     pub schedules: Vec<ScheduleSpec>,
+    /// The queues whose messages invoke it (event source mappings).
+    pub queue_events: Vec<QueueEventSpec>,
     /// How often Lambda retries a failed asynchronous invocation.
     pub retries: u32,
     /// The logical id of the queue that gets failed asynchronous events.
@@ -71,6 +73,16 @@ pub struct FilterRule {
 pub struct ScheduleSpec {
     pub name: String,
     pub schedule: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct QueueEventSpec {
+    /// The queue's logical id.
+    pub queue: String,
+    pub batch_size: u32,
+    pub report_batch_item_failures: bool,
+    pub maximum_concurrency: Option<u32>,
 }
 
 #[derive(Deserialize)]

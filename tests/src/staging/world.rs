@@ -26,6 +26,8 @@ pub struct Options {
     pub stalls: Vec<endpoints::Stall>,
     /// The bucket's notifications are lost on their way to the function (only the sweep can find the uploads).
     pub lose_notifications: bool,
+    /// Queues whose visibility timeout is compressed (logical id, timeout): a failed job comes back after it.
+    pub visibility_timeouts: Vec<(String, Duration)>,
 }
 
 impl Default for Options {
@@ -37,6 +39,7 @@ impl Default for Options {
             template: None,
             stalls: vec![],
             lose_notifications: false,
+            visibility_timeouts: vec![],
         }
     }
 }
@@ -55,6 +58,9 @@ pub struct Stack {
     pub guid: String,
     pub table: String,
     pub queue: String,
+    /// The queue of encode jobs and its dead-letter queue, by name.
+    pub encode_jobs: String,
+    pub encode_dead_letters: String,
     pub secret_id: String,
 }
 
@@ -67,7 +73,19 @@ impl Stack {
 
     pub fn named(guid: &str, table: &str, queue: &str) -> Self {
         let secret_id = format!("arn:aws:secretsmanager:{}:{}:secret:SigningSecret-{guid}", super::iam::REGION, super::iam::ACCOUNT);
-        Self { guid: guid.to_owned(), table: table.to_owned(), queue: queue.to_owned(), secret_id }
+        Self {
+            guid: guid.to_owned(),
+            table: table.to_owned(),
+            queue: queue.to_owned(),
+            encode_jobs: format!("{table}-EncodeJobs"),
+            encode_dead_letters: format!("{table}-EncodeDeadLetters"),
+            secret_id,
+        }
+    }
+
+    /// A queue's URL, as its Ref gives it (moto finds a queue by the last part of its URL).
+    pub fn queue_url(name: &str) -> String {
+        format!("https://sqs.{}.amazonaws.com/{}/{name}", super::iam::REGION, super::iam::ACCOUNT)
     }
 
     /// The media bucket, named by the template from the stack id.
@@ -89,10 +107,15 @@ impl Stack {
         json!({
             "StackId": format!("arn:aws:cloudformation:{region}:{account}:stack/framelift-staged/{}", self.guid),
             "Parameters": params,
-            "Resources": {"VideosTable": table, "SigningSecret": self.secret_id, "MediaBucket": self.bucket(), "TranscodeFailures": queue},
+            "Resources": {
+                "VideosTable": table, "SigningSecret": self.secret_id, "MediaBucket": self.bucket(), "TranscodeFailures": queue,
+                "EncodeJobs": Self::queue_url(&self.encode_jobs), "EncodeDeadLetters": Self::queue_url(&self.encode_dead_letters),
+            },
             "Attributes": {
                 "VideosTable.Arn": format!("arn:aws:dynamodb:{region}:{account}:table/{table}"),
                 "TranscodeFailures.Arn": format!("arn:aws:sqs:{region}:{account}:{queue}"),
+                "EncodeJobs.Arn": format!("arn:aws:sqs:{region}:{account}:{}", self.encode_jobs),
+                "EncodeDeadLetters.Arn": format!("arn:aws:sqs:{region}:{account}:{}", self.encode_dead_letters),
             },
             // 64 characters, as the template's GenerateSecretString makes.
             "Secrets": {&self.secret_id: format!("staged{}{}", self.guid, self.guid).chars().take(64).collect::<String>()},
@@ -129,9 +152,24 @@ pub struct StagedWorld {
     pub bucket: String,
     pub table: String,
     pub failure_queue: String,
+    /// `EncodeDeadLetters`' URL.
+    pub encode_dead_letters: String,
     pub issuer: DevIssuer,
     /// Every asynchronous event delivered, with what became of it.
     pub deliveries: Arc<Mutex<Vec<(String, Value, Delivery)>>>,
+    /// Every queued message a poller handed a function, with what became of it.
+    pub jobs: Arc<Mutex<Vec<JobDelivery>>>,
+}
+
+/// One message of a queue handed to a function by its event source mapping.
+#[derive(Debug, Clone)]
+pub struct JobDelivery {
+    pub function: String,
+    pub body: String,
+    /// SQS's `ApproximateReceiveCount` of this delivery.
+    pub receive_count: u32,
+    /// Deleted from the queue (done), or left to come back after the visibility timeout.
+    pub deleted: bool,
 }
 
 impl StagedWorld {
@@ -139,6 +177,9 @@ impl StagedWorld {
         let moto = crate::moto_endpoint().to_owned();
         let stack = Stack::new();
         let mut values = stack.values(&json!({}));
+        for (queue, timeout) in &options.visibility_timeouts {
+            values["QueueAttributes"][queue] = json!({"VisibilityTimeout": timeout.as_secs()});
+        }
         let (bucket, table, queue) = (stack.bucket(), stack.table.clone(), stack.queue.clone());
         create_resources(&values, &moto);
         let sqs = Sqs { endpoint: moto.clone(), http: reqwest::Client::new() };
@@ -172,6 +213,7 @@ impl StagedWorld {
         let layer = ffmpeg.ffmpeg.as_path().parent().expect("a folder").display().to_string();
 
         let deliveries = Arc::new(Mutex::new(Vec::new()));
+        let jobs = Arc::new(Mutex::new(Vec::new()));
         let mut functions = BTreeMap::new();
         for (name, spec) in specs {
             let binary = target_dir().join(&spec.binary);
@@ -183,6 +225,7 @@ impl StagedWorld {
                     // What stands in for AWS and Google: this function's endpoints, its role's credentials, the issuer.
                     ("FRAMELIFT_S3_ENDPOINT", aws.clone()),
                     ("FRAMELIFT_DYNAMODB_ENDPOINT", aws.clone()),
+                    ("FRAMELIFT_SQS_ENDPOINT", aws.clone()),
                     ("AWS_ACCESS_KEY_ID", format!("ASIA{}", name.to_uppercase())),
                     ("AWS_SECRET_ACCESS_KEY", "staged-role-secret".to_owned()),
                     ("AWS_SESSION_TOKEN", "staged-role-session".to_owned()),
@@ -208,6 +251,12 @@ impl StagedWorld {
                 };
                 event_queue(lambda.clone(), config, sqs.clone(), deliveries.clone())
             });
+            // Lambda's pollers of the queues that invoke it, with the function's role.
+            for source in &spec.queue_events {
+                let url = values["Resources"][&source.queue].as_str().expect("a staged queue").to_owned();
+                let role = Sqs { endpoint: aws.clone(), http: reqwest::Client::new() };
+                poll_queue(lambda.clone(), role, url, source.clone(), jobs.clone());
+            }
             functions.insert(name, Function { spec, lambda, events });
         }
 
@@ -285,7 +334,23 @@ impl StagedWorld {
             functions.iter().map(|(n, f)| (n.clone(), (f.lambda.clone(), f.spec.routes.clone(), f.events.clone()))).collect();
         let api = super::front::api_gateway(functions_arc.clone()).await;
         let lambda_api = super::front::lambda_api(functions_arc).await;
-        Self { api, lambda_api, moto, functions, calls, search, sqs, bucket, table, failure_queue, issuer, deliveries }
+        let encode_dead_letters = Stack::queue_url(&stack.encode_dead_letters);
+        Self {
+            api,
+            lambda_api,
+            moto,
+            functions,
+            calls,
+            search,
+            sqs,
+            bucket,
+            table,
+            failure_queue,
+            encode_dead_letters,
+            issuer,
+            deliveries,
+            jobs,
+        }
     }
 
     /// A signed-in user's token, as Google would issue it for the stack's client id.
@@ -362,6 +427,61 @@ impl StagedWorld {
     pub fn refused_calls(&self) -> Vec<String> {
         self.calls.all().into_iter().filter(|c| !c.allowed).map(|c| format!("{}: {}", c.function, c.auth)).collect()
     }
+}
+
+/// Lambda's poller of one event source mapping: receives up to the batch size, invokes the function with SQS's event,
+/// and deletes what succeeded: with `ReportBatchItemFailures`, every message but those the answer lists; without, all
+/// of them or (on an error) none. What is not deleted comes back after the queue's visibility timeout, and the queue's
+/// redrive policy moves it to the dead-letter queue after its last receive. One sandbox: invocations are serial.
+fn poll_queue(lambda: Arc<LambdaFunction>, sqs: Sqs, url: String, source: super::QueueEventSpec, jobs: Arc<Mutex<Vec<JobDelivery>>>) {
+    let name = url.rsplit('/').next().unwrap_or("").to_owned();
+    let arn = format!("arn:aws:sqs:{}:{}:{name}", super::iam::REGION, super::iam::ACCOUNT);
+    tokio::spawn(async move {
+        loop {
+            let answer = sqs
+                .call(
+                    "ReceiveMessage",
+                    json!({"QueueUrl": url, "MaxNumberOfMessages": source.batch_size, "WaitTimeSeconds": 1, "AttributeNames": ["All"]}),
+                )
+                .await;
+            let messages = answer["Messages"].as_array().cloned().unwrap_or_default();
+            if messages.is_empty() {
+                continue;
+            }
+            let records: Vec<Value> = messages
+                .iter()
+                .map(|m| {
+                    json!({
+                        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                        "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                        "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": super::iam::REGION,
+                    })
+                })
+                .collect();
+            let failed: Vec<String> = match lambda.invoke(&json!({"Records": records})).await {
+                Ok(answer) if source.report_batch_item_failures => answer["batchItemFailures"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+                    .collect(),
+                Ok(_) => vec![],
+                Err(_) => messages.iter().filter_map(|m| m["MessageId"].as_str().map(str::to_owned)).collect(),
+            };
+            for m in &messages {
+                let deleted = !failed.iter().any(|f| Some(f.as_str()) == m["MessageId"].as_str());
+                if deleted {
+                    sqs.call("DeleteMessage", json!({"QueueUrl": url, "ReceiptHandle": m["ReceiptHandle"]})).await;
+                }
+                jobs.lock().unwrap().push(JobDelivery {
+                    function: lambda.name.clone(),
+                    body: m["Body"].as_str().unwrap_or("").to_owned(),
+                    receive_count: m["Attributes"]["ApproximateReceiveCount"].as_str().and_then(|c| c.parse().ok()).unwrap_or(0),
+                    deleted,
+                });
+            }
+        }
+    });
 }
 
 /// Lambda's event queue of one function: events are invoked one after another, each with its retries.
