@@ -1,6 +1,6 @@
-//! Failures as AWS delivers them, on the staged world: a policy the template lacks, a transcode stopped at its timeout,
-//! events delivered twice and late, a delete during a transcode, and events that fail every retry, kept in the
-//! failure queue and redriven with `make redrive`'s script.
+//! Failures as AWS delivers them, on the staged world: a policy the template lacks, an encode stopped at its timeout
+//! and delivered again by the queue, events delivered twice and late, a delete during planning, events that fail every
+//! retry, kept in the failure queue and redriven with `make redrive`'s script, and the sweep finding a lost upload.
 
 use framelift_tests::api::Api;
 use framelift_tests::staging::endpoints::Stall;
@@ -47,13 +47,13 @@ async fn a_permission_taken_out_of_the_template_is_a_refused_call_and_a_failed_s
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_transcode_stopped_at_its_timeout_is_retried_and_the_retry_finishes_it() {
-    // Time compressed: a 20 s timeout and a 4 s lease; the first read of the source hangs past the timeout.
+async fn an_encode_stopped_at_its_timeout_comes_back_from_the_queue_and_the_next_delivery_finishes_it() {
+    // Time compressed: a 20 s timeout and a 3 s visibility timeout; the worker's first look at the source hangs past it.
     let world = StagedWorld::start(Options {
-        timeouts: vec![("TranscodeFunction".into(), Duration::from_secs(20))],
-        env: vec![("TranscodeFunction".into(), "FRAMELIFT_TRANSCODE_LEASE_SECONDS".into(), "4".into())],
+        timeouts: vec![("EncodeFunction".into(), Duration::from_secs(20))],
+        visibility_timeouts: vec![("EncodeJobs".into(), Duration::from_secs(3))],
         stalls: vec![Stall {
-            function: "TranscodeFunction".into(),
+            function: "EncodeFunction".into(),
             action: "s3:GetObject".into(),
             resource: "/uploads/".into(),
             delay: Duration::from_secs(60),
@@ -62,34 +62,32 @@ async fn a_transcode_stopped_at_its_timeout_is_retried_and_the_retry_finishes_it
         ..Options::default()
     })
     .await;
-    // What an earlier attempt killed in this sandbox left in its /tmp.
-    let transcode = &world.functions["TranscodeFunction"].lambda;
-    let leftover = transcode.tmp.join("framelift-01OLDATTEMPT0000000000000000");
-    std::fs::create_dir_all(&leftover).unwrap();
-    std::fs::write(leftover.join("source"), vec![0u8; 1 << 20]).unwrap();
+    // What an earlier worker killed in this sandbox left in its /tmp.
+    let encode = &world.functions["EncodeFunction"].lambda;
+    let leftover = encode.tmp.join("framelift-01OLDATTEMPT0000000000000000-chunk-0-01OLDATTEMPT0000000000000000");
+    std::fs::create_dir_all(leftover.join("720p")).unwrap();
+    std::fs::write(leftover.join("720p/seg_0000.ts"), vec![0u8; 1 << 20]).unwrap();
     let started = Instant::now();
     let (api, token, id) = upload(&world, "Bikes after a timeout").await;
     let v = api.wait_settled(&id, &token, Duration::from_secs(90)).await;
     assert_eq!(v["status"], "ready", "{v}");
-    let timeouts = transcode.counts.timeouts.load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(timeouts, 1, "the first attempt ran out of time");
-    // S3 sends two events for the upload here (moto's Put and CompleteMultipartUpload): all of them settle, one encode.
-    let deliveries = world.wait_for_deliveries(2, Duration::from_secs(60)).await;
-    assert!(deliveries.iter().all(|(_, _, d)| d.succeeded), "{deliveries:?}");
-    let log = transcode.log();
-    assert_eq!(count(&log, "\"outcome\":\"Ready\""), 1, "{log}");
-    let left: Vec<_> = std::fs::read_dir(&transcode.tmp).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(left, Vec::<std::ffi::OsString>::new(), "each attempt starts with a clean /tmp, and leaves one");
+    assert_eq!(encode.counts.timeouts.load(std::sync::atomic::Ordering::Relaxed), 1, "the first delivery ran out of time");
+    let jobs = world.jobs.lock().unwrap().clone();
+    let seen: Vec<(u32, bool)> = jobs.iter().map(|j| (j.receive_count, j.deleted)).collect();
+    assert_eq!(seen, [(1, false), (2, true)], "kept in the queue after the timeout, deleted once done");
+    assert_eq!(count(&encode.log(), "part encoded"), 1);
+    let left: Vec<_> = std::fs::read_dir(&encode.tmp).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, Vec::<std::ffi::OsString>::new(), "each invocation starts with a clean /tmp, and leaves one");
+    assert_eq!(world.sqs.depth(&world.encode_dead_letters).await, 0);
     println!(
-        "timeout: attempt 1 stopped at 20 s, the retry waited for its lease and made the video ready at {:.1} s; deliveries: {:?}",
-        started.elapsed().as_secs_f64(),
-        deliveries.iter().map(|(_, _, d)| (d.attempts, d.succeeded)).collect::<Vec<_>>()
+        "timeout: the first delivery stopped at 20 s, the job came back from the queue and the video was ready at {:.1} s",
+        started.elapsed().as_secs_f64()
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn duplicate_and_late_events_do_the_work_once_and_a_delete_during_a_transcode_leaves_nothing() {
-    // The transcoder's first upload of a rendition hangs for 4 s: long enough to delete the video meanwhile.
+async fn duplicate_and_late_events_do_the_work_once_and_a_delete_during_planning_leaves_nothing() {
+    // The planner's first store (the master playlist) hangs for 4 s: long enough to delete the video meanwhile.
     let world = StagedWorld::start(Options {
         stalls: vec![Stall {
             function: "TranscodeFunction".into(),
@@ -101,16 +99,16 @@ async fn duplicate_and_late_events_do_the_work_once_and_a_delete_during_a_transc
         ..Options::default()
     })
     .await;
-    let (api, token, deleted) = upload(&world, "Bikes deleted while transcoding").await;
+    let (api, token, deleted) = upload(&world, "Bikes deleted while planned").await;
     let stalled = Instant::now() + Duration::from_secs(30);
     while !world.calls.all().iter().any(|c| c.function == "TranscodeFunction" && c.auth.action == "s3:PutObject") {
-        assert!(Instant::now() < stalled, "the transcoder never published");
+        assert!(Instant::now() < stalled, "the planner never stored anything");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (status, _) = api.call("DELETE", &format!("/api/videos/{deleted}"), None, Some(&token)).await;
     assert_eq!(status, 204);
     world.wait_for_deliveries(2, Duration::from_secs(60)).await;
-    assert_eq!(world.objects(&format!("media/{deleted}")).await, Vec::<String>::new(), "renditions published after the delete");
+    assert_eq!(world.objects(&format!("media/{deleted}")).await, Vec::<String>::new(), "a playlist stored after the delete");
     assert_eq!(world.objects(&format!("uploads/{deleted}")).await, Vec::<String>::new());
     assert_eq!(world.record(&deleted).await, None);
     assert!(!world.search.ids("framelift-videos").contains(&deleted), "its search document came back");
@@ -118,9 +116,8 @@ async fn duplicate_and_late_events_do_the_work_once_and_a_delete_during_a_transc
     // Another video, whose events then come again, and late: the work is done once.
     let (_, _, id) = upload(&world, "Bikes delivered twice").await;
     let first = world.wait_for_deliveries(4, Duration::from_secs(60)).await;
-    assert_eq!(video(&api, &id, &token).await.1["status"], "ready");
+    assert_eq!(api.wait_settled(&id, &token, Duration::from_secs(60)).await["status"], "ready");
     let events: Vec<Value> = first.iter().filter(|(_, e, _)| e.to_string().contains(&id)).map(|(_, e, _)| e.clone()).collect();
-    let log_before = world.functions["TranscodeFunction"].lambda.log();
     for event in events.iter().rev().chain(events.iter()) {
         world.deliver("TranscodeFunction", event.clone());
     }
@@ -131,14 +128,14 @@ async fn duplicate_and_late_events_do_the_work_once_and_a_delete_during_a_transc
     }
     let all = world.wait_for_deliveries(4 + 2 * events.len() + late.len(), Duration::from_secs(60)).await;
     assert!(all.iter().all(|(_, _, d)| d.succeeded), "{all:?}");
-    let log = world.functions["TranscodeFunction"].lambda.log();
-    let new = &log[log_before.len()..];
-    assert_eq!(count(new, "ladder encoded"), 0, "a repeated event encoded again: {new}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let plans = world.functions["TranscodeFunction"].lambda.log();
+    assert_eq!(count(&plans, "\"message\":\"planned\""), 1, "planned once: {plans}");
+    assert_eq!(count(&world.functions["EncodeFunction"].lambda.log(), "part encoded"), 1, "one part encoded, whatever the deliveries");
     assert_eq!(world.record(&deleted).await, None, "a late event brought the deleted video back");
     assert_eq!(world.objects(&format!("media/{deleted}")).await, Vec::<String>::new());
-    assert_eq!(count(&log, "ladder encoded"), 2, "one encode per video, whatever the deliveries");
     println!(
-        "{} events delivered ({} repeated, {} late for a deleted video): 2 encodes; the delete during a transcode left no object, record or document",
+        "{} events delivered ({} repeated, {} late for a deleted video): 1 plan, 1 part encoded; the delete during planning left no object, record or document",
         all.len(),
         2 * events.len(),
         late.len()
@@ -198,6 +195,6 @@ async fn the_scheduled_sweep_takes_over_an_upload_whose_event_never_came() {
     world.fire_schedule("Sweep");
     let deliveries = world.wait_for_deliveries(1, Duration::from_secs(60)).await;
     assert!(deliveries[0].2.succeeded, "{deliveries:?}");
-    assert_eq!(video(&api, &id, &token).await.1["status"], "ready");
+    assert_eq!(api.wait_settled(&id, &token, Duration::from_secs(60)).await["status"], "ready");
     println!("sweep: the scheduled event made the upload whose notification was lost ready");
 }

@@ -95,8 +95,8 @@ pub struct Budget {
 
 /// The publishing margin of a full 15-minute invocation; a shorter one keeps an eighth of itself.
 pub const PUBLISH_MARGIN: Duration = Duration::from_secs(120);
-/// A sweep takes no further video once less than this is left of its invocation.
-pub const SWEEP_MIN_LEFT: Duration = Duration::from_secs(300);
+/// A sweep plans no further video once less than this is left of its invocation (planning takes seconds).
+pub const SWEEP_MIN_LEFT: Duration = Duration::from_secs(30);
 
 impl Budget {
     pub const NONE: Budget = Budget { deadline: None, margin: Duration::ZERO };
@@ -298,18 +298,22 @@ async fn plan(state: &TranscodeState, claimed: &VideoRecord, work: &AbsolutePath
         // First: the start cannot be watched without its sound.
         jobs.insert(0, EncodeJob { video: claimed.id, part: Part::Audio, source: source.clone() }.to_body());
     }
-    let planned = claimed.encoding(encoding, time::OffsetDateTime::now_utc(), state.stall);
-    match state.meta.replace(&planned).await {
-        Ok(()) => {}
-        Err(StoreError::NotFound) => return Ok(Outcome::Skipped("the video was deleted while it was planned")),
-        Err(e) => return Err(anyhow::Error::from(e).context("recording the plan").into()),
-    }
     // The master playlist names every rendition from the start; its rates are the caps until the encode is measured.
+    // Stored before the plan is recorded: a delete that comes between finds it, or the write below finds the delete.
     let master = framelift_media::chunks::master_playlist(
         &rungs.iter().map(|r| (r.clone(), None)).collect::<Vec<_>>(),
         worker::audio_rendition(&source, &rungs),
     );
     publish::store_playlist(state.objects.as_ref(), work, &claimed.id.media_prefix(), framelift_media::hls::MASTER, master).await?;
+    let planned = claimed.encoding(encoding, time::OffsetDateTime::now_utc(), state.stall);
+    match state.meta.replace(&planned).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => {
+            state.objects.delete_prefix(&claimed.id.media_prefix()).await.map_err(anyhow::Error::from)?;
+            return Ok(Outcome::Skipped("the video was deleted while it was planned"));
+        }
+        Err(e) => return Err(anyhow::Error::from(e).context("recording the plan").into()),
+    }
     state.queue.send(&jobs).await.map_err(|e| anyhow::Error::from(e).context("queueing the jobs"))?;
     tracing::info!(video = %claimed.id, jobs = jobs.len(), duration = source.duration, "planned");
     Ok(Outcome::Planned(jobs.len()))

@@ -477,3 +477,15 @@ fn an_invocation_keeps_an_eighth_of_itself_for_publishing_at_most_two_minutes() 
     assert!(short <= Duration::from_secs(10) && short > Duration::from_secs(9), "{short:?}");
     assert_eq!(Budget::NONE.margin, Duration::ZERO);
 }
+
+#[tokio::test]
+async fn a_sweep_near_the_end_of_its_invocation_plans_nothing() {
+    let f = fixture();
+    let id = uploaded(&f, "tiny-160x90.mp4").await;
+    let short = Budget::until(std::time::Instant::now() + SWEEP_MIN_LEFT / 2);
+    assert_eq!(sweep_within(&f.state, false, short).await.unwrap(), []);
+    assert_eq!(record(&f, &id).await.status, VideoStatus::Processing);
+    // The planner's own timeout (300 s on AWS) leaves it room.
+    let planner = Budget::until(std::time::Instant::now() + Duration::from_secs(300));
+    assert!(matches!(sweep_within(&f.state, false, planner).await.unwrap()[..], [(v, Outcome::Planned(_))] if v == id));
+}
