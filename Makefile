@@ -85,6 +85,7 @@ bench:
 	cargo build --profile bench -p framelift-cli
 	cargo bench -p framelift-tests --bench upload
 	cargo bench -p framelift-tests --bench transcode
+	cargo bench -p framelift-tests --bench long
 	cargo bench -p framelift-tests --bench catalogue
 	cargo build --release $(patsubst functions/%/,-p framelift-%,$(wildcard functions/*/))
 	cargo bench -p framelift-tests --bench coldstart

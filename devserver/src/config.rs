@@ -21,8 +21,9 @@ pub struct DevConfig {
     pub allowed_origins: Vec<String>,
     /// The upload limits, from the same variables as a deployment (`FRAMELIFT_MAX_UPLOAD_BYTES`, ...).
     pub upload: UploadConfig,
-    /// `FRAMELIFT_TRANSCODE_CONCURRENCY`: how many videos transcode at once (default 1; each uses every core); 0 turns
-    /// transcoding off (completed uploads stay `processing`), as the upload benchmark does.
+    /// `FRAMELIFT_TRANSCODE_CONCURRENCY`: how many encode jobs run at once (and videos are planned at once; default 2:
+    /// the sound and the first chunk of a video together); 0 turns transcoding off (completed uploads stay
+    /// `processing`), as the upload benchmark does.
     pub transcode_concurrency: usize,
     /// `FRAMELIFT_WEB_DIR`: the built web client served at `/` (default `web/dist` of the checkout the server was
     /// started in or built in); absent, `/` says how to build it.
@@ -56,7 +57,7 @@ impl DevConfig {
                 Some(n) => n.parse().map_err(|_| {
                     anyhow::anyhow!("FRAMELIFT_TRANSCODE_CONCURRENCY is not valid: '{n}' is not a whole number (0 turns transcoding off)")
                 })?,
-                None => 1,
+                None => 2,
             },
             web_dir: match get("FRAMELIFT_WEB_DIR") {
                 Some(dir) => folder("FRAMELIFT_WEB_DIR", &dir)?,
@@ -75,7 +76,7 @@ impl DevConfig {
             public_url: None,
             allowed_origins: vec![],
             upload: UploadConfig::default(),
-            transcode_concurrency: 1,
+            transcode_concurrency: 2,
             web_dir: AbsolutePath::resolve(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist")).expect("an absolute path"),
             google_client_id: None,
         }

@@ -160,10 +160,11 @@ async fn kill_9_mid_transcode_redoes_the_transcode_after_restart() {
     let token = token(&http, &server.base).await;
     let id = upload(&http, &server.base, &token, &framelift_testkit::test_clip("landscape-1080p.mp4")).await;
 
-    // Wait for the ladder's ffmpeg (the one reporting progress, not the probe) and let it write some segments.
+    // Wait for a chunk's ffmpeg (the one scaling every rung, not the probe or the sound's) and let it write some
+    // segments.
     let deadline = Instant::now() + Duration::from_secs(60);
     let encoder = loop {
-        if let Some((pid, _)) = ffmpeg_children(server.pid()).into_iter().find(|(_, cmd)| cmd.contains("-progress")) {
+        if let Some((pid, _)) = ffmpeg_children(server.pid()).into_iter().find(|(_, cmd)| cmd.contains("-filter_complex")) {
             break pid;
         }
         assert!(Instant::now() < deadline, "no transcode started within 60 s");

@@ -1,5 +1,6 @@
 //! The web client in real headless Chromium against the dev server on port 0: `web/e2e/run.mjs` signs in, uploads a
-//! shared clip, waits for ready, plays and switches quality, searches with a typo, previews the fake camera and plays
+//! shared clip, waits for ready, plays and switches quality, watches a six-minute video from 0 s while its later chunks
+//! are still being encoded (My videos showing how far it has got), searches with a typo, previews the fake camera and plays
 //! a link; uploads a second video from the same page; refuses a non-video and an oversized file before sending a byte;
 //! pauses, retries a failing part, resumes after a reload from the parts storage holds, shows a failed video's reason
 //! on My videos and on its page, retries with Start upload after the server was lost, and cancels; a notice is gone on
@@ -22,10 +23,15 @@ async fn the_web_client_works_in_chromium() {
     let server = RunningServer::start(DevConfig { upload, ..DevConfig::for_tests(&dir) }).await.unwrap();
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/web-e2e");
     let clip = test_clip("portrait-720x1280.mp4");
+    // Six minutes: six chunks, encoded two at a time, so the start plays well before the end is encoded.
+    let long = dir.join("long-lesson.mp4");
+    let tools = framelift_media::Tools::locate().unwrap();
+    framelift_tests::clips::TestPattern::new(640, 360, 25, 360.0).write(&tools.ffmpeg, &long);
     let status = tokio::process::Command::new("node")
         .arg("e2e/run.mjs")
         .arg(&server.url)
         .arg(&clip)
+        .arg(&long)
         .arg(&shots)
         .current_dir(&web)
         .status()

@@ -1,14 +1,15 @@
 // The web client end to end in real headless Chromium (Debian's, driven by playwright-core) against a running dev
-// server: node e2e/run.mjs BASE_URL CLIP SCREENSHOT_DIR. Each step saves a screenshot; any failure exits non-zero.
+// server: node e2e/run.mjs BASE_URL CLIP LONG_CLIP SCREENSHOT_DIR. LONG_CLIP is several minutes long, so that it is
+// encoded in several chunks. Each step saves a screenshot; any failure exits non-zero.
 
 import { chromium } from 'playwright-core'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 
-const [base, clip, shots] = process.argv.slice(2)
-if (!base || !clip || !shots) {
-  console.error('usage: node e2e/run.mjs BASE_URL CLIP SCREENSHOT_DIR')
+const [base, clip, longClip, shots] = process.argv.slice(2)
+if (!base || !clip || !longClip || !shots) {
+  console.error('usage: node e2e/run.mjs BASE_URL CLIP LONG_CLIP SCREENSHOT_DIR')
   process.exit(2)
 }
 rmSync(shots, { recursive: true, force: true })
@@ -106,6 +107,40 @@ try {
   check((await quality.inputValue()) === '0', 'quality did not switch')
   await shot(`watch-${options[1]}`)
   const { hls } = await page.evaluate(async (id) => (await fetch(`/api/videos/${id}/watch`)).json(), new URL(page.url()).hash.split('/')[2])
+
+  // A long video plays from 0 s while its later chunks are still being encoded, and My videos shows how far it has got.
+  const lesson = `Long lesson ${Date.now().toString(36)}`
+  await page.getByRole('navigation').getByRole('link', { name: 'Upload' }).click()
+  await page.getByLabel('Title').fill(lesson)
+  await page.getByLabel('Video file').setInputFiles(longClip)
+  await page.getByRole('button', { name: 'Start upload' }).click()
+  await page.getByText(`"${lesson}" is uploaded and being processed`).waitFor({ timeout: 60_000 })
+  await page.getByRole('navigation').getByRole('link', { name: 'My videos' }).click()
+  const row = page.locator('li', { hasText: lesson })
+  await row.getByText(/\d+% encoded · first \d+:\d\d playable/).waitFor({ timeout: 120_000 })
+  await shot('my-videos-encoding')
+  await row.getByRole('link', { name: lesson }).click()
+  await page.locator('video').waitFor()
+  await page.getByText(/^Still being processed \(\d+% encoded · first \d+:\d\d playable\)/).waitFor()
+  await page.evaluate(() => {
+    const v = document.querySelector('video')
+    v.muted = true
+    return v.play()
+  })
+  await page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 1, null, { timeout: 30_000 })
+  const began = await currentTime()
+  const lessonId = new URL(page.url()).hash.split('/')[2]
+  const during = await page.evaluate(async (id) => (await fetch(`/api/videos/${id}`)).json(), lessonId)
+  check(during.video.status === 'processing', `the video was ${during.video.status} when it played: it must play while being encoded`)
+  check(during.video.progress < 1, `everything was encoded already: ${JSON.stringify(during.video)}`)
+  check(began < 5, `playback began at ${began} s, not at the start`)
+  await shot('watch-while-encoding')
+  // Once it is ready the note goes, and the player has played on.
+  await page.getByText(/^Still being processed/).waitFor({ state: 'detached', timeout: 300_000 })
+  const after = await page.evaluate(async (id) => (await fetch(`/api/videos/${id}`)).json(), lessonId)
+  check(after.video.status === 'ready' && after.video.playableSeconds === after.video.durationSeconds, JSON.stringify(after.video))
+  check((await currentTime()) > began, 'the player stopped when the video became ready')
+  await shot('watch-once-ready')
 
   // Search with a typo in the author's name.
   await page.getByRole('searchbox', { name: 'Search' }).fill('keetri harbuor')

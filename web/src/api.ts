@@ -16,6 +16,8 @@ export interface Video {
   posterUrl?: string
   /** While processing: the fraction encoded so far (0 to 1). */
   progress?: number
+  /** How many seconds from the start can be watched now (all of a ready video). */
+  playableSeconds?: number
 }
 
 export interface RuntimeConfig {

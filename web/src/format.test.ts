@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Video } from './api'
-import { bytes, duration, notPlayable, partSize, playable } from './format'
+import { bytes, duration, encodingState, notPlayable, partSize, playable, stillEncoding } from './format'
 
 describe('duration', () => {
   it('reads like a player clock', () => {
@@ -55,8 +55,16 @@ describe('notPlayable', () => {
     )
   })
   it('says how far processing has got', () => {
-    expect(notPlayable(v({ progress: 0.427 }))).toBe('This video is being processed (42% encoded). It will play here when it is ready.')
-    expect(notPlayable(v({}))).toBe('This video is being processed. It will play here when it is ready.')
+    expect(notPlayable(v({ progress: 0.427 }))).toBe('This video is being processed (42% encoded). It will play here as soon as its first minute is.')
+  })
+  it('says how much plays while the rest is encoded', () => {
+    expect(encodingState(v({ progress: 0.25, playableSeconds: 60 }))).toBe('25% encoded · first 1:00 playable')
+    expect(encodingState(v({ progress: 0.25 }))).toBe('25% encoded')
+    expect(encodingState(v({ status: 'ready', playableSeconds: 60 }))).toBe('')
+    expect(stillEncoding(v({ progress: 0.5, playableSeconds: 120 }))).toBe(
+      'Still being processed (50% encoded · first 2:00 playable): what is encoded plays now, and the rest follows as it is encoded.',
+    )
+    expect(notPlayable(v({}))).toBe('This video is being processed. It will play here as soon as its first minute is encoded.')
     expect(notPlayable(v({ status: 'uploading' }))).toBe('This video has not finished uploading yet.')
   })
 })

@@ -64,9 +64,23 @@ export function notPlayable(v: Video): string {
       return `This video could not be processed: ${v.failureReason ?? 'no reason was given'}.`
     case 'processing':
       return v.progress !== undefined
-        ? `This video is being processed (${Math.floor(v.progress * 100)}% encoded). It will play here when it is ready.`
-        : 'This video is being processed. It will play here when it is ready.'
+        ? `This video is being processed (${Math.floor(v.progress * 100)}% encoded). It will play here as soon as its first minute is.`
+        : 'This video is being processed. It will play here as soon as its first minute is encoded.'
     default:
       return 'This video has not finished uploading yet.'
   }
+}
+
+/** How far a video in processing has got, in a few words: `40% encoded · first 1:00 playable`; empty otherwise. */
+export function encodingState(v: Video): string {
+  if (v.status !== 'processing') return ''
+  const parts = []
+  if (v.progress !== undefined) parts.push(`${Math.floor(v.progress * 100)}% encoded`)
+  if (v.playableSeconds !== undefined) parts.push(`first ${duration(v.playableSeconds)} playable`)
+  return parts.join(' · ')
+}
+
+/** What the watch page says under a video that plays while the rest of it is encoded. */
+export function stillEncoding(v: Video): string {
+  return `Still being processed (${encodingState(v)}): what is encoded plays now, and the rest follows as it is encoded.`
 }

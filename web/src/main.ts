@@ -2,7 +2,7 @@
 
 import './style.css'
 import { Api, ApiError, type RuntimeConfig, type Video } from './api'
-import { bytes, duration, notPlayable, playable } from './format'
+import { bytes, duration, encodingState, notPlayable, playable, stillEncoding } from './format'
 import { mountPlayer, type Player } from './player'
 import { Sessions } from './session'
 import { Upload, pendingFor } from './upload'
@@ -202,8 +202,8 @@ async function watch(api: Api, id: string) {
       h('p', { className: 'description', textContent: video.description ?? '' }),
     )
     main.append(info)
-    // Not ready yet: say why, and keep looking until it is (or fails).
-    while (video.status !== 'ready') {
+    // Nothing playable yet: say why, and keep looking until the start is encoded (or it fails).
+    while (video.status !== 'ready' && video.playableSeconds === undefined) {
       const kind = video.status === 'failed' ? 'player-error' : 'player-wait'
       stage.replaceChildren(h('p', { className: kind, role: video.status === 'failed' ? 'alert' : 'status', textContent: notPlayable(video) }))
       if (video.status === 'failed') return
@@ -214,6 +214,18 @@ async function watch(api: Api, id: string) {
     const w = await api.watch(id)
     const player: Player = await mountPlayer(stage, { hls: w.hls, poster: w.posterUrl })
     cleanup.push(() => player.destroy())
+    // Playing while the rest is encoded: say how far it has got until it is ready (the player follows the playlist).
+    if (video.status === 'processing') {
+      const note = h('p', { className: 'encoding', role: 'status', textContent: stillEncoding(video) })
+      stage.after(note)
+      while (video.status === 'processing') {
+        await new Promise((r) => (timer = window.setTimeout(r, 2000)))
+        if (!note.isConnected) return
+        video = (await api.video(id)).video
+        note.textContent = video.status === 'processing' ? stillEncoding(video) : ''
+      }
+      note.remove()
+    }
   } catch (e) {
     stage.replaceChildren(h('p', { className: 'player-error', role: 'alert', textContent: errorText(e) }))
   }
@@ -334,7 +346,7 @@ async function mine(api: Api) {
             h('a', { href: `#/watch/${v.id}`, textContent: v.title }),
             status,
             v.failureReason ? h('span', { className: 'reason', textContent: v.failureReason }) : '',
-            v.progress !== undefined ? h('span', { className: 'reason', textContent: `${Math.floor(v.progress * 100)}% encoded` }) : '',
+            encodingState(v) ? h('span', { className: 'reason', textContent: encodingState(v) }) : '',
           )
           const del = h('button', { type: 'button', textContent: 'Delete', 'aria-label': `Delete ${v.title}` })
           del.onclick = async () => {
