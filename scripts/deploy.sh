@@ -7,7 +7,7 @@
 # samconfig.toml); later ones, and every one with CI set, deploy without a question.
 # Settings (each passed to the stack only when set; the template's default otherwise):
 #   STACK_NAME (default framelift), AWS_REGION, GOOGLE_CLIENT_ID, ALLOWED_ORIGINS, MAX_UPLOAD_BYTES,
-#   OPENSEARCH_ENDPOINT, OPENSEARCH_DOMAIN_NAME, TRANSCODE_MEMORY_MB, TRANSCODE_RESERVED_CONCURRENCY
+#   OPENSEARCH_ENDPOINT, OPENSEARCH_DOMAIN_NAME, TRANSCODE_MEMORY_MB, TRANSCODE_RESERVED_CONCURRENCY, ENCODE_CONCURRENCY
 # Usage: scripts/deploy.sh [--print]   (--print: show the sam commands it would run, and run nothing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +26,7 @@ add ExistingOpenSearchEndpoint "${OPENSEARCH_ENDPOINT:-}"
 add ExistingOpenSearchDomainName "${OPENSEARCH_DOMAIN_NAME:-}"
 add TranscodeMemoryMB "${TRANSCODE_MEMORY_MB:-}"
 add TranscodeReservedConcurrency "${TRANSCODE_RESERVED_CONCURRENCY:-}"
+add EncodeConcurrency "${ENCODE_CONCURRENCY:-}"
 
 deploy=(deploy --stack-name "$stack" --capabilities CAPABILITY_IAM --resolve-s3)
 [ -n "${AWS_REGION:-}" ] && deploy+=(--region "$AWS_REGION")

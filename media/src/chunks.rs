@@ -26,6 +26,11 @@ pub const TIMELINE_OFFSET: f64 = 10.0;
 /// The audio rendition's folder, beside the rungs'.
 pub const AUDIO: &str = "audio";
 
+/// The audio rendition's rate, one for every rung: AAC-LC at 128 kbit/s, within Apple's authoring range for stereo.
+/// The sound is one job, and ffmpeg's AAC encoder at 192 kbit/s would take longer than a worker may run on a
+/// 12-hour source (docs/BENCHMARKS.md).
+pub const AUDIO_KBPS: u32 = 128;
+
 /// One stretch of the timeline, encoded alone.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,11 +44,17 @@ pub struct Chunk {
     pub length: Option<f64>,
 }
 
-/// The chunks of a source of `duration` seconds, each `segments_per_chunk` segments long but the last.
+/// The chunks of a source of `duration` seconds, each `segments_per_chunk` segments long but the last. Chunks of
+/// several segments take in a remainder shorter than a segment rather than leave it to a chunk of its own (a minute and
+/// a few frames is one chunk, not two).
 pub fn plan(duration: f64, segments_per_chunk: u32) -> Vec<Chunk> {
     let per_chunk = segments_per_chunk.max(1);
     let seconds = f64::from(per_chunk * SEGMENT_SECONDS);
-    let count = ((duration.max(0.0) / seconds).ceil() as u32).max(1);
+    let duration = duration.max(0.0);
+    let mut count = ((duration / seconds).ceil() as u32).max(1);
+    if count > 1 && per_chunk > 1 && duration - f64::from(count - 1) * seconds < f64::from(SEGMENT_SECONDS) {
+        count -= 1;
+    }
     (0..count)
         .map(|index| Chunk {
             index,
@@ -87,18 +98,17 @@ pub async fn encode_chunk(
         args.extend(["-map".into(), format!("[v{i}]").into()]);
         args.extend(hls::video_encoder_args(r));
         args.extend(offset(chunk.start));
-        args.extend(hls::hls_output_args(&dir, chunk.first_segment));
+        args.extend(hls::hls_output_args(&dir, chunk.first_segment, hls::Listing::AsTheyClose));
     }
     run(ffmpeg, &args, out, limits, chunk.start).await?;
     rungs.iter().map(|r| segments(&out.join(&r.name))).collect()
 }
 
-/// Encodes the whole of `input`'s first audio stream, once, into `out/audio/` at `kbps`.
+/// Encodes the whole of `input`'s first audio stream, once, into `out/audio/` at [`AUDIO_KBPS`].
 pub async fn encode_audio(
     ffmpeg: &AbsolutePath,
     input: &Input,
     source: &SourceInfo,
-    kbps: u32,
     out: &AbsolutePath,
     limits: Limits,
 ) -> Result<Vec<Segment>, TranscodeError> {
@@ -106,9 +116,9 @@ pub async fn encode_audio(
     std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
     let mut args = sandbox::quiet_run_on(input, &source.demuxer);
     args.extend(["-i".into(), input.arg(), "-map".into(), "0:a:0".into(), "-vn".into()]);
-    args.extend(hls::audio_encoder_args(kbps, source.audio_channels));
+    args.extend(hls::audio_encoder_args(AUDIO_KBPS, source.audio_channels));
     args.extend(offset(0.0));
-    args.extend(hls::hls_output_args(&dir, 0));
+    args.extend(hls::hls_output_args(&dir, 0, hls::Listing::AsTheyClose));
     run(ffmpeg, &args, out, limits, 0.0).await?;
     segments(&dir)
 }
@@ -192,6 +202,13 @@ pub struct AudioRendition {
     pub channels: u32,
 }
 
+impl AudioRendition {
+    /// The rendition a source gets: none without sound.
+    pub fn of(source: &SourceInfo) -> Option<AudioRendition> {
+        source.has_audio.then_some(AudioRendition { kbps: AUDIO_KBPS, channels: source.audio_channels })
+    }
+}
+
 /// The master playlist of a chunked ladder: the audio rendition once (`EXT-X-MEDIA`, `TYPE=AUDIO`), and a variant per
 /// rung that plays it. `BANDWIDTH` is the rung's measured peak once it is known (`Some`), and its cap until then, plus
 /// the audio's rate.
@@ -241,10 +258,15 @@ mod tests {
     #[test]
     fn chunks_are_whole_segments_and_the_last_reads_to_the_end() {
         let p = plan(100.0, 2);
-        assert_eq!(p.len(), 9);
+        assert_eq!(p.len(), 8, "the last 4 s go with the chunk before");
         assert_eq!(p[1], Chunk { index: 1, first_segment: 2, start: 12.0, length: Some(12.0) });
-        assert_eq!(p[8], Chunk { index: 8, first_segment: 16, start: 96.0, length: None });
+        assert_eq!(p[7], Chunk { index: 7, first_segment: 14, start: 84.0, length: None });
+        assert_eq!(plan(103.0, 2)[8], Chunk { index: 8, first_segment: 16, start: 96.0, length: None });
         assert_eq!(plan(12.0, 2).len(), 1, "exactly one chunk long");
+        assert_eq!(plan(60.02, 10).len(), 1, "a minute and a frame is one chunk");
+        assert_eq!(plan(65.9, 10).len(), 1, "less than a segment over");
+        assert_eq!(plan(66.0, 10)[1], Chunk { index: 1, first_segment: 10, start: 60.0, length: None }, "a whole segment over");
+        assert_eq!(plan(10.0, 1).len(), 2, "one-segment chunks: the remainder is a segment of its own anyway");
         assert_eq!(plan(0.0, 10), [Chunk { index: 0, first_segment: 0, start: 0.0, length: None }], "a length the header did not give");
     }
 

@@ -38,7 +38,7 @@ pub fn ladder_args(rungs: &[Rung], audio_channels: u32, out: &Path) -> Vec<OsStr
         if has_audio {
             args.extend(audio_encoder_args(r.audio_kbps, audio_channels));
         }
-        args.extend(hls_output_args(&dir, 0));
+        args.extend(hls_output_args(&dir, 0, Listing::Vod));
     }
     args
 }
@@ -88,9 +88,19 @@ pub(crate) fn audio_encoder_args(kbps: u32, channels: u32) -> Vec<OsString> {
         .collect()
 }
 
+/// What the muxer's playlist is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listing {
+    /// The deliverable: written once, at the end, as VOD.
+    Vod,
+    /// A running account of the segments closed so far (an `EVENT` playlist is rewritten as each segment closes; a VOD
+    /// one only at the end), read while the run goes on.
+    AsTheyClose,
+}
+
 /// One HLS output in `dir`: [`SEGMENT_SECONDS`] MPEG-TS segments `seg_NNNN.ts` numbered from `first_segment`, and the
 /// playlist of what this run made ([`VARIANT`]).
-pub(crate) fn hls_output_args(dir: &Path, first_segment: u32) -> Vec<OsString> {
+pub(crate) fn hls_output_args(dir: &Path, first_segment: u32, listing: Listing) -> Vec<OsString> {
     let s = |v: &str| OsString::from(v);
     vec![
         s("-f"),
@@ -98,7 +108,10 @@ pub(crate) fn hls_output_args(dir: &Path, first_segment: u32) -> Vec<OsString> {
         s("-hls_time"),
         SEGMENT_SECONDS.to_string().into(),
         s("-hls_playlist_type"),
-        s("vod"),
+        s(match listing {
+            Listing::Vod => "vod",
+            Listing::AsTheyClose => "event",
+        }),
         s("-hls_list_size"),
         s("0"),
         s("-start_number"),

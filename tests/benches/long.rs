@@ -6,8 +6,8 @@
 //! - **The local stack's wall time.** A dev server with its default settings (two workers) takes the upload; from the
 //!   moment `complete` answers, the API is read every 100 ms: time to playable (the first `playableSeconds`) and, for
 //!   the 1- and 10-minute sources, time to ready, with the CPU time of every ffmpeg it ran, the largest one's peak
-//!   memory and the work folder's peak size. (The 60- and 120-minute sources would take hours on two cores: their
-//!   encodes are stopped once playable.)
+//!   memory and the work folder's peak size. (The 60- and 120-minute sources would take one and two and a half hours
+//!   on two cores: their encodes are stopped once playable; `FRAMELIFT_BENCH_READY_UP_TO=120` waits for them too.)
 //! - **The critical path, step by step**, on a second dev server over the same storage with transcoding off, so
 //!   nothing else runs: the plan (probing the source by its presigned address), the first chunk, a middle chunk and the
 //!   last (wall and CPU time), the sound's first minute and all of it, and the assembly (the playlists of every segment,
@@ -17,6 +17,12 @@
 //! Beside it, one pass of the same ladder on the 60 s source: chunked CPU per minute of video against it (goal: at most
 //! 10% more). Goal: time to playable flat in length (the 2-hour source within 1.3x of the 1-minute one). `make bench`
 //! runs it; `FRAMELIFT_BENCH_MINUTES=1,10` runs fewer lengths.
+//!
+//! Last, a projection for Lambda from these CPU-seconds: a worker has six vCPUs (10,240 MB), and is taken to use them
+//! as well as a chunk here used this machine's two (its CPU-seconds over wall-seconds times two), at this machine's
+//! speed per core; the queue starts at most 20 workers at once (the template's `EncodeConcurrency`); cost at Lambda's
+//! arm64 price, $0.0000133334 per GB-second (us-east-1), beside MediaConvert's on-demand Basic tier list price for the
+//! same four renditions: two SD outputs at $0.0075 and two HD at $0.015 per output minute (AVC, at most 30 fps).
 
 use framelift_devserver::{DevConfig, RunningServer};
 use framelift_media::chunks;
@@ -212,7 +218,7 @@ fn steps(tools: &Tools, data: &Path) -> Steps {
         let audio_dir = work.join(chunks::AUDIO);
         let started = Instant::now();
         let (cpu_before, _) = children();
-        let sound = chunks::encode_audio(&tools.ffmpeg, &input, &info, rungs.last().unwrap().audio_kbps, &work, limits);
+        let sound = chunks::encode_audio(&tools.ffmpeg, &input, &info, &work, limits);
         tokio::pin!(sound);
         let mut first_minute = None;
         let segments = loop {
@@ -266,6 +272,7 @@ fn main() {
         .ok()
         .map(|v| v.split(',').filter_map(|m| m.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1, 10, 60, 120]);
+    let ready_up_to: u32 = std::env::var("FRAMELIFT_BENCH_READY_UP_TO").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
     let work = repo.join("target/bench-long");
     std::fs::create_dir_all(&work).unwrap();
     let minute = work.join("lesson-like-60s-1080p30.mp4");
@@ -296,7 +303,7 @@ fn main() {
         let data = work.join(format!("data-{m}min"));
         let _ = std::fs::remove_dir_all(&data);
         println!("{m} min ({} MiB): the local stack...", std::fs::metadata(&source).unwrap().len() >> 20);
-        let local = local_run(&source, &data, m <= 10);
+        let local = local_run(&source, &data, m <= ready_up_to);
         println!("{m} min: each step alone...");
         let steps = steps(&tools, &data);
         let _ = std::fs::remove_dir_all(&data);
@@ -348,6 +355,33 @@ fn main() {
             local.peak_rss_mib,
             local.peak_work_mib,
         );
+    }
+    // Lambda, projected from the CPU-seconds measured above.
+    const VCPUS: f64 = 6.0;
+    const WORKERS: f64 = 20.0;
+    const GB: f64 = 10.0;
+    const PRICE_GB_S: f64 = 0.000_013_333_4;
+    const MEDIACONVERT_PER_MINUTE: f64 = 2.0 * 0.0075 + 2.0 * 0.015;
+    println!();
+    println!(
+        "| source | Lambda: time to playable (s) | time to ready (s) | worker-seconds | cost per minute of video | MediaConvert per minute |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for (m, _, st) in &rows {
+        let efficiency = (st.first_chunk.cpu.as_secs_f64() / (st.first_chunk.wall.as_secs_f64() * 2.0)).min(1.0);
+        let chunk_cpu = st.sampled.iter().map(|(_, x)| x.cpu.as_secs_f64()).fold(0.0, f64::max);
+        let on_lambda = |cpu: f64| cpu / (VCPUS * efficiency);
+        let first = on_lambda(st.first_chunk.cpu.as_secs_f64());
+        let slowest = on_lambda(chunk_cpu);
+        // The sound is one job: AAC is one thread, so it takes its wall time here.
+        let sound = st.sound.wall.as_secs_f64();
+        let waves = (st.chunks as f64 / WORKERS).ceil();
+        let playable = st.plan.wall.as_secs_f64() + first.max(st.sound_first_minute.as_secs_f64());
+        let ready = st.plan.wall.as_secs_f64() + (waves * slowest).max(sound) + st.assembly.as_secs_f64();
+        let mean_cpu = st.sampled.iter().map(|(_, x)| x.cpu.as_secs_f64()).sum::<f64>() / st.sampled.len() as f64;
+        let worker_seconds = on_lambda(mean_cpu) * st.chunks as f64 + sound;
+        let per_minute = worker_seconds * GB * PRICE_GB_S / f64::from(*m);
+        println!("| {m} min | {playable:.1} | {ready:.1} | {worker_seconds:.0} | ${per_minute:.4} | ${MEDIACONVERT_PER_MINUTE:.4} |");
     }
     if let (Some((_, first, _)), Some((_, last, _))) = (rows.first(), rows.last()) {
         println!();

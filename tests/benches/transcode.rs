@@ -120,7 +120,7 @@ fn chunked(tools: &Tools, source: &Path, work: &Path) -> (Duration, Duration, us
             chunks::encode_chunk(&tools.ffmpeg, &input, &info, &rungs, chunk, &out, limits).await.unwrap();
             slowest = slowest.max(started.elapsed());
         }
-        chunks::encode_audio(&tools.ffmpeg, &input, &info, 192, &work, limits).await.unwrap();
+        chunks::encode_audio(&tools.ffmpeg, &input, &info, &work, limits).await.unwrap();
         (children() - cpu, slowest, plan.len())
     })
 }

@@ -100,7 +100,7 @@ async fn chunks_encoded_alone_play_as_one_seamless_stream() {
             .buffered(2)
             .collect()
             .await;
-    let audio = chunks::encode_audio(&tools.ffmpeg, &Input::File(input.clone()), &source, 128, &chunked, limits).await.unwrap();
+    let audio = chunks::encode_audio(&tools.ffmpeg, &Input::File(input.clone()), &source, &chunked, limits).await.unwrap();
 
     // Publish as the last worker would: each rung's segments gathered in its folder, finished playlists, a master.
     let mut per_rung: Vec<Vec<Segment>> = vec![Vec::new(); rungs.len()];

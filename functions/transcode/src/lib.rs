@@ -302,7 +302,7 @@ async fn plan(state: &TranscodeState, claimed: &VideoRecord, work: &AbsolutePath
     // Stored before the plan is recorded: a delete that comes between finds it, or the write below finds the delete.
     let master = framelift_media::chunks::master_playlist(
         &rungs.iter().map(|r| (r.clone(), None)).collect::<Vec<_>>(),
-        worker::audio_rendition(&source, &rungs),
+        framelift_media::chunks::AudioRendition::of(&source),
     );
     publish::store_playlist(state.objects.as_ref(), work, &claimed.id.media_prefix(), framelift_media::hls::MASTER, master).await?;
     let planned = claimed.encoding(encoding, time::OffsetDateTime::now_utc(), state.stall);

@@ -157,10 +157,8 @@ async fn encode(
             Ok(record(state, &id, |e| e.finish_chunk(done.clone())).await?)
         }
         Part::Audio => {
-            let kbps = rungs.last().map_or(128, |r| r.audio_kbps);
             let mut publisher = Publisher::new(state.objects.as_ref(), prefix, work.clone(), &[AUDIO.to_owned()]);
-            let encode =
-                chunks::encode_audio(&state.tools.ffmpeg, &input, &job.source, kbps, work, limits(state, job.source.duration, budget));
+            let encode = chunks::encode_audio(&state.tools.ffmpeg, &input, &job.source, work, limits(state, job.source.duration, budget));
             let mut reported = std::time::Instant::now();
             let made = publisher
                 .alongside(async { encode.await.map_err(Failure::from) }, |so_far| {
@@ -274,7 +272,7 @@ pub(crate) async fn assemble(state: &TranscodeState, record: VideoRecord, source
     for r in &rungs {
         store(format!("{}/{VARIANT}", r.name), chunks::media_playlist(&video, true)).await?;
     }
-    let audio = audio_rendition(source, &rungs);
+    let audio = AudioRendition::of(source);
     if audio.is_some() {
         store(format!("{AUDIO}/{VARIANT}"), chunks::media_playlist(&chunks::numbered(&encoding.audio_segments), true)).await?;
     }
@@ -304,11 +302,6 @@ pub(crate) async fn assemble(state: &TranscodeState, record: VideoRecord, source
         poster_key: encoding.has_poster().then(|| format!("{prefix}{}", framelift_media::transcode::POSTER)),
     };
     crate::finish(state, &record, Ok(media)).await
-}
-
-/// The audio rendition of a source with sound.
-pub(crate) fn audio_rendition(source: &SourceInfo, rungs: &[Rung]) -> Option<AudioRendition> {
-    source.has_audio.then(|| AudioRendition { kbps: rungs.last().map_or(128, |r| r.audio_kbps), channels: source.audio_channels })
 }
 
 /// Fails the video with `reason`, whatever other workers wrote meanwhile; a video no longer processing is left alone.

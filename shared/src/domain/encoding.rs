@@ -211,6 +211,22 @@ mod tests {
     }
 
     #[test]
+    fn a_twelve_hour_encode_fits_in_one_dynamodb_item() {
+        // 720 chunks of ten segments, four renditions, 7,200 sound segments of uneven length: the most a record holds.
+        let mut e = Encoding { chunks: 720, renditions: ["180p", "480p", "720p", "1080p"].map(String::from).to_vec(), ..plan(720, true) };
+        for index in 0..720 {
+            let weights = vec![Weight { bytes: 37_512_345, peak_bps: 5_123_456 }; 4];
+            let chunk = EncodedChunk { index, first_segment: index * 10, segments: vec![6.006_667; 10], weights, poster: index == 0 };
+            e = written(e.finish_chunk(chunk)).0;
+        }
+        e.audio_segments = (0..7200).map(|i| 6.016 - f64::from(i % 3) * 0.011).collect();
+        let size = serde_json::to_string(&e).unwrap().len();
+        // DynamoDB's limit is 400 KB an item; its own encoding of numbers is no longer than JSON's.
+        assert!(size < 300_000, "{size} bytes");
+        println!("a 12-hour encode's record: {size} bytes of JSON");
+    }
+
+    #[test]
     fn it_round_trips_through_json() {
         let (e, _) = written(plan(2, true).finish_chunk(chunk(1)));
         let text = serde_json::to_string(&e).unwrap();
