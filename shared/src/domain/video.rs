@@ -90,10 +90,6 @@ pub struct VideoRecord {
     /// How many transcode attempts have claimed the video.
     #[serde(default)]
     pub attempts: u32,
-    /// While processing: how much of the source the current attempt has encoded, in thousandths (as its encoder
-    /// reports it, written every few seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub progress_permille: Option<u16>,
     /// While processing in chunks: the plan and what of it is finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<Encoding>,
@@ -161,7 +157,6 @@ impl VideoRecord {
             media: None,
             lease_until: None,
             attempts: 0,
-            progress_permille: None,
             encoding: None,
             version: 1,
         }
@@ -187,7 +182,6 @@ impl VideoRecord {
         }
         if next.status != VideoStatus::Processing {
             next.lease_until = None;
-            next.progress_permille = None;
             next.encoding = None;
         }
         Ok(next)
@@ -214,7 +208,6 @@ impl VideoRecord {
         if next.encoding.is_none() {
             next.attempts += 1;
         }
-        next.progress_permille = None;
         Claim::Claimed(Box::new(next))
     }
 
@@ -222,19 +215,6 @@ impl VideoRecord {
     pub fn release(&self) -> VideoRecord {
         let mut next = self.clone();
         next.lease_until = None;
-        next.version += 1;
-        next
-    }
-
-    /// The current attempt's heartbeat at `now`: its lease renewed for `lease`, and its progress (`fraction` of the
-    /// source encoded, 0 to 1) if it has one to report. A live attempt keeps renewing a short lease; a dead one stops,
-    /// and its lease lapses soon after for a retry or the sweep.
-    pub fn heartbeat(&self, now: OffsetDateTime, lease: std::time::Duration, fraction: Option<f64>) -> VideoRecord {
-        let mut next = self.clone();
-        next.lease_until = Some(now + lease);
-        if let Some(f) = fraction {
-            next.progress_permille = Some((f.clamp(0.0, 1.0) * 1000.0).round() as u16);
-        }
         next.version += 1;
         next
     }
@@ -291,15 +271,10 @@ impl VideoRecord {
         }
     }
 
-    /// While processing: the chunks finished, or what the encoder last reported.
+    /// While processing: the fraction of the planned parts finished.
     fn progress(&self) -> Option<f64> {
-        if self.status != VideoStatus::Processing {
-            return None;
-        }
-        match &self.encoding {
-            Some(e) => Some((e.progress() * 1000.0).round() / 1000.0),
-            None => self.progress_permille.map(|p| f64::from(p) / 1000.0),
-        }
+        let encoding = self.encoding.as_ref().filter(|_| self.status == VideoStatus::Processing)?;
+        Some((encoding.progress() * 1000.0).round() / 1000.0)
     }
 }
 
@@ -365,23 +340,41 @@ mod tests {
     }
 
     #[test]
-    fn progress_shows_only_while_processing_and_is_cleared_by_a_new_attempt() {
+    fn progress_and_playable_seconds_show_what_the_plan_has_finished() {
         let now = datetime!(2026-11-24 10:00:00 UTC);
         let Claim::Claimed(claimed) = sample().claim(now, std::time::Duration::from_secs(60)) else { panic!("claimable") };
-        assert_eq!(claimed.to_video().progress, None, "nothing reported yet");
-        let going = claimed.heartbeat(now + time::Duration::seconds(30), std::time::Duration::from_secs(60), Some(0.4213));
-        assert_eq!((going.version, going.to_video().progress), (claimed.version + 1, Some(0.421)));
-        assert_eq!(going.lease_until, Some(now + time::Duration::seconds(90)), "the lease runs on from the heartbeat");
-        let renewed = going.heartbeat(now + time::Duration::seconds(60), std::time::Duration::from_secs(60), None);
-        assert_eq!((renewed.progress_permille, renewed.lease_until), (Some(421), Some(now + time::Duration::seconds(120))));
-        let json = serde_json::to_value(going.to_video()).unwrap();
-        assert_eq!(json["progress"], 0.421);
-        let later = now + time::Duration::hours(1);
-        let Claim::Claimed(retried) = going.claim(later, std::time::Duration::from_secs(60)) else { panic!("lapsed") };
-        assert_eq!(retried.progress_permille, None, "a new attempt starts from nothing");
-        let media = MediaInfo { duration_seconds: 1.0, width: 2, height: 2, renditions: vec![], poster_key: None };
-        let ready = going.apply(Transition::Ready(media)).unwrap();
-        assert_eq!((ready.progress_permille, ready.to_video().progress), (None, None));
+        assert_eq!((claimed.to_video().progress, claimed.to_video().playable_seconds), (None, None), "nothing planned yet");
+        let plan = Encoding {
+            chunks: 2,
+            renditions: vec!["180p".into()],
+            has_audio: false,
+            width: 320,
+            height: 180,
+            done: vec![],
+            audio_segments: vec![],
+            audio_finished: false,
+        };
+        let planned = claimed.encoding(plan.clone(), now, std::time::Duration::from_secs(3600));
+        assert_eq!((planned.version, planned.lease_until), (claimed.version + 1, Some(now + time::Duration::hours(1))));
+        assert_eq!((planned.to_video().progress, planned.is_watchable()), (Some(0.0), false));
+        let chunk = |index| crate::domain::EncodedChunk {
+            index,
+            first_segment: index * 10,
+            segments: vec![6.0; 10],
+            weights: vec![],
+            poster: false,
+        };
+        let crate::domain::Recorded::Write { next, .. } = plan.finish_chunk(chunk(0)) else { panic!("a first chunk is written") };
+        let half = planned.encoding(*next, now, std::time::Duration::from_secs(3600));
+        let json = serde_json::to_value(half.to_video()).unwrap();
+        assert_eq!((json["progress"].as_f64(), json["playableSeconds"].as_f64()), (Some(0.5), Some(60.0)));
+        assert!(half.is_watchable());
+        let later = now + time::Duration::hours(2);
+        let Claim::Claimed(again) = half.claim(later, std::time::Duration::from_secs(60)) else { panic!("lapsed") };
+        assert_eq!((again.attempts, again.to_video().playable_seconds), (half.attempts, Some(60.0)), "queued again, not a new attempt");
+        let media = MediaInfo { duration_seconds: 120.0, width: 2, height: 2, renditions: vec![], poster_key: None };
+        let ready = half.apply(Transition::Ready(media)).unwrap();
+        assert_eq!((ready.encoding.as_ref(), ready.to_video().progress, ready.to_video().playable_seconds), (None, None, Some(120.0)));
         assert!(serde_json::to_value(ready.to_video()).unwrap().get("progress").is_none(), "absent, never null");
     }
 
@@ -450,6 +443,9 @@ mod tests {
             "version",
             "leaseUntil",
             "attempts",
+            "encoding",
+            "progress",
+            "playableSeconds",
         ] {
             assert!(json.get(absent).is_none(), "{absent} should be absent");
         }
