@@ -169,18 +169,17 @@ fn read_bounded(path: &Path, max: u64, tail: bool) -> std::io::Result<String> {
 mod tests {
     use super::*;
 
+    /// A folder of this test's own: tests run in parallel, and each removes its folder at the end.
     fn dir() -> AbsolutePath {
-        let d = AbsolutePath::resolve(std::env::temp_dir().join(format!("sandbox-test-{}-{}", std::process::id(), rand_suffix()))).unwrap();
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let d = AbsolutePath::resolve(std::env::temp_dir().join(format!("sandbox-test-{}-{n}", std::process::id()))).unwrap();
         std::fs::create_dir_all(&d).unwrap();
         d
     }
 
     fn program(p: &str) -> AbsolutePath {
         AbsolutePath::resolve(p).unwrap()
-    }
-
-    fn rand_suffix() -> u128 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
     }
 
     const LIMITS: Limits = Limits { wall: Duration::from_secs(5), memory_bytes: 1 << 30 };
