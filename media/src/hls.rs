@@ -23,6 +23,20 @@ pub const MASTER: &str = "master.m3u8";
 /// Each rendition's playlist name, inside the rung's folder.
 pub const VARIANT: &str = "index.m3u8";
 
+pub const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
+pub const SEGMENT_TYPE: &str = "video/mp2t";
+pub const POSTER_TYPE: &str = "image/jpeg";
+
+/// The content type of a file the ladder makes, by its extension; `None` for anything else.
+pub fn content_type(path: &Path) -> Option<&'static str> {
+    match path.extension()?.to_str()? {
+        "m3u8" => Some(PLAYLIST_TYPE),
+        "ts" => Some(SEGMENT_TYPE),
+        "jpg" => Some(POSTER_TYPE),
+        _ => None,
+    }
+}
+
 /// ffmpeg's arguments after the input: the scaling graph and one HLS output per rung, written under `out`.
 /// `audio_channels`: 0 for none; the source's count otherwise (mono stays mono, more is mixed down to stereo).
 pub fn ladder_args(rungs: &[Rung], audio_channels: u32, out: &Path) -> Vec<OsString> {

@@ -32,8 +32,8 @@ impl Default for Options {
 }
 
 impl Options {
-    /// What the video's length allows it, before any cap.
-    fn allowed_for(&self, duration: f64) -> Duration {
+    /// What `duration` seconds of source are allowed, before any cap.
+    pub fn allowed_for(&self, duration: f64) -> Duration {
         let scaled = Duration::from_secs_f64((duration.max(0.0) * self.wall_per_second).min(24.0 * 3600.0));
         scaled.max(self.min_wall)
     }
@@ -247,12 +247,7 @@ fn collect_files(out: &Path) -> anyhow::Result<Vec<(PathBuf, &'static str)>> {
                 stack.push(path);
                 continue;
             }
-            let content_type = match path.extension().and_then(|e| e.to_str()) {
-                Some("m3u8") => "application/vnd.apple.mpegurl",
-                Some("ts") => "video/mp2t",
-                Some("jpg") => "image/jpeg",
-                _ => continue,
-            };
+            let Some(content_type) = crate::hls::content_type(&path) else { continue };
             files.push((path.strip_prefix(out)?.to_path_buf(), content_type));
         }
     }

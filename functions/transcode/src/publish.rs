@@ -3,7 +3,7 @@
 //! time, never its whole chunk.
 
 use framelift_media::AbsolutePath;
-use framelift_media::hls::VARIANT;
+use framelift_media::hls::{PLAYLIST_TYPE, SEGMENT_TYPE, VARIANT};
 use framelift_shared::domain::Weight;
 use framelift_shared::ports::{ObjectStore, StoreError};
 use std::collections::BTreeSet;
@@ -13,8 +13,6 @@ use std::time::Duration;
 /// How often the playlists are read while an encode runs.
 pub const POLL_EVERY: Duration = Duration::from_millis(250);
 
-pub const SEGMENT_TYPE: &str = "video/mp2t";
-pub const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 /// Segments and posters never change under their key; playlists are cached for less in case a signer rewrites them.
 pub fn cache_control(content_type: &str) -> &'static str {
     if content_type == PLAYLIST_TYPE { "public, max-age=300" } else { "public, max-age=31536000, immutable" }

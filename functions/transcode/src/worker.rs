@@ -12,7 +12,7 @@ use crate::jobs::{EncodeJob, Part};
 use crate::publish::{Publisher, cache_control, store_playlist};
 use crate::{Budget, MAX_ATTEMPTS, Outcome, TranscodeState, gave_up};
 use framelift_media::chunks::{self, AUDIO, AudioRendition};
-use framelift_media::hls::{MASTER, Measured, VARIANT};
+use framelift_media::hls::{MASTER, Measured, POSTER_TYPE, VARIANT};
 use framelift_media::sandbox::Limits;
 use framelift_media::{AbsolutePath, Input, Rung, SourceInfo, SourceUrl, TranscodeError};
 use framelift_shared::domain::{
@@ -111,12 +111,11 @@ fn part_folder(part: &Part) -> String {
 
 /// The wall-clock limit of encoding `seconds` of source within `budget`.
 fn limits(state: &TranscodeState, seconds: f64, budget: Budget) -> Limits {
-    let o = &state.options;
-    let mut wall = Duration::from_secs_f64((seconds.max(0.0) * o.wall_per_second).min(24.0 * 3600.0)).max(o.min_wall);
+    let mut wall = state.options.allowed_for(seconds);
     if let Some(left) = budget.deadline.map(|d| d.saturating_duration_since(std::time::Instant::now())) {
         wall = wall.min(left.saturating_sub(budget.margin));
     }
-    Limits { wall, memory_bytes: o.memory_bytes }
+    Limits { wall, memory_bytes: state.options.memory_bytes }
 }
 
 /// Encodes the job's part, storing it as it goes, and records it.
@@ -195,7 +194,7 @@ async fn store_poster(
         return Ok(false);
     };
     let key = format!("{}{}", job.video.media_prefix(), file.to_string_lossy());
-    state.objects.upload(&key, &work.join(&file), "image/jpeg", cache_control("image/jpeg")).await?;
+    state.objects.upload(&key, &work.join(&file), POSTER_TYPE, cache_control(POSTER_TYPE)).await?;
     Ok(true)
 }
 
