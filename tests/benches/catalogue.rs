@@ -9,7 +9,7 @@ use framelift_devserver::{DevConfig, RunningServer};
 use framelift_shared::domain::{
     Author, ContentType, MediaInfo, Rendition, SearchDocument, Transition, UploadPlan, UploadState, VideoId, VideoRecord,
 };
-use framelift_tests::{cpu_time, temp_dir};
+use framelift_tests::{cpu_time, rusage, temp_dir};
 use futures::StreamExt;
 use std::time::{Duration, Instant};
 
@@ -64,13 +64,7 @@ fn search_text(i: usize) -> String {
 
 /// CPU time this process (server and clients) has used so far.
 fn cpu_so_far() -> Duration {
-    // SAFETY: getrusage writes into the struct we pass.
-    let usage = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
-        ru
-    };
-    cpu_time(&usage)
+    cpu_time(&rusage(libc::RUSAGE_SELF))
 }
 
 /// The latencies of `urls`, and the CPU time (server and clients) they took.

@@ -29,22 +29,11 @@ use framelift_media::chunks;
 use framelift_media::{AbsolutePath, Input, SourceUrl, Tools};
 use framelift_shared::ports::{BlobStore, ObjectStore};
 use framelift_tests::api::Api;
-use framelift_tests::cpu_time;
+use framelift_tests::children;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-/// CPU time and the largest peak memory (KiB) of the children reaped so far.
-fn children() -> (Duration, u64) {
-    // SAFETY: getrusage writes into the struct we pass.
-    let usage = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
-        ru
-    };
-    (cpu_time(&usage), usage.ru_maxrss as u64)
-}
 
 /// `copies` of `one` joined by stream copy into `out`.
 fn repeat(ffmpeg: &Path, one: &Path, copies: u32, out: &Path) {

@@ -19,7 +19,7 @@
 
 use framelift_media::Tools;
 use framelift_tests::clips::TestPattern;
-use framelift_tests::cpu_time;
+use framelift_tests::{children, cpu_time};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -86,17 +86,6 @@ fn video_kbps(ffmpeg: &Path, rendition: &Path, seconds: f64) -> f64 {
     kib * 8.192 / seconds
 }
 
-/// CPU time of the children waited for so far.
-fn children() -> Duration {
-    // SAFETY: getrusage writes into the struct we pass.
-    let usage = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
-        ru
-    };
-    cpu_time(&usage)
-}
-
 /// The full ladder of `source` in 12 s chunks, one after another, and its audio once: (CPU time, the slowest chunk's
 /// wall time, the chunks' count).
 fn chunked(tools: &Tools, source: &Path, work: &Path) -> (Duration, Duration, usize) {
@@ -111,7 +100,7 @@ fn chunked(tools: &Tools, source: &Path, work: &Path) -> (Duration, Duration, us
     runtime.block_on(async {
         let info = framelift_media::probe::probe(tools, &input, &work).await.unwrap();
         let rungs = framelift_media::ladder::ladder(&info, None);
-        let cpu = children();
+        let (cpu, _) = children();
         let mut slowest = Duration::ZERO;
         let plan = chunks::plan(info.duration, 2);
         for chunk in &plan {
@@ -121,7 +110,7 @@ fn chunked(tools: &Tools, source: &Path, work: &Path) -> (Duration, Duration, us
             slowest = slowest.max(started.elapsed());
         }
         chunks::encode_audio(&tools.ffmpeg, &input, &info, &work, limits).await.unwrap();
-        (children() - cpu, slowest, plan.len())
+        (children().0 - cpu, slowest, plan.len())
     })
 }
 

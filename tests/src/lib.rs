@@ -54,6 +54,22 @@ pub fn cpu_time(usage: &libc::rusage) -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
+/// What `getrusage` reports for `who`: `libc::RUSAGE_SELF`, or `libc::RUSAGE_CHILDREN` (the children reaped so far).
+pub fn rusage(who: libc::c_int) -> libc::rusage {
+    // SAFETY: getrusage writes into the struct we pass.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut ru);
+        ru
+    }
+}
+
+/// The CPU time and the largest peak memory (KiB) of the children reaped so far (ffmpeg's runs).
+pub fn children() -> (Duration, u64) {
+    let usage = rusage(libc::RUSAGE_CHILDREN);
+    (cpu_time(&usage), usage.ru_maxrss as u64)
+}
+
 /// A fresh, empty state folder under the system temp dir.
 pub fn temp_dir(prefix: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(unique_name(prefix));
