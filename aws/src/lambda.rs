@@ -5,6 +5,7 @@ use framelift_shared::auth::Verifier;
 use framelift_shared::config::{AwsResources, Config};
 use framelift_shared::domain::{SearchDocument, SearchHits, SearchText, VideoId};
 use framelift_shared::ports::{SearchIndex, StoreError};
+use framelift_shared::media_urls::StorageUrls;
 use framelift_shared::state::{AppState, PageCache, SignedUrls};
 use std::sync::Arc;
 
@@ -31,9 +32,10 @@ pub async fn aws_state(search: SearchFactory) -> Result<AppState, Error> {
     let AwsBackends { blobs, meta, search, .. } = aws_backends(&config.aws, search).await?;
     Ok(AppState {
         objects: blobs.clone(),
-        blobs,
+        blobs: blobs.clone(),
         meta,
         search,
+        media: Arc::new(StorageUrls(blobs.clone())),
         auth: Arc::new(Verifier::from_config(&config.auth)),
         upload: config.upload,
         pages: PageCache::new(config.catalogue.page_cache_ttl),

@@ -17,6 +17,7 @@ use framelift_local::apigw::{self, RawRequest};
 use framelift_shared::auth::{HttpKeySource, JwksCache, KeySource, Verifier};
 use framelift_shared::config::CatalogueConfig;
 use framelift_shared::domain::ObjectKey;
+use framelift_shared::media_urls::StorageUrls;
 use framelift_shared::routes::{Function, Lookup, lookup};
 use framelift_shared::signing::SigningKey;
 use framelift_shared::{AppError, AppState, PageCache};
@@ -116,6 +117,7 @@ impl DevStack {
             blobs: blobs.clone(),
             meta,
             search,
+            media: Arc::new(StorageUrls(blobs.clone())),
             auth: Arc::new(auth),
             upload: config.upload.clone(),
             pages: PageCache::new(catalogue.page_cache_ttl),

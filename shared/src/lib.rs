@@ -18,6 +18,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod media_urls;
 pub mod ports;
 pub mod routes;
 pub mod s3_events;

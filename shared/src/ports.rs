@@ -65,6 +65,14 @@ pub trait BlobStore: Send + Sync {
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<PresignedUrl, StoreError>;
 }
 
+/// Where viewers fetch a video's media (segments, posters): URLs of stored objects that stop working at `expires`.
+/// Presigned storage URLs (`crate::media_urls::StorageUrls`), or a CDN's signed URLs in front of the bucket.
+#[async_trait]
+pub trait MediaUrls: Send + Sync {
+    /// A URL of each of `keys`, in order; every key is inside `video`'s media folder.
+    async fn urls(&self, video: &VideoId, keys: &[String], expires: OffsetDateTime) -> Result<Vec<String>, StoreError>;
+}
+
 /// Whole objects: what the transcoder reads and writes.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {

@@ -6,13 +6,13 @@ use crate::config::{CatalogueConfig, UploadConfig};
 use crate::domain::{Video, VideoId, VideoRecord, VideoStatus};
 use crate::error::AppError;
 use crate::http::bearer_token;
-use crate::ports::{BlobStore, MetadataStore, ObjectStore, PresignedUrl, SearchIndex, StoreError};
+use crate::ports::{BlobStore, MediaUrls, MetadataStore, ObjectStore, SearchIndex, StoreError};
 use lambda_http::Request;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Signed object URLs (posters), each reused for half its life, at most 10,000 kept.
-pub struct SignedUrls(moka::future::Cache<String, PresignedUrl>);
+/// Signed poster URLs, each reused for half its life, at most 10,000 kept.
+pub struct SignedUrls(moka::future::Cache<String, String>);
 
 impl SignedUrls {
     /// For URLs that live `ttl`.
@@ -20,11 +20,15 @@ impl SignedUrls {
         Self(moka::future::Cache::builder().max_capacity(10_000).time_to_live(ttl / 2).build())
     }
 
-    /// A URL for `key` that works for at least half of `ttl`.
-    pub async fn get(&self, blobs: &dyn BlobStore, key: &str, ttl: Duration) -> Result<PresignedUrl, StoreError> {
+    /// A URL of `video`'s object `key` that works for at least half of `ttl`.
+    pub async fn get(&self, media: &dyn MediaUrls, video: &VideoId, key: &str, ttl: Duration) -> Result<String, StoreError> {
+        let sign = async {
+            let mut urls = media.urls(video, &[key.to_owned()], time::OffsetDateTime::now_utc() + ttl).await?;
+            urls.pop().ok_or_else(|| StoreError::Rejected(format!("no URL was signed for {key}")))
+        };
         // A failure shared by callers who asked together reaches each of them as unavailability.
         self.0
-            .try_get_with_by_ref(key, blobs.presign_get(key, ttl))
+            .try_get_with_by_ref(key, sign)
             .await
             .map_err(|e| Arc::try_unwrap(e).unwrap_or_else(|e| StoreError::Unavailable(e.to_string().into())))
     }
@@ -67,6 +71,8 @@ pub struct AppState {
     pub objects: Arc<dyn ObjectStore>,
     pub meta: Arc<dyn MetadataStore>,
     pub search: Arc<dyn SearchIndex>,
+    /// Where viewers fetch segments and posters.
+    pub media: Arc<dyn MediaUrls>,
     pub auth: Arc<Verifier>,
     pub upload: UploadConfig,
     pub catalogue: CatalogueConfig,
@@ -93,7 +99,7 @@ impl AppState {
         if record.status == VideoStatus::Ready
             && let Some(key) = record.media.as_ref().and_then(|m| m.poster_key.as_deref())
         {
-            video.poster_url = Some(self.signed_urls.get(&*self.blobs, key, self.catalogue.media_url_ttl).await?.url);
+            video.poster_url = Some(self.signed_urls.get(&*self.media, &record.id, key, self.catalogue.media_url_ttl).await?);
         }
         Ok(video)
     }

@@ -6,6 +6,7 @@ use framelift_local::apigw::{self, RawRequest};
 use framelift_local::memory::{MemoryBlobs, MemoryMetadata, MemorySearch};
 use framelift_shared::auth::{JwksCache, StaticKeySource, Verifier};
 use framelift_shared::config::{CatalogueConfig, UploadConfig};
+use framelift_shared::media_urls::StorageUrls;
 use framelift_shared::routes::{Lookup, lookup};
 use framelift_shared::signing::SigningKey;
 use framelift_shared::{AppState, PageCache};
@@ -47,6 +48,7 @@ impl World {
             objects: blobs.clone(),
             meta: meta.clone(),
             search: search.clone(),
+            media: Arc::new(StorageUrls(blobs.clone())),
             auth,
             upload,
             pages: PageCache::new(catalogue.page_cache_ttl),

@@ -178,6 +178,7 @@ fn state_with(
         blobs: w.state.blobs.clone(),
         objects: w.state.objects.clone(),
         search: w.state.search.clone(),
+        media: w.state.media.clone(),
         auth: w.state.auth.clone(),
         upload: w.state.upload.clone(),
         signed_urls: framelift_shared::state::SignedUrls::new(catalogue.media_url_ttl),

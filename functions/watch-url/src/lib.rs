@@ -4,7 +4,7 @@
 //! - `GET /api/videos/{id}/watch` issues `hls`, the URL of the master playlist under this API, signed and expiring.
 //! - `GET /api/videos/{id}/hls/{path}` serves a playlist if its signature holds and has not expired, rewritten so that
 //!   every URI in it works: a variant playlist becomes this route again (relative, signed, same expiry), a segment a
-//!   presigned storage URL that expires at the same moment.
+//!   media URL (`MediaUrls`: presigned storage, or the CDN's signed URL) that expires at the same moment.
 //!
 //! A presigned master playlist alone would not do: the relative URIs inside it would point at unsigned objects. Here
 //! nothing is reachable without a signature, everything a player needs is, and all of it stops working at `expiresAt`
@@ -117,7 +117,6 @@ async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResp
         },
     };
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-    let ttl = std::time::Duration::from_secs((expires - now) as u64);
     let text = match m3u8_rs::parse_playlist_res(&bytes) {
         Ok(m3u8_rs::Playlist::MasterPlaylist(mut master)) => {
             for v in &mut master.variants {
@@ -136,9 +135,14 @@ async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResp
             out
         }
         Ok(m3u8_rs::Playlist::MediaPlaylist(mut media)) => {
-            for seg in &mut media.segments {
-                let child = join(dir, &seg.uri).ok_or_else(not_found)?;
-                seg.uri = state.blobs.presign_get(&format!("{}{child}", id.media_prefix()), ttl).await?.url;
+            let keys = media
+                .segments
+                .iter()
+                .map(|seg| join(dir, &seg.uri).map(|child| format!("{}{child}", id.media_prefix())).ok_or_else(not_found))
+                .collect::<Result<Vec<_>, _>>()?;
+            let until = OffsetDateTime::from_unix_timestamp(expires).map_err(AppError::internal)?;
+            for (seg, url) in media.segments.iter_mut().zip(state.media.urls(&id, &keys, until).await?) {
+                seg.uri = url;
             }
             let mut out = Vec::new();
             media.write_to(&mut out).map_err(AppError::internal)?;
