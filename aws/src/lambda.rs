@@ -4,8 +4,8 @@ use crate::{dynamodb::DynamoMetadata, s3::S3Blobs};
 use framelift_shared::auth::Verifier;
 use framelift_shared::config::{AwsResources, Config};
 use framelift_shared::domain::{SearchDocument, SearchHits, SearchText, VideoId};
-use framelift_shared::ports::{SearchIndex, StoreError};
 use framelift_shared::media_urls::StorageUrls;
+use framelift_shared::ports::{MediaUrls, SearchIndex, StoreError};
 use framelift_shared::state::{AppState, PageCache, SignedUrls};
 use std::sync::Arc;
 
@@ -29,19 +29,38 @@ pub type SearchFactory = fn(&aws_config::SdkConfig, &AwsResources) -> Result<Arc
 /// the search index `search` makes.
 pub async fn aws_state(search: SearchFactory) -> Result<AppState, Error> {
     let config = Config::from_env()?;
-    let AwsBackends { blobs, meta, search, .. } = aws_backends(&config.aws, search).await?;
+    let AwsBackends { sdk, blobs, meta, search } = aws_backends(&config.aws, search).await?;
+    let media = media_urls(&sdk, &config.aws, blobs.clone()).await?;
     Ok(AppState {
         objects: blobs.clone(),
         blobs: blobs.clone(),
         meta,
         search,
-        media: Arc::new(StorageUrls(blobs.clone())),
+        media,
         auth: Arc::new(Verifier::from_config(&config.auth)),
         upload: config.upload,
         pages: PageCache::new(config.catalogue.page_cache_ttl),
         signed_urls: SignedUrls::new(config.catalogue.media_url_ttl),
         catalogue: config.catalogue,
     })
+}
+
+/// Where viewers fetch media: through the CDN when one is configured, in a function that shows media (built with the
+/// `cdn` feature); from storage by presigned URLs otherwise.
+#[cfg(feature = "cdn")]
+async fn media_urls(sdk: &aws_config::SdkConfig, aws: &AwsResources, blobs: Arc<S3Blobs>) -> Result<Arc<dyn MediaUrls>, Error> {
+    match &aws.media_cdn {
+        Some(cdn) => {
+            let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+            Ok(Arc::new(crate::cloudfront::CloudFrontUrls::from_secret(&secrets, &cdn.key_secret, &cdn.url, &cdn.key_pair_id).await?))
+        }
+        None => Ok(Arc::new(StorageUrls(blobs))),
+    }
+}
+
+#[cfg(not(feature = "cdn"))]
+async fn media_urls(_: &aws_config::SdkConfig, _: &AwsResources, blobs: Arc<S3Blobs>) -> Result<Arc<dyn MediaUrls>, Error> {
+    Ok(Arc::new(StorageUrls(blobs)))
 }
 
 /// The adapters a deployed function reaches its resources through.

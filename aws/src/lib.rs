@@ -1,8 +1,11 @@
 //! What a deployed function runs on: the S3 and DynamoDB adapters behind the ports (every function uses both) and the
 //! cold-start wiring ([`lambda`]). The OpenSearch adapter is a crate of its own, `framelift-opensearch`, linked only
 //! by the functions that search or index; the local stack's backends and the in-memory fakes are in `framelift-local`
-//! and `framelift-devserver`.
+//! and `framelift-devserver`. The CloudFront signer (`cdn`) and the SQS queue (`sqs`) are features, linked by the
+//! functions that show media and the planner.
 
+#[cfg(feature = "cdn")]
+pub mod cloudfront;
 pub mod dynamodb;
 pub mod lambda;
 pub mod presign;

@@ -37,6 +37,19 @@ pub struct AwsResources {
     pub opensearch_url: String,
     /// `FRAMELIFT_SEARCH_INDEX`: the index of ready videos (default `framelift-videos`).
     pub search_index: String,
+    /// The CDN viewers fetch media through, if there is one; otherwise presigned storage URLs.
+    pub media_cdn: Option<MediaCdn>,
+}
+
+/// A CDN in front of the media bucket (CloudFront with a trusted key group): all three variables, or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaCdn {
+    /// `FRAMELIFT_MEDIA_CDN_URL`: the distribution's address, `https://d111111abcdef8.cloudfront.net`.
+    pub url: String,
+    /// `FRAMELIFT_MEDIA_KEY_PAIR_ID`: the id of the public key in the distribution's trusted key group.
+    pub key_pair_id: String,
+    /// `FRAMELIFT_MEDIA_KEY_SECRET`: the Secrets Manager secret holding its private key (PEM).
+    pub key_secret: String,
 }
 
 /// What the reading routes need.
@@ -134,6 +147,17 @@ impl AwsResources {
             dynamodb_endpoint: get("FRAMELIFT_DYNAMODB_ENDPOINT"),
             opensearch_url: required("FRAMELIFT_OPENSEARCH_URL", "the OpenSearch endpoint of the search index")?,
             search_index: get("FRAMELIFT_SEARCH_INDEX").unwrap_or_else(|| AwsResources::DEFAULT_SEARCH_INDEX.to_owned()),
+            media_cdn: match (get("FRAMELIFT_MEDIA_CDN_URL"), get("FRAMELIFT_MEDIA_KEY_PAIR_ID"), get("FRAMELIFT_MEDIA_KEY_SECRET")) {
+                (None, None, None) => None,
+                (Some(url), Some(key_pair_id), Some(key_secret)) => Some(MediaCdn { url, key_pair_id, key_secret }),
+                _ => {
+                    return Err(ConfigError::Invalid(
+                        "FRAMELIFT_MEDIA_CDN_URL",
+                        "set all three of FRAMELIFT_MEDIA_CDN_URL, FRAMELIFT_MEDIA_KEY_PAIR_ID and FRAMELIFT_MEDIA_KEY_SECRET, or none"
+                            .into(),
+                    ));
+                }
+            },
         })
     }
 }
@@ -183,7 +207,25 @@ mod tests {
         assert_eq!(c.auth.jwks_url, AuthConfig::GOOGLE_JWKS_URL);
         assert_eq!(c.aws.s3_endpoint, None);
         assert_eq!(c.aws.search_index, "framelift-videos");
+        assert_eq!(c.aws.media_cdn, None, "media from storage unless a CDN is named");
         assert_eq!(c.catalogue.page_cache_ttl, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_media_cdn_is_all_three_settings_or_none() {
+        let cdn = [
+            ("FRAMELIFT_MEDIA_CDN_URL", "https://d111111abcdef8.cloudfront.net"),
+            ("FRAMELIFT_MEDIA_KEY_PAIR_ID", "K2JCJMDEHXQW5F"),
+            ("FRAMELIFT_MEDIA_KEY_SECRET", "arn:aws:secretsmanager:us-east-1:123456789012:secret:media-key"),
+        ];
+        let all: Vec<_> = MINIMAL.iter().chain(&cdn).copied().collect();
+        let c = Config::from_lookup(env(&all)).unwrap();
+        assert_eq!(c.aws.media_cdn, Some(MediaCdn { url: cdn[0].1.into(), key_pair_id: cdn[1].1.into(), key_secret: cdn[2].1.into() }));
+        for left_out in cdn.map(|(k, _)| k) {
+            let pairs: Vec<_> = all.iter().copied().filter(|(k, _)| *k != left_out).collect();
+            let e = Config::from_lookup(env(&pairs)).unwrap_err();
+            assert!(e.to_string().contains("set all three"), "{left_out}: {e}");
+        }
     }
 
     #[test]
