@@ -2,7 +2,7 @@ use super::*;
 use framelift_shared::domain::VideoStatus;
 use framelift_shared::ports::MetadataStore;
 use framelift_testkit::{World, parts, request};
-use serde_json::Value;
+use serde_json::{Value, json};
 use time::macros::datetime;
 
 async fn get(w: &World, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -234,4 +234,32 @@ async fn a_kept_view_s_poster_url_always_has_half_its_life_left() {
     assert_eq!(poster(detail_of(&state, &v.id).await.1), first, "kept while the URL has more than 1 s left");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_ne!(poster(detail_of(&state, &v.id).await.1), first, "signed again once it has less than half its 2 s");
+}
+
+#[tokio::test]
+async fn a_description_s_outline_is_the_video_s_chapters() {
+    let w = World::default();
+    let outline = "Day 9.\n0:00 Intro\n12:34 - Segments\n1:02:03 Questions";
+    let v = w.video_titled("Alice", "Lesson", Some(outline), VideoStatus::Ready, datetime!(2026-11-01 10:00:00 UTC)).await;
+    let mut long = w.meta.get(&v.id).await.unwrap().unwrap();
+    long.media.as_mut().unwrap().duration_seconds = 7200.0;
+    long.version += 1;
+    w.meta.replace(&long).await.unwrap();
+    let (status, body) = get(&w, &format!("/api/videos/{}", v.id), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["video"]["chapters"],
+        json!([
+            {"startSeconds": 0, "title": "Intro"},
+            {"startSeconds": 754, "title": "Segments"},
+            {"startSeconds": 3723, "title": "Questions"}
+        ])
+    );
+    // The last chapter must last 10 s: in a video of an hour, "1:02:03" is past the end, and there are none.
+    let mut short = w.meta.get(&v.id).await.unwrap().unwrap();
+    short.media.as_mut().unwrap().duration_seconds = 3600.0;
+    short.version += 1;
+    w.meta.replace(&short).await.unwrap();
+    let (_, body) = get(&w, &format!("/api/videos/{}", v.id), None).await;
+    assert!(body["video"].get("chapters").is_none(), "{body}");
 }

@@ -1,5 +1,6 @@
 //! The domain: values that parse, the video record and the rules of its life.
 
+mod chapters;
 mod encoding;
 mod ids;
 mod listing;
@@ -8,6 +9,7 @@ mod text;
 mod upload;
 mod video;
 
+pub use chapters::{Chapter, chapters};
 pub use encoding::{EncodedChunk, Encoding, Recorded, Weight};
 pub use ids::{ObjectKey, PartNumber, UploadId, UserId, VideoId};
 pub use listing::{ListQuery, Page, PageKey, rfc3339};

@@ -268,6 +268,8 @@ impl VideoRecord {
             poster_url: None,
             progress: self.progress(),
             playable_seconds: self.playable_seconds().map(|s| (s * 1000.0).round() / 1000.0),
+            chapters: Some(super::chapters(self.description.as_ref().map_or("", |d| d.as_str()), media.map(|m| m.duration_seconds)))
+                .filter(|c| !c.is_empty()),
         }
     }
 
@@ -310,6 +312,9 @@ pub struct Video {
     /// is finished from the start (absent until the first seconds are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub playable_seconds: Option<f64>,
+    /// The chapters the description marks (lines that begin "0:00 Intro"), when they make a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chapters: Option<Vec<super::Chapter>>,
 }
 
 /// The author as the API shows it.
