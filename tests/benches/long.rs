@@ -6,8 +6,8 @@
 //! - **The local stack's wall time.** A dev server with its default settings (two workers) takes the upload; from the
 //!   moment `complete` answers, the API is read every 100 ms: time to playable (the first `playableSeconds`) and, for
 //!   the 1- and 10-minute sources, time to ready, with the CPU time of every ffmpeg it ran, the largest one's peak
-//!   memory and the work folder's peak size. (The 60- and 120-minute sources would take one and two and a half hours
-//!   on two cores: their encodes are stopped once playable; `FRAMELIFT_BENCH_READY_UP_TO=120` waits for them too.)
+//!   memory and the work folder's peak size. (Longer sources take most of an hour or more to encode on two cores: by
+//!   default their encodes are stopped once playable; `FRAMELIFT_BENCH_READY_UP_TO=120` waits for them too.)
 //! - **The critical path, step by step**, on a second dev server over the same storage with transcoding off, so
 //!   nothing else runs: the plan (probing the source by its presigned address), the first chunk, a middle chunk and the
 //!   last (wall and CPU time), the sound's first minute and all of it, and the assembly (the playlists of every segment,
