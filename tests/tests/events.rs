@@ -116,6 +116,10 @@ async fn world() -> World {
     w.meta.delete(&v.id, v.version).await.unwrap();
     w.search.remove(&v.id).await.unwrap();
     v.id = ID.parse::<VideoId>().unwrap();
+    // The poster lives in the video's own media folder, as the transcoder stores it.
+    if let Some(media) = v.media.as_mut() {
+        media.poster_key = Some(format!("{}poster.jpg", v.id.media_prefix()));
+    }
     w.meta.insert(&v).await.unwrap();
     w.search.put(&framelift_shared::domain::SearchDocument::of(&v)).await.unwrap();
     w
