@@ -51,7 +51,7 @@ pub async fn aws_state(search: SearchFactory) -> Result<AppState, Error> {
 async fn media_urls(sdk: &aws_config::SdkConfig, aws: &AwsResources, blobs: Arc<S3Blobs>) -> Result<Arc<dyn MediaUrls>, Error> {
     match &aws.media_cdn {
         Some(cdn) => {
-            let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+            let secrets = crate::secretsmanager_client(sdk, aws.secretsmanager_endpoint.as_deref());
             Ok(Arc::new(crate::cloudfront::CloudFrontUrls::from_secret(&secrets, &cdn.key_secret, &cdn.url, &cdn.key_pair_id).await?))
         }
         None => Ok(Arc::new(StorageUrls(blobs))),

@@ -49,6 +49,16 @@ pub fn sqs_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_sqs::Clien
     aws_sdk_sqs::Client::from_conf(b.build())
 }
 
+/// A Secrets Manager client; with `endpoint`, that server instead of AWS.
+#[cfg(feature = "cdn")]
+pub fn secretsmanager_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_secretsmanager::Client {
+    let mut b = aws_sdk_secretsmanager::config::Builder::from(sdk);
+    if let Some(endpoint) = endpoint {
+        b = b.endpoint_url(endpoint);
+    }
+    aws_sdk_secretsmanager::Client::from_conf(b.build())
+}
+
 /// A DynamoDB client; with `endpoint`, that server instead of AWS.
 pub fn dynamodb_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
     let mut b = aws_sdk_dynamodb::config::Builder::from(sdk);

@@ -33,6 +33,8 @@ pub struct AwsResources {
     pub s3_endpoint: Option<String>,
     /// `FRAMELIFT_DYNAMODB_ENDPOINT`: a DynamoDB-compatible endpoint instead of AWS's.
     pub dynamodb_endpoint: Option<String>,
+    /// `FRAMELIFT_SECRETSMANAGER_ENDPOINT`: a Secrets Manager-compatible endpoint instead of AWS's.
+    pub secretsmanager_endpoint: Option<String>,
     /// `FRAMELIFT_OPENSEARCH_URL`: the search cluster's endpoint (requests are SigV4-signed when it is an AWS one).
     pub opensearch_url: String,
     /// `FRAMELIFT_SEARCH_INDEX`: the index of ready videos (default `framelift-videos`).
@@ -145,6 +147,7 @@ impl AwsResources {
             table: required("FRAMELIFT_TABLE", "the DynamoDB table of videos")?,
             s3_endpoint: get("FRAMELIFT_S3_ENDPOINT"),
             dynamodb_endpoint: get("FRAMELIFT_DYNAMODB_ENDPOINT"),
+            secretsmanager_endpoint: get("FRAMELIFT_SECRETSMANAGER_ENDPOINT"),
             opensearch_url: required("FRAMELIFT_OPENSEARCH_URL", "the OpenSearch endpoint of the search index")?,
             search_index: get("FRAMELIFT_SEARCH_INDEX").unwrap_or_else(|| AwsResources::DEFAULT_SEARCH_INDEX.to_owned()),
             media_cdn: match (get("FRAMELIFT_MEDIA_CDN_URL"), get("FRAMELIFT_MEDIA_KEY_PAIR_ID"), get("FRAMELIFT_MEDIA_KEY_SECRET")) {

@@ -3,7 +3,7 @@ machine (issue 25).
 
 Reads the SAM template with cfn-lint's own decoder (the YAML tags become CloudFormation's JSON form), merges
 Globals.Function into each AWS::Serverless::Function, and resolves the intrinsic functions the template uses (Ref,
-Fn::GetAtt, Fn::Sub, Fn::Select, Fn::Split, Fn::If with Fn::Equals and Fn::Not, and Secrets Manager dynamic
+Fn::GetAtt, Fn::Sub, Fn::Select, Fn::Split, Fn::If with Fn::Equals and Fn::Not, AWS::NoValue, and Secrets Manager dynamic
 references) against the values given on standard input:
 
     {"StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/framelift-staged/<guid>",
@@ -40,6 +40,10 @@ class Unresolved(Exception):
     pass
 
 
+# What `Ref AWS::NoValue` resolves to: the property, list item or variable that holds it is left out.
+NO_VALUE = object()
+
+
 def resolver(template, values, overrides=None):
     params = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
     params.update({k: str(v) for k, v in values.get("Parameters", {}).items()})
@@ -63,6 +67,8 @@ def resolver(template, values, overrides=None):
     conditions = template.get("Conditions", {})
 
     def ref(name):
+        if name == "AWS::NoValue":
+            return NO_VALUE
         for table in (pseudo, params, resources):
             if name in table:
                 return table[name]
@@ -101,7 +107,7 @@ def resolver(template, values, overrides=None):
         if isinstance(expr, (int, float, bool)):
             return expr
         if isinstance(expr, list):
-            return [resolve(e) for e in expr]
+            return [r for r in map(resolve, expr) if r is not NO_VALUE]
         if isinstance(expr, dict) and len(expr) == 1:
             (fn, arg), = expr.items()
             if fn == "Ref":
@@ -121,7 +127,7 @@ def resolver(template, values, overrides=None):
             if fn == "Fn::If":
                 return resolve(arg[1] if condition(arg[0]) else arg[2])
         if isinstance(expr, dict):
-            return {k: resolve(v) for k, v in expr.items() if v != {"Ref": "AWS::NoValue"}}
+            return {k: r for k, r in ((k, resolve(v)) for k, v in expr.items()) if r is not NO_VALUE}
         raise Unresolved(str(expr))
 
     def dynamic(text):
@@ -225,7 +231,7 @@ def functions(template, values):
                 "Binary": resource["Metadata"]["BuildProperties"]["Binary"],
                 "MemorySize": int(resolve(props.get("MemorySize", globals_.get("MemorySize", 128)))),
                 "Timeout": int(resolve(props.get("Timeout", globals_.get("Timeout", 3)))),
-                "Environment": {k: str(resolve(v)) for k, v in env.items()},
+                "Environment": {k: str(v) for k, v in resolve(env).items()},
                 "Statements": statements(template, resolve, props.get("Policies", [])),
                 "Routes": routes,
                 "ObjectEvents": object_events,

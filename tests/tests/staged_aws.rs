@@ -189,3 +189,99 @@ async fn a_long_video_fans_out_through_the_queue_and_plays_from_the_start_before
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Deployed as `scripts/deploy.sh` deploys by default: the signing key made in Secrets Manager by the deploy's own
+/// script, the functions reading it with their roles, and every poster and segment URL a viewer is given served by
+/// the distribution only as CloudFront would serve it: the key group's key, a policy for the video's folder alone,
+/// expiring with the playback link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn viewers_fetch_media_through_cloudfront_with_urls_signed_by_the_deploy_s_key() {
+    let world = StagedWorld::start(Options { media_cdn: true, ..Options::default() }).await;
+    let cdn = world.cdn.clone().expect("a distribution");
+    let api = Api::new(&world.api);
+    let token = world.token_for("Hedy Lamarr");
+    let clip = std::fs::read(framelift_testkit::real_clip("bikes-640x272.mp4")).unwrap();
+    let id = api.upload(&clip, "Bikes through the edge", &token).await;
+    let video = api.wait_settled(&id, &token, Duration::from_secs(60)).await;
+    assert_eq!(video["status"], "ready", "{video}");
+    let prefix = format!("https://{}/media/{id}/", cdn.domain);
+
+    // The poster, in the list and the detail, comes from the distribution and is the stored image.
+    let (_, list) = api.call("GET", "/api/videos", None, None).await;
+    let listed = list["videos"].as_array().unwrap().iter().find(|v| v["id"] == id.as_str()).expect("listed").clone();
+    for poster in [listed["posterUrl"].as_str().unwrap(), video["posterUrl"].as_str().unwrap()] {
+        assert!(poster.starts_with(&prefix) && poster.contains("Key-Pair-Id="), "{poster}");
+        let image = cdn.get(poster).await.unwrap_or_else(|e| panic!("{poster}: {e:?}"));
+        assert_eq!(&image[..2], &[0xff, 0xd8], "a JPEG");
+    }
+
+    // Watch: the playlists come from the API; every segment they list from the distribution, under one signature.
+    let (status, watch) = api.call("GET", &format!("/api/videos/{id}/watch"), None, None).await;
+    assert_eq!(status, 200, "{watch}");
+    let hls = watch["hls"].as_str().unwrap();
+    let master = reqwest::get(hls).await.unwrap().text().await.unwrap();
+    let base = hls.split("master.m3u8").next().unwrap().to_owned();
+    let variant = master.lines().find(|l| !l.starts_with('#') && !l.is_empty()).expect("a rendition").to_owned();
+    let media = reqwest::get(format!("{base}{variant}")).await.unwrap().text().await.unwrap();
+    let segments: Vec<&str> = media.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
+    assert!(!segments.is_empty(), "{media}");
+    let queries: BTreeSet<&str> = segments.iter().map(|s| s.split_once('?').map_or("", |(_, q)| q)).collect();
+    assert_eq!(queries.len(), 1, "one policy and signature for the whole video: {segments:?}");
+    let mut played = Vec::new();
+    for segment in &segments {
+        assert!(segment.starts_with(&prefix), "{segment}");
+        let bytes = cdn.get(segment).await.unwrap_or_else(|e| panic!("{segment}: {e:?}"));
+        assert_eq!(bytes[0], 0x47, "an MPEG-TS segment");
+        played.extend_from_slice(&bytes);
+    }
+    // The segments fetched through the edge decode to the whole video.
+    let dir = framelift_tests::temp_dir("staged-cdn-play");
+    std::fs::write(dir.join("played.ts"), &played).unwrap();
+    let tools = framelift_media::Tools::locate().unwrap();
+    let decoded = std::process::Command::new(tools.ffmpeg.as_path())
+        .args(["-nostdin", "-xerror", "-i", "played.ts", "-map", "0:v:0", "-f", "null", "-"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&decoded.stderr);
+    assert!(decoded.status.success(), "{log}");
+    let time = log.rsplit("time=").next().and_then(|t| t.split_whitespace().next()).unwrap_or("");
+    let seconds = time.split(':').fold(0.0, |acc, part| acc * 60.0 + part.parse::<f64>().unwrap_or(f64::NAN));
+    let duration = video["durationSeconds"].as_f64().unwrap();
+    assert!((seconds - duration).abs() < 1.0, "{seconds} s decoded through the edge of {duration} s: {time}");
+
+    // The policy: this video's folder until the link's expiry (an hour, the default).
+    let query: BTreeMap<String, String> = url::Url::parse(segments[0]).unwrap().query_pairs().into_owned().collect();
+    let policy = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        query["Policy"].replace('-', "+").replace('_', "=").replace('~', "/"),
+    )
+    .unwrap();
+    let policy: serde_json::Value = serde_json::from_slice(&policy).unwrap();
+    assert_eq!(policy["Statement"][0]["Resource"], format!("{prefix}*"));
+    let expires = policy["Statement"][0]["Condition"]["DateLessThan"]["AWS:EpochTime"].as_i64().unwrap();
+    let left = expires - time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!((3000..=3600).contains(&left), "expires in {left} s");
+
+    // Another video's objects, a forged signature and a key outside the group are refused at the edge.
+    let other = segments[0].replacen(&id, "01kother0000000000000000000", 1);
+    assert!(cdn.get(&other).await.unwrap_err().0.contains("does not cover"), "{other}");
+    let forged = segments[0].replace("Signature=", "Signature=AAAA");
+    assert!(cdn.get(&forged).await.unwrap_err().0.contains("does not verify"));
+    let stranger = segments[0].replace(&format!("Key-Pair-Id={}", cdn.key_pair_id), "Key-Pair-Id=KSTRANGER");
+    assert!(cdn.get(&stranger).await.unwrap_err().0.contains("not in the trusted key group"));
+
+    // The functions that sign read the key with their own roles; nobody read a segment from S3 with a function's URL.
+    assert_eq!(world.refused_calls(), Vec::<String>::new());
+    let calls = world.calls.all();
+    let readers: BTreeSet<&str> =
+        calls.iter().filter(|c| c.auth.action == "secretsmanager:GetSecretValue").map(|c| c.function.as_str()).collect();
+    assert!(readers.contains("WatchUrlFunction") && readers.contains("ListFunction"), "{readers:?}");
+    assert!(calls.iter().all(|c| !(c.auth.action == "s3:GetObject" && c.auth.resource.ends_with(".ts"))), "segments read from S3 directly");
+    println!(
+        "staged CloudFront: {} segments ({} KiB) and the poster through the edge under one policy; the key read by {readers:?}",
+        segments.len(),
+        played.len() / 1024
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -45,3 +45,45 @@ fn every_function_starts_with_the_environment_the_template_gives_it() {
     assert_eq!((list.memory_size, list.timeout), (256, 10), "the Globals");
     println!("{} functions: each environment resolved from template.yaml and accepted by its configuration", functions.len());
 }
+
+/// Deployed with a media key (what `scripts/deploy.sh` does by default), the functions that sign media URLs, and only
+/// they, are told the distribution, the key's id and its secret, and may read that secret and no other; deployed
+/// without one, no function is told of a CDN.
+#[test]
+fn only_the_functions_that_sign_media_know_the_cdn_and_may_read_its_key() {
+    let secret = "framelift/framelift-staged/media-signing-key";
+    let mut values =
+        Stack::named(GUID, "framelift-staged-VideosTable-1A2B3C", "framelift-staged-TranscodeFailures-4D5E6F").values(&json!({
+            "ExistingOpenSearchEndpoint": "http://127.0.0.1:9200",
+            "MediaPublicKey": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA",
+            "MediaKeySecretName": secret,
+        }));
+    values["Resources"]["MediaPublicKeyEntry"] = json!("K2JCJMDEHXQW5F");
+    values["Attributes"]["WebDistribution.DomainName"] = json!("d111111abcdef8.cloudfront.net");
+    let secret_arn = format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{secret}-AbCdEf");
+    let read_key = framelift_tests::staging::iam::Authorization {
+        action: "secretsmanager:GetSecretValue".into(),
+        resource: secret_arn.clone(),
+        context: vec![],
+    };
+    let other_secret = framelift_tests::staging::iam::Authorization { resource: secret_arn.replace("media", "other"), ..read_key.clone() };
+    let mut signers = Vec::new();
+    for (name, f) in template_functions(&values) {
+        let config = Config::from_lookup(|k| f.environment.get(k).cloned()).unwrap_or_else(|e| panic!("{name} would not start: {e}"));
+        let may_read = framelift_tests::staging::iam::allows(&f.statements, &read_key);
+        assert!(!framelift_tests::staging::iam::allows(&f.statements, &other_secret), "{name} may read another secret");
+        match config.aws.media_cdn {
+            Some(cdn) => {
+                assert_eq!(cdn.url, "https://d111111abcdef8.cloudfront.net", "{name}");
+                assert_eq!((cdn.key_pair_id.as_str(), cdn.key_secret.as_str()), ("K2JCJMDEHXQW5F", secret), "{name}");
+                assert!(may_read, "{name} is told of the key but may not read it");
+                signers.push(name);
+            }
+            None => assert!(!may_read, "{name} may read the media key but never uses it"),
+        }
+    }
+    assert_eq!(signers, ["ListFunction", "SearchFunction", "WatchUrlFunction"]);
+    for (name, f) in template_functions(&staged()) {
+        assert!(f.environment.keys().all(|k| !k.starts_with("FRAMELIFT_MEDIA_")), "{name}: a CDN without a key: {:?}", f.environment);
+    }
+}

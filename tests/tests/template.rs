@@ -99,7 +99,7 @@ fn deploy_passes_only_the_parameters_that_are_set() {
     let print = |vars: &[(&str, &str)]| {
         let mut cmd = std::process::Command::new("bash");
         cmd.arg(repo().join("scripts/deploy.sh")).arg("--print").current_dir(repo());
-        for k in ["CI", "GOOGLE_CLIENT_ID", "OPENSEARCH_ENDPOINT", "OPENSEARCH_DOMAIN_NAME", "STACK_NAME", "AWS_REGION"] {
+        for k in ["CI", "MEDIA_CDN", "GOOGLE_CLIENT_ID", "OPENSEARCH_ENDPOINT", "OPENSEARCH_DOMAIN_NAME", "STACK_NAME", "AWS_REGION"] {
             cmd.env_remove(k);
         }
         cmd.envs(vars.iter().copied());
@@ -109,12 +109,51 @@ fn deploy_passes_only_the_parameters_that_are_set() {
     };
     let ci = print(&[("CI", "true"), ("GOOGLE_CLIENT_ID", "1234-abc.apps.googleusercontent.com"), ("OPENSEARCH_ENDPOINT", "")]);
     assert!(ci.contains("sam build --template template.yaml --beta-features"), "{ci}");
-    assert!(ci.contains("--parameter-overrides GoogleClientId=1234-abc.apps.googleusercontent.com --no-confirm-changeset"), "{ci}");
+    assert!(ci.contains("--parameter-overrides GoogleClientId=1234-abc.apps.googleusercontent.com MediaKeySecretName="), "{ci}");
+    assert_eq!(ci.matches("--parameter-overrides").count(), 1, "sam deploy reads one list of overrides: {ci}");
+    assert!(ci.contains("MediaPublicKey=") && ci.contains("--no-confirm-changeset"), "media through CloudFront by default: {ci}");
     assert!(!ci.contains("OpenSearch") && !ci.contains("--guided"), "{ci}");
     let with_search = print(&[("CI", "true"), ("OPENSEARCH_ENDPOINT", "https://x.es.amazonaws.com"), ("OPENSEARCH_DOMAIN_NAME", "x")]);
     assert!(with_search.contains("ExistingOpenSearchEndpoint=https://x.es.amazonaws.com ExistingOpenSearchDomainName=x"), "{with_search}");
-    let first = print(&[]);
+    let first = print(&[("MEDIA_CDN", "no")]);
     if !repo().join("samconfig.toml").exists() {
         assert!(first.contains("--guided") && !first.contains("--parameter-overrides"), "{first}");
     }
+}
+
+/// With a media key, the web distribution serves `media/*` from the media bucket only to URLs signed under the stack's
+/// own key group, over HTTPS, with a cache key without the signature (so a segment is cached once, however many
+/// viewers' links name it); the bucket lets that distribution alone read `media/*`, and nothing else.
+#[test]
+fn media_reaches_viewers_only_through_the_distribution_and_only_signed() {
+    let t = template();
+    let config = &t["Resources"]["WebDistribution"]["Properties"]["DistributionConfig"];
+    // `!If [MediaThroughCdn, <behaviours>, !Ref AWS::NoValue]`: the tag goes, the list stays.
+    let behaviours = &config["CacheBehaviors"];
+    assert_eq!(behaviours[0].as_str(), Some("MediaThroughCdn"), "{behaviours:?}");
+    let media = &behaviours[1][0];
+    assert_eq!(media["PathPattern"].as_str(), Some("media/*"));
+    assert_eq!(media["TargetOriginId"].as_str(), Some("media"));
+    assert_eq!(media["ViewerProtocolPolicy"].as_str(), Some("https-only"));
+    assert_eq!(media["TrustedKeyGroups"][0]["Ref"].as_str().or(media["TrustedKeyGroups"][0].as_str()), Some("MediaKeyGroup"), "{media:?}");
+    // AWS's managed CachingOptimized policy: query strings are not part of the cache key.
+    assert_eq!(media["CachePolicyId"].as_str(), Some("658327ea-f89d-4fab-a63d-7e88639e58f6"));
+    let origins = config["Origins"].as_vec().unwrap();
+    let origin = origins.iter().find(|o| o[0].as_str() == Some("MediaThroughCdn")).map(|o| &o[1]).expect("the media origin");
+    assert_eq!(origin["Id"].as_str(), Some("media"));
+    assert!(!origin["OriginAccessControlId"].is_badvalue(), "origin access control: {origin:?}");
+    let policy = t["Resources"]
+        .as_hash()
+        .unwrap()
+        .values()
+        .find(|r| r["Type"].as_str() == Some("AWS::S3::BucketPolicy") && r["Properties"]["Bucket"].as_str() == Some("MediaBucket"))
+        .expect("the media bucket's policy");
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"].as_vec().unwrap();
+    let cloudfront = statements.iter().find(|s| s[0].as_str() == Some("MediaThroughCdn")).map(|s| &s[1]).expect("CloudFront's read");
+    assert_eq!(cloudfront["Principal"]["Service"].as_str(), Some("cloudfront.amazonaws.com"));
+    assert_eq!(cloudfront["Action"].as_str(), Some("s3:GetObject"));
+    assert!(cloudfront["Resource"].as_str().unwrap().ends_with("/media/*"), "{cloudfront:?}");
+    assert!(cloudfront["Condition"]["StringEquals"]["AWS:SourceArn"].as_str().unwrap().contains("distribution/${WebDistribution}"));
+    let text = std::fs::read_to_string(repo().join("template.yaml")).unwrap();
+    assert!(!text.contains("BEGIN RSA PRIVATE KEY") && !text.contains("BEGIN PRIVATE KEY"), "no private key in the template");
 }

@@ -92,6 +92,7 @@ async fn forward(who: Identity, moto: String, client: reqwest::Client, req: hype
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let needed = match &target {
         Some(t) if t.starts_with("AmazonSQS.") => iam::sqs(t, &serde_json::from_slice(&body).unwrap_or(Value::Null)),
+        Some(t) if t.starts_with("secretsmanager.") => iam::secretsmanager(t, &secret_arn(&client, &moto, &body).await),
         Some(t) => iam::dynamodb(t, &serde_json::from_slice(&body).unwrap_or(Value::Null)),
         None => iam::s3(&method, parts.uri.path(), &query, &parts.headers, &body),
     };
@@ -131,6 +132,28 @@ async fn forward(who: Identity, moto: String, client: reqwest::Client, req: hype
         }
     }
     out
+}
+
+/// The ARN of the secret a Secrets Manager request names (by name or ARN), as moto knows it; the name itself when
+/// there is no such secret (the request then fails as it would).
+async fn secret_arn(client: &reqwest::Client, moto: &str, body: &[u8]) -> String {
+    let id = serde_json::from_slice::<Value>(body).ok().and_then(|b| b["SecretId"].as_str().map(str::to_owned)).unwrap_or_default();
+    let described = client
+        .post(moto)
+        .header("x-amz-target", "secretsmanager.DescribeSecret")
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=staging/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(json!({"SecretId": id}).to_string())
+        .send()
+        .await;
+    let arn = match described {
+        Ok(res) => res.json::<Value>().await.ok().and_then(|d| d["ARN"].as_str().map(str::to_owned)),
+        Err(_) => None,
+    };
+    arn.unwrap_or(id)
 }
 
 /// The service's own refusal: S3's XML `AccessDenied`, the JSON protocols' (DynamoDB's, SQS's) `AccessDeniedException`.

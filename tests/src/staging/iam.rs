@@ -209,6 +209,13 @@ pub fn sqs(target: &str, body: &Value) -> Vec<Authorization> {
     vec![Authorization { action: format!("sqs:{operation}"), resource: format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"), context: vec![] }]
 }
 
+/// The authorization a Secrets Manager request (`X-Amz-Target: secretsmanager.<Operation>`) needs: the operation on
+/// the secret's ARN (its name with the six characters Secrets Manager adds), whichever way the request names it.
+pub fn secretsmanager(target: &str, secret_arn: &str) -> Vec<Authorization> {
+    let operation = target.rsplit('.').next().unwrap_or(target);
+    vec![Authorization { action: format!("secretsmanager:{operation}"), resource: secret_arn.to_owned(), context: vec![] }]
+}
+
 /// The authorization an OpenSearch Service request needs: `es:ESHttp<Method>` on the domain's path.
 pub fn opensearch(domain: &str, method: &str, path: &str) -> Authorization {
     let verb = method[..1].to_ascii_uppercase() + &method[1..].to_ascii_lowercase();

@@ -3,10 +3,11 @@
 //! function's real binary run as Lambda runs it ([`lambda`]) behind an API Gateway front ([`front`]), each
 //! function's AWS calls checked against its policies from the template ([`iam`], [`endpoints`]), and the bucket's
 //! notifications delivered to the transcoder as Lambda delivers them: asynchronously, with the template's retries and
-//! on-failure queue.
+//! on-failure queue. With [`cdn`], the web distribution's `/media/*` behaviour and the deploy's media signing key.
 //!
 //! [`StagedFunction`] is the other emulator: cargo-lambda's, for the sample events of `events/`.
 
+pub mod cdn;
 pub mod endpoints;
 pub mod front;
 pub mod iam;

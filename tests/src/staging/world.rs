@@ -1,6 +1,7 @@
 //! One staged deployment: the stack's resources on moto, every function in its sandbox with its own endpoints, the
 //! bucket's notifications and the schedules delivered asynchronously, and the API Gateway front.
 
+use super::cdn::StagedCdn;
 use super::endpoints::{self, CallLog, Identity, SearchCluster};
 use super::lambda::{AsyncConfig, Delivery, LambdaFunction, invoke_async};
 use super::{FunctionSpec, create_resources, functions_of, target_dir};
@@ -28,6 +29,9 @@ pub struct Options {
     pub lose_notifications: bool,
     /// Queues whose visibility timeout is compressed (logical id, timeout): a failed job comes back after it.
     pub visibility_timeouts: Vec<(String, Duration)>,
+    /// Deployed as `scripts/deploy.sh` deploys by default: media through CloudFront, signed with a key the deploy
+    /// keeps in Secrets Manager. Off, the template's default: presigned S3 URLs.
+    pub media_cdn: bool,
 }
 
 impl Default for Options {
@@ -40,6 +44,7 @@ impl Default for Options {
             stalls: vec![],
             lose_notifications: false,
             visibility_timeouts: vec![],
+            media_cdn: false,
         }
     }
 }
@@ -159,6 +164,8 @@ pub struct StagedWorld {
     pub deliveries: Arc<Mutex<Vec<(String, Value, Delivery)>>>,
     /// Every queued message a poller handed a function, with what became of it.
     pub jobs: Arc<Mutex<Vec<JobDelivery>>>,
+    /// The distribution viewers fetch media from, when deployed with one.
+    pub cdn: Option<StagedCdn>,
 }
 
 /// One message of a queue handed to a function by its event source mapping.
@@ -176,7 +183,12 @@ impl StagedWorld {
     pub async fn start(options: Options) -> Self {
         let moto = crate::moto_endpoint().to_owned();
         let stack = Stack::new();
-        let mut values = stack.values(&json!({}));
+        let cdn = options.media_cdn.then(|| StagedCdn::deploy(&stack.guid, &moto, &stack.bucket()));
+        let mut values = stack.values(&cdn.as_ref().map_or(json!({}), StagedCdn::parameters));
+        if let Some(cdn) = &cdn {
+            values["Resources"]["MediaPublicKeyEntry"] = json!(cdn.key_pair_id);
+            values["Attributes"]["WebDistribution.DomainName"] = json!(cdn.domain);
+        }
         for (queue, timeout) in &options.visibility_timeouts {
             values["QueueAttributes"][queue] = json!({"VisibilityTimeout": timeout.as_secs()});
         }
@@ -226,6 +238,7 @@ impl StagedWorld {
                     ("FRAMELIFT_S3_ENDPOINT", aws.clone()),
                     ("FRAMELIFT_DYNAMODB_ENDPOINT", aws.clone()),
                     ("FRAMELIFT_SQS_ENDPOINT", aws.clone()),
+                    ("FRAMELIFT_SECRETSMANAGER_ENDPOINT", aws.clone()),
                     ("AWS_ACCESS_KEY_ID", format!("ASIA{}", name.to_uppercase())),
                     ("AWS_SECRET_ACCESS_KEY", "staged-role-secret".to_owned()),
                     ("AWS_SESSION_TOKEN", "staged-role-session".to_owned()),
@@ -350,6 +363,7 @@ impl StagedWorld {
             issuer,
             deliveries,
             jobs,
+            cdn,
         }
     }
 
