@@ -112,6 +112,7 @@ try {
   const lesson = `Long lesson ${Date.now().toString(36)}`
   await page.getByRole('navigation').getByRole('link', { name: 'Upload' }).click()
   await page.getByLabel('Title').fill(lesson)
+  await page.getByLabel('Description').fill('What this lesson covers.\n\n0:00 Welcome\n1:30 Segments and playlists\n3:00 Questions')
   await page.getByLabel('Video file').setInputFiles(longClip)
   await page.getByRole('button', { name: 'Start upload' }).click()
   await page.getByText(`"${lesson}" is uploaded and being processed`).waitFor({ timeout: 60_000 })
@@ -141,6 +142,29 @@ try {
   check(after.video.status === 'ready' && after.video.playableSeconds === after.video.durationSeconds, JSON.stringify(after.video))
   check((await currentTime()) > began, 'the player stopped when the video became ready')
   await shot('watch-once-ready')
+
+  // Chapters from the description: a list that seeks, and the strip under the picture in three stretches.
+  const chapters = page.getByRole('navigation', { name: 'Chapters' })
+  const entries = await chapters.getByRole('button').allTextContents()
+  check(entries.join('|') === '0:00Welcome|1:30Segments and playlists|3:00Questions', `chapters: ${entries}`)
+  check((await page.locator('.timeline-chapter').count()) === 3, 'the strip has a stretch per chapter')
+  await chapters.getByRole('button', { name: /Questions/ }).click()
+  await page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) >= 180, null, { timeout: 10_000 })
+  await chapters.locator('button[aria-current="true"]', { hasText: 'Questions' }).waitFor()
+  const strip = await page.locator('.timeline').boundingBox()
+  await page.mouse.move(strip.x + strip.width * 0.375, strip.y + strip.height / 2)
+  const tip = await page.locator('.timeline-tip').textContent()
+  check(/^2:1\d · Segments and playlists$/.test(tip), `the strip names the chapter under the pointer: ${tip}`)
+  await page.mouse.click(strip.x + strip.width * 0.1, strip.y + strip.height / 2)
+  await page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 999) < 60, null, { timeout: 10_000 })
+  await chapters.locator('button[aria-current="true"]', { hasText: 'Welcome' }).waitFor()
+  await shot('chapters')
+  // What the pointer sees over the strip, as a person sees it (a full-page shot moves the pointer away).
+  const moved = await page.locator('.timeline').boundingBox()
+  await page.mouse.move(0, 0)
+  await page.mouse.move(moved.x + moved.width * 0.375, moved.y + moved.height / 2, { steps: 4 })
+  await page.locator('.timeline-tip').waitFor()
+  await page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-chapter-under-the-pointer.png`) })
 
   // Search with a typo in the author's name.
   await page.getByRole('searchbox', { name: 'Search' }).fill('keetri harbuor')

@@ -18,6 +18,13 @@ export interface Video {
   progress?: number
   /** How many seconds from the start can be watched now (all of a ready video). */
   playableSeconds?: number
+  /** Read from the description's timestamp lines, when they make a whole. */
+  chapters?: Chapter[]
+}
+
+export interface Chapter {
+  startSeconds: number
+  title: string
 }
 
 export interface RuntimeConfig {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Video } from './api'
-import { bytes, duration, encodingState, notPlayable, partSize, playable, stillEncoding } from './format'
+import { bytes, chapterAt, duration, encodingState, notPlayable, partSize, playable, stillEncoding } from './format'
 
 describe('duration', () => {
   it('reads like a player clock', () => {
@@ -66,5 +66,19 @@ describe('notPlayable', () => {
     )
     expect(notPlayable(v({}))).toBe('This video is being processed. It will play here as soon as its first minute is encoded.')
     expect(notPlayable(v({ status: 'uploading' }))).toBe('This video has not finished uploading yet.')
+  })
+})
+
+describe('chapterAt', () => {
+  const chapters = [
+    { startSeconds: 0, title: 'Intro' },
+    { startSeconds: 60, title: 'Segments' },
+    { startSeconds: 754, title: 'Questions' },
+  ]
+  it('names the chapter that has started last', () => {
+    expect(chapterAt(chapters, 0)).toBe(0)
+    expect(chapterAt(chapters, 59.9)).toBe(0)
+    expect(chapterAt(chapters, 60)).toBe(1)
+    expect(chapterAt(chapters, 10_000)).toBe(2)
   })
 })

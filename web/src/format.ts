@@ -1,5 +1,5 @@
 // Small pure helpers the pages share (unit-tested).
-import type { Video } from './api'
+import type { Chapter, Video } from './api'
 
 /** `75.4` → `1:15`, `3725` → `1:02:05`. */
 export function duration(seconds: number): string {
@@ -8,6 +8,13 @@ export function duration(seconds: number): string {
   const m = Math.floor((s % 3600) / 60)
   const rest = String(s % 60).padStart(2, '0')
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`
+}
+
+/** The index of the chapter playing at `seconds` (the last that starts at or before it; the first before any). */
+export function chapterAt(chapters: Chapter[], seconds: number): number {
+  let i = 0
+  while (i + 1 < chapters.length && chapters[i + 1].startSeconds <= seconds) i++
+  return i
 }
 
 /** `1536` → `1.5 KB`. */

@@ -4,6 +4,7 @@ import './style.css'
 import { Api, ApiError, type RuntimeConfig, type Video } from './api'
 import { bytes, duration, encodingState, notPlayable, playable, stillEncoding } from './format'
 import { mountPlayer, type Player } from './player'
+import { mountChapters } from './timeline'
 import { Sessions } from './session'
 import { Upload, pendingFor } from './upload'
 
@@ -214,6 +215,16 @@ async function watch(api: Api, id: string) {
     const w = await api.watch(id)
     const player: Player = await mountPlayer(stage, { hls: w.hls, poster: w.posterUrl })
     cleanup.push(() => player.destroy())
+    // Chapters once the length is known (a video being encoded may not know it yet).
+    let chaptered = false
+    const chapters = (v: Video) => {
+      if (chaptered || !v.chapters || !v.durationSeconds) return
+      chaptered = true
+      const list = h('nav', { className: 'chapter-list', 'aria-label': 'Chapters' })
+      info.before(list)
+      mountChapters(stage.querySelector('.player') ?? stage, list, player.video, v.chapters, v.durationSeconds)
+    }
+    chapters(video)
     // Playing while the rest is encoded: say how far it has got until it is ready (the player follows the playlist).
     if (video.status === 'processing') {
       const note = h('p', { className: 'encoding', role: 'status', textContent: stillEncoding(video) })
@@ -222,6 +233,7 @@ async function watch(api: Api, id: string) {
         await new Promise((r) => (timer = window.setTimeout(r, 2000)))
         if (!note.isConnected) return
         video = (await api.video(id)).video
+        chapters(video)
         note.textContent = video.status === 'processing' ? stillEncoding(video) : ''
       }
       note.remove()
