@@ -204,7 +204,7 @@ impl DevStack {
         let origin = req.headers().get(header::ORIGIN).cloned();
         let is_s3 = path == format!("/{BUCKET}") || path.starts_with(&format!("/{BUCKET}/"));
         let mut res = if Cors::is_preflight(&method, req.headers()) {
-            let methods = if is_s3 { "GET, PUT, HEAD" } else { "GET, POST, DELETE" };
+            let methods = if is_s3 { "GET, PUT, HEAD" } else { "GET, POST, PATCH, DELETE" };
             self.cors.preflight::<Full<Bytes>>(req.headers(), methods).map(box_body)
         } else if is_s3 {
             self.storage(req).await
@@ -438,6 +438,7 @@ pub async fn invoke(function: Function, state: &AppState, req: lambda_http::Requ
         Function::List => framelift_list::handle(state, req).await,
         Function::WatchUrl => framelift_watch_url::handle(state, req).await,
         Function::Delete => framelift_delete::handle(state, req).await,
+        Function::Edit => framelift_edit::handle(state, req).await,
         Function::Search => framelift_search::handle(state, req).await,
     }
 }

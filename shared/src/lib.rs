@@ -26,4 +26,4 @@ pub mod signing;
 pub mod state;
 
 pub use error::AppError;
-pub use state::{AppState, Found, PageCache};
+pub use state::{AppState, PageCache};

@@ -13,6 +13,7 @@ pub enum Function {
     List,
     WatchUrl,
     Delete,
+    Edit,
     Search,
 }
 
@@ -27,6 +28,7 @@ impl Function {
             Function::List => "list",
             Function::WatchUrl => "watch-url",
             Function::Delete => "delete",
+            Function::Edit => "edit",
             Function::Search => "search",
         }
     }
@@ -52,6 +54,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/api/videos/{id}/watch", function: Function::WatchUrl },
     Route { method: "GET", path: "/api/videos/{id}/hls/{path+}", function: Function::WatchUrl },
     Route { method: "DELETE", path: "/api/videos/{id}", function: Function::Delete },
+    Route { method: "PATCH", path: "/api/videos/{id}", function: Function::Edit },
     Route { method: "GET", path: "/api/search", function: Function::Search },
 ];
 

@@ -104,12 +104,12 @@ impl AppState {
         Ok(video)
     }
 
-    /// Appends to `out` the public views of the ready videos among `ids`, in the order asked, as one JSON array of
-    /// [`Video`]s, and returns how many it holds: one that does not exist or is not ready is left out.
-    pub async fn write_ready_views(&self, ids: &[VideoId], out: &mut String) -> Result<usize, AppError> {
+    /// Appends to `out` the public views of the listed videos (ready and public) among `ids`, in the order asked, as
+    /// one JSON array of [`Video`]s, and returns how many it holds: one that does not exist or is not listed is left out.
+    pub async fn write_listed_views(&self, ids: &[VideoId], out: &mut String) -> Result<usize, AppError> {
         let mut views = Vec::with_capacity(ids.len());
         for record in self.meta.get_many(ids).await?.into_iter().flatten() {
-            if record.status == VideoStatus::Ready {
+            if record.is_listed() {
                 views.push(self.view(&record).await?);
             }
         }
@@ -117,23 +117,14 @@ impl AppState {
         Ok(views.len())
     }
 
-    /// One video: its public view if it can be watched (ready, or its start encoded), else its record if there is one.
-    pub async fn find_view(&self, id: &VideoId) -> Result<Found, AppError> {
-        Ok(match self.meta.get(id).await? {
-            Some(record) if record.is_watchable() => Found::Watchable(Box::new(self.view(&record).await?)),
-            Some(record) => Found::NotReady(Box::new(record)),
-            None => Found::Missing,
-        })
+    /// The video `id` if `viewer` may see it ([`VideoRecord::is_visible_to`]), else a 404 that does not say whether it
+    /// exists.
+    pub async fn visible_record(&self, id: &VideoId, viewer: Option<&Caller>) -> Result<VideoRecord, AppError> {
+        match self.meta.get(id).await? {
+            Some(record) if record.is_visible_to(viewer.map(|c| &c.id)) => Ok(record),
+            _ => Err(AppError::NotFound(format!("there is no video with id '{id}'"))),
+        }
     }
-}
-
-/// What [`AppState::find_view`] found.
-pub enum Found {
-    /// The public view of a video that can be watched.
-    Watchable(Box<Video>),
-    /// A video that cannot be watched yet (or ever): its owner's business.
-    NotReady(Box<VideoRecord>),
-    Missing,
 }
 
 #[cfg(test)]

@@ -72,7 +72,15 @@ pub fn test_bytes(len: usize, seed: u8) -> Vec<u8> {
 impl Api {
     /// Uploads `bytes` as a video through the whole multipart flow and completes it; returns the video id.
     pub async fn upload(&self, bytes: &[u8], title: &str, token: &str) -> String {
-        let body = serde_json::json!({"filename": "clip.mp4", "contentType": "video/mp4", "size": bytes.len(), "title": title});
+        self.upload_with(bytes, serde_json::json!({"title": title}), token).await
+    }
+
+    /// [`Api::upload`] with `fields` (title, description, visibility) in the initialize request.
+    pub async fn upload_with(&self, bytes: &[u8], fields: Value, token: &str) -> String {
+        let mut body = serde_json::json!({"filename": "clip.mp4", "contentType": "video/mp4", "size": bytes.len()});
+        for (k, v) in fields.as_object().into_iter().flatten() {
+            body[k] = v.clone();
+        }
         let (status, init) = self.call("POST", "/api/uploads", Some(body), Some(token)).await;
         assert_eq!(status, 201, "{init}");
         let id = init["video"]["id"].as_str().unwrap().to_owned();

@@ -39,13 +39,14 @@ fn sample(route: &Route) -> (String, RawRequest, u16) {
         ("GET", "/api/videos") => ("limit=20", None, 200),
         ("GET", "/api/videos/{id}") => ("", None, 200),
         ("GET", "/api/videos/{id}/watch") => ("", None, 200),
-        ("GET", "/api/videos/{id}/hls/{path+}") => ("expires=1767225600&sig=unsigned-sample", None, 403),
+        ("GET", "/api/videos/{id}/hls/{path+}") => ("expires=1767225600&grant=viewer&sig=unsigned-sample", None, 403),
         ("DELETE", "/api/videos/{id}") => ("", None, 204),
+        ("PATCH", "/api/videos/{id}") => ("", Some(json!({"title": "Day 9: adaptive streaming", "visibility": "unlisted"})), 200),
         ("GET", "/api/search") => ("q=day%209&limit=10", None, 200),
         other => panic!("no sample for {other:?}: add one"),
     };
     let mut headers = vec![("host".to_owned(), "abc123.execute-api.eu-west-1.amazonaws.com".to_owned())];
-    if route.path.starts_with("/api/uploads") || route.method == "DELETE" {
+    if route.path.starts_with("/api/uploads") || route.method == "DELETE" || route.method == "PATCH" {
         headers.push(("authorization".to_owned(), TOKEN.to_owned()));
     }
     if body.is_some() {

@@ -82,7 +82,7 @@ fn only_the_functions_that_sign_media_know_the_cdn_and_may_read_its_key() {
             None => assert!(!may_read, "{name} may read the media key but never uses it"),
         }
     }
-    assert_eq!(signers, ["ListFunction", "SearchFunction", "WatchUrlFunction"]);
+    assert_eq!(signers, ["EditFunction", "ListFunction", "SearchFunction", "WatchUrlFunction"]);
     for (name, f) in template_functions(&staged()) {
         assert!(f.environment.keys().all(|k| !k.starts_with("FRAMELIFT_MEDIA_")), "{name}: a CDN without a key: {:?}", f.environment);
     }

@@ -157,3 +157,18 @@ fn media_reaches_viewers_only_through_the_distribution_and_only_signed() {
     let text = std::fs::read_to_string(repo().join("template.yaml")).unwrap();
     assert!(!text.contains("BEGIN RSA PRIVATE KEY") && !text.contains("BEGIN PRIVATE KEY"), "no private key in the template");
 }
+
+/// Browsers may send every method the API's routes use: the HTTP API's CORS settings allow each of them.
+#[test]
+fn cors_allows_every_method_of_the_route_table() {
+    let t = template();
+    let allowed: BTreeSet<&str> = t["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]["AllowMethods"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    for route in ROUTES {
+        assert!(allowed.contains(route.method), "{} {} is not allowed by CORS: {allowed:?}", route.method, route.path);
+    }
+}

@@ -92,7 +92,7 @@ try {
   await shot('ready')
 
   // Watch: play past 2 s, then switch quality.
-  await page.getByRole('link', { name: title }).click()
+  await page.getByRole('link', { name: title, exact: true }).click()
   await page.locator('video').waitFor()
   await page.evaluate(() => {
     const v = document.querySelector('video')
@@ -120,7 +120,7 @@ try {
   const row = page.locator('li', { hasText: lesson })
   await row.getByText(/\d+% encoded · first \d+:\d\d playable/).waitFor({ timeout: 120_000 })
   await shot('my-videos-encoding')
-  await row.getByRole('link', { name: lesson }).click()
+  await row.getByRole('link', { name: lesson, exact: true }).click()
   await page.locator('video').waitFor()
   await page.getByText(/^Still being processed \(\d+% encoded · first \d+:\d\d playable\)/).waitFor()
   await page.evaluate(() => {
@@ -165,6 +165,40 @@ try {
   await page.mouse.move(moved.x + moved.width * 0.375, moved.y + moved.height / 2, { steps: 4 })
   await page.locator('.timeline-tip').waitFor()
   await page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-chapter-under-the-pointer.png`) })
+
+  // Privacy and editing: the lesson is renamed and made unlisted; it leaves the home page but plays for anyone with
+  // its link; made private, its link shows nothing to anyone else; public again, it is back.
+  await page.getByRole('navigation').getByRole('link', { name: 'My videos' }).click()
+  await page.getByRole('link', { name: `Edit ${lesson}` }).click()
+  await page.getByLabel('Title').fill(`${lesson} (edited)`)
+  await page.getByLabel('Visibility').selectOption('unlisted')
+  await shot('edit')
+  await page.getByRole('button', { name: 'Save' }).click()
+  await page.getByText(`Saved: "${lesson} (edited)" is unlisted.`).waitFor()
+  await page.getByRole('heading', { name: `${lesson} (edited)` }).waitFor()
+  await page.locator('.owner-bar .badge.unlisted').waitFor()
+  await shot('watch-unlisted-as-owner')
+  const lessonLink = page.url()
+  await page.getByRole('link', { name: 'Home' }).click()
+  await page.getByRole('link', { name: title }).first().waitFor()
+  check((await page.getByRole('link', { name: `${lesson} (edited)` }).count()) === 0, 'an unlisted video is on the home page')
+  const stranger = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage()
+  await stranger.goto(lessonLink)
+  await stranger.getByRole('heading', { name: `${lesson} (edited)` }).waitFor()
+  await stranger.locator('video').waitFor()
+  check((await stranger.locator('.owner-bar').count()) === 0, 'a stranger sees the owner\'s controls')
+  await stranger.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-unlisted-by-link-signed-out.png`) })
+  await page.goto(lessonLink.replace('#/watch/', '#/edit/'))
+  await page.getByLabel('Visibility').selectOption('private')
+  await page.getByRole('button', { name: 'Save' }).click()
+  await page.getByText(`Saved: "${lesson} (edited)" is private.`).waitFor()
+  await stranger.reload()
+  await stranger.getByRole('alert').filter({ hasText: 'This video does not exist, or it is private.' }).waitFor()
+  await stranger.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-private-signed-out.png`) })
+  await page.getByRole('navigation').getByRole('link', { name: 'My videos' }).click()
+  await page.locator('li', { hasText: `${lesson} (edited)` }).locator('.badge.private').waitFor()
+  await shot('my-videos-private')
+  await stranger.context().close()
 
   // Search with a typo in the author's name.
   await page.getByRole('searchbox', { name: 'Search' }).fill('keetri harbuor')
@@ -265,7 +299,7 @@ try {
   await page.locator('li', { hasText: 'Sea noise' }).getByText(/not a video/).waitFor()
   await shot('failed-with-reason')
   // Its page says why too.
-  await page.getByRole('link', { name: 'Sea noise' }).click()
+  await page.getByRole('link', { name: 'Sea noise', exact: true }).click()
   await page.getByRole('alert').filter({ hasText: 'This video could not be processed: not a video file' }).waitFor()
   await shot('failed-watch-page')
 

@@ -18,8 +18,19 @@ export interface Video {
   progress?: number
   /** How many seconds from the start can be watched now (all of a ready video). */
   playableSeconds?: number
+  /** Who may see it: public (listed and searchable), unlisted (anyone with the link) or private (the owner alone). */
+  visibility: Visibility
   /** Read from the description's timestamp lines, when they make a whole. */
   chapters?: Chapter[]
+}
+
+export type Visibility = 'public' | 'unlisted' | 'private'
+
+/** What changes in an edit; what is absent stays. */
+export interface VideoEdit {
+  title?: string
+  description?: string | null
+  visibility?: Visibility
 }
 
 export interface Chapter {
@@ -89,10 +100,13 @@ export class Api {
   search(q: string, limit = 24) {
     return this.call<{ videos: Video[]; total: number }>('GET', `/api/search?${new URLSearchParams({ q, limit: String(limit) })}`)
   }
+  edit(id: string, change: VideoEdit) {
+    return this.call<{ video: Video }>('PATCH', `/api/videos/${encodeURIComponent(id)}`, change)
+  }
   remove(id: string) {
     return this.call<void>('DELETE', `/api/videos/${encodeURIComponent(id)}`)
   }
-  initialize(body: { filename: string; contentType: string; size: number; title: string; description?: string }) {
+  initialize(body: { filename: string; contentType: string; size: number; title: string; description?: string; visibility?: Visibility }) {
     return this.call<{ video: Video; uploadId: string; partSize: number; partCount: number }>('POST', '/api/uploads', body)
   }
   partUrls(id: string, partNumbers: number[], signal?: AbortSignal) {

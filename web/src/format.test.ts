@@ -48,7 +48,7 @@ describe('playable', () => {
 })
 
 describe('notPlayable', () => {
-  const v = (over: Partial<Video>): Video => ({ id: 'x', title: 't', author: { id: 'a', name: 'A' }, status: 'processing', createdAt: '', sizeBytes: 1, ...over })
+  const v = (over: Partial<Video>): Video => ({ id: 'x', title: 't', author: { id: 'a', name: 'A' }, status: 'processing', createdAt: '', sizeBytes: 1, visibility: 'public', ...over })
   it('gives a failed video its reason', () => {
     expect(notPlayable(v({ status: 'failed', failureReason: 'not a video file: the file is incomplete' }))).toBe(
       'This video could not be processed: not a video file: the file is incomplete.',

@@ -1,7 +1,7 @@
 // The Framelift page: hash routes (static hosting needs no rewrites), one function per page.
 
 import './style.css'
-import { Api, ApiError, type RuntimeConfig, type Video } from './api'
+import { Api, ApiError, type RuntimeConfig, type Video, type Visibility } from './api'
 import { bytes, duration, encodingState, notPlayable, playable, stillEncoding } from './format'
 import { mountPlayer, type Player } from './player'
 import { mountChapters } from './timeline'
@@ -86,7 +86,14 @@ async function boot() {
       case undefined:
         return home(api, sessions.session !== null)
       case 'watch':
-        return watch(api, parts[1] ?? '')
+        return watch(api, parts[1] ?? '', sessions.userId)
+      case 'edit':
+        if (!sessions.session) {
+          location.hash = '#/'
+          say('Sign in to edit your videos.', 'error')
+          return
+        }
+        return edit(api, parts[1] ?? '')
       case 'upload':
         if (!sessions.session) {
           location.hash = '#/'
@@ -188,7 +195,7 @@ async function home(api: Api, signedIn: boolean) {
   await page()
 }
 
-async function watch(api: Api, id: string) {
+async function watch(api: Api, id: string, me: string | null) {
   const stage = h('div', { className: 'stage' })
   main.replaceChildren(stage)
   let timer = 0
@@ -202,6 +209,18 @@ async function watch(api: Api, id: string) {
       h('p', { className: 'meta', textContent: `${video.author.name} · ${new Date(video.createdAt).toLocaleDateString()}` }),
       h('p', { className: 'description', textContent: video.description ?? '' }),
     )
+    if (me && video.author.id === me) {
+      // The owner sees who else can, and a way to change it.
+      info.prepend(
+        h(
+          'p',
+          { className: 'owner-bar' },
+          h('span', { className: `badge ${video.visibility}`, textContent: video.visibility }),
+          h('span', { className: 'meta', textContent: visibilityNote(video.visibility) }),
+          h('a', { href: `#/edit/${video.id}`, textContent: 'Edit' }),
+        ),
+      )
+    }
     main.append(info)
     // Nothing playable yet: say why, and keep looking until the start is encoded (or it fails).
     while (video.status !== 'ready' && video.playableSeconds === undefined) {
@@ -239,7 +258,8 @@ async function watch(api: Api, id: string) {
       note.remove()
     }
   } catch (e) {
-    stage.replaceChildren(h('p', { className: 'player-error', role: 'alert', textContent: errorText(e) }))
+    const text = e instanceof ApiError && e.status === 404 ? 'This video does not exist, or it is private.' : errorText(e)
+    stage.replaceChildren(h('p', { className: 'player-error', role: 'alert', textContent: text }))
   }
 }
 
@@ -247,6 +267,7 @@ function upload(api: Api) {
   const title = h('input', { id: 'up-title', required: true, maxLength: 200 })
   const description = h('textarea', { id: 'up-description', rows: 3, maxLength: 5000 })
   const file = h('input', { id: 'up-file', type: 'file', accept: 'video/*', required: true })
+  const visibility = visibilitySelect('up-visibility', 'public')
   const start = h('button', { type: 'submit', textContent: 'Start upload' })
   const bar = h('div', { className: 'bar', role: 'progressbar', 'aria-label': 'Upload progress', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 0 })
   const fill = h('div', { className: 'fill' })
@@ -262,6 +283,8 @@ function upload(api: Api) {
     title,
     h('label', { for: 'up-description', textContent: 'Description' }),
     description,
+    h('label', { for: 'up-visibility', textContent: 'Visibility' }),
+    visibility,
     h('label', { for: 'up-file', textContent: 'Video file' }),
     file,
     h('div', { className: 'row' }, start, pause, cancel),
@@ -321,7 +344,7 @@ function upload(api: Api) {
     }
     start.disabled = true
     try {
-      await job.start(f, title.value.trim(), description.value.trim())
+      await job.start(f, title.value.trim(), description.value.trim(), visibility.value as Visibility)
       pause.disabled = cancel.disabled = false
       pause.textContent = 'Pause'
       status.textContent = job.resuming ? 'Resuming…' : 'Uploading…'
@@ -357,6 +380,7 @@ async function mine(api: Api) {
             {},
             h('a', { href: `#/watch/${v.id}`, textContent: v.title }),
             status,
+            h('span', { className: `badge ${v.visibility}`, textContent: v.visibility, title: visibilityNote(v.visibility) }),
             v.failureReason ? h('span', { className: 'reason', textContent: v.failureReason }) : '',
             encodingState(v) ? h('span', { className: 'reason', textContent: encodingState(v) }) : '',
           )
@@ -365,7 +389,7 @@ async function mine(api: Api) {
             if (!confirm(`Delete "${v.title}"? This cannot be undone.`)) return
             await api.remove(v.id).then(render, (e) => say(errorText(e), 'error'))
           }
-          row.append(del)
+          row.append(h('a', { href: `#/edit/${v.id}`, textContent: 'Edit', 'aria-label': `Edit ${v.title}` }), del)
           return row
         }),
       )
@@ -377,6 +401,71 @@ async function mine(api: Api) {
   }
   cleanup.push(() => clearTimeout(timer))
   await render()
+}
+
+const VISIBILITIES: [Visibility, string][] = [
+  ['public', 'Public: listed on the home page and found by search'],
+  ['unlisted', 'Unlisted: anyone with the link can watch; never listed or found'],
+  ['private', 'Private: only you can see it'],
+]
+
+function visibilityNote(v: Visibility): string {
+  return VISIBILITIES.find(([k]) => k === v)?.[1] ?? v
+}
+
+function visibilitySelect(id: string, value: Visibility) {
+  const select = h('select', { id })
+  for (const [k, label] of VISIBILITIES) select.append(h('option', { value: k, textContent: label }))
+  select.value = value
+  return select
+}
+
+async function edit(api: Api, id: string) {
+  main.replaceChildren(h('p', { className: 'meta', textContent: 'Loading…' }))
+  let video: Video
+  try {
+    video = (await api.video(id)).video
+  } catch (e) {
+    main.replaceChildren(h('p', { className: 'player-error', role: 'alert', textContent: errorText(e) }))
+    return
+  }
+  const title = h('input', { id: 'edit-title', required: true, maxLength: 200, value: video.title })
+  const description = h('textarea', { id: 'edit-description', rows: 6, maxLength: 5000 })
+  description.value = video.description ?? ''
+  const visibility = visibilitySelect('edit-visibility', video.visibility)
+  const save = h('button', { type: 'submit', textContent: 'Save' })
+  const status = h('p', { className: 'status', 'aria-live': 'polite' })
+  const form = h(
+    'form',
+    { className: 'card' },
+    h('h1', { textContent: 'Edit video' }),
+    h('label', { for: 'edit-title', textContent: 'Title' }),
+    title,
+    h('label', { for: 'edit-description', textContent: 'Description' }),
+    description,
+    h('p', { className: 'meta', textContent: 'Lines that begin with a time (0:00 Intro, 12:34 Questions) become chapters.' }),
+    h('label', { for: 'edit-visibility', textContent: 'Visibility' }),
+    visibility,
+    h('div', { className: 'row' }, save, h('a', { href: `#/watch/${id}`, textContent: 'Cancel' })),
+    status,
+  )
+  main.replaceChildren(form)
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    save.disabled = true
+    try {
+      const { video: saved } = await api.edit(id, {
+        title: title.value.trim(),
+        description: description.value.trim() || null,
+        visibility: visibility.value as Visibility,
+      })
+      location.hash = `#/watch/${id}`
+      say(`Saved: "${saved.title}" is ${saved.visibility}.`)
+    } catch (err) {
+      save.disabled = false
+      status.textContent = errorText(err)
+    }
+  })
 }
 
 async function search(api: Api, q: string) {

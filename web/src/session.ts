@@ -51,6 +51,11 @@ export class Sessions {
     return this.current
   }
 
+  /** The signed-in user's id (the token's `sub`, what the API calls `author.id`), or null. */
+  get userId(): string | null {
+    return this.current ? String(claims(this.current.token).sub ?? '') || null : null
+  }
+
   onChange(l: Listener) {
     this.listeners.push(l)
   }

@@ -5,7 +5,7 @@
 
 import Uppy, { type UppyFile } from '@uppy/core'
 import AwsS3 from '@uppy/aws-s3'
-import type { Api, Video } from './api'
+import type { Api, Video, Visibility } from './api'
 
 interface Pending {
   videoId: string
@@ -89,7 +89,7 @@ export class Upload {
   }
 
   /** Starts (or resumes) uploading `file`. */
-  async start(file: File, title: string, description: string): Promise<void> {
+  async start(file: File, title: string, description: string, visibility: Visibility = 'public'): Promise<void> {
     const held = this.fileId ? this.uppy.getFile(this.fileId) : undefined
     if (held && this.file && this.pending && fileKey(this.file) === fileKey(file)) {
       // The same file after a failure (a lost connection, a server restart): Uppy still holds its upload and retries
@@ -110,6 +110,7 @@ export class Upload {
         size: file.size,
         title,
         description: description || undefined,
+        visibility,
       })
       this.pending = { videoId: init.video.id, uploadId: init.uploadId, partSize: init.partSize, title }
       localStorage.setItem(fileKey(file), JSON.stringify(this.pending))

@@ -18,15 +18,10 @@ pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
 async fn delete(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let caller = state.authenticate(&req).await?;
     let id = http::path_video_id(&req)?;
-    let not_found = || AppError::NotFound(format!("there is no video with id '{id}'"));
-    let record = state.meta.get(&id).await?.ok_or_else(not_found)?;
+    // Someone else's video that the caller may not see (not watchable yet, or private) does not exist for them.
+    let record = state.visible_record(&id, Some(&caller)).await?;
     if !record.is_owned_by(&caller.id) {
-        // Someone else's video that is not ready does not exist for the caller.
-        return Err(if record.status == VideoStatus::Ready {
-            AppError::Forbidden(format!("video '{id}' belongs to someone else: only its owner may delete it"))
-        } else {
-            not_found()
-        });
+        return Err(AppError::Forbidden(format!("video '{id}' belongs to someone else: only its owner may delete it")));
     }
     // The search document and storage first, the record last: a failure part way leaves the record, so repeating the
     // call finishes the job.

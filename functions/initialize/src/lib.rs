@@ -2,7 +2,7 @@
 //! upload at a key made from a server-generated id, and records the video as `uploading`.
 
 use framelift_shared::domain::{
-    Author, ContentType, ContentTypeError, Description, Title, UploadPlan, UploadState, Video, VideoId, VideoRecord,
+    Author, ContentType, ContentTypeError, Description, Title, UploadPlan, UploadState, Video, VideoId, VideoRecord, Visibility,
 };
 use framelift_shared::http::{self, ApiResponse};
 use framelift_shared::{AppError, AppState};
@@ -18,6 +18,9 @@ struct InitializeRequest {
     title: String,
     #[serde(default)]
     description: Option<String>,
+    /// `public` (the default), `unlisted` or `private`.
+    #[serde(default)]
+    visibility: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -38,6 +41,7 @@ async fn initialize(state: &AppState, req: Request) -> Result<ApiResponse, AppEr
     let body: InitializeRequest = http::body_json(&req)?;
     let title: Title = body.title.parse()?;
     let description = Description::parse_optional(body.description.as_deref())?;
+    let visibility: Visibility = body.visibility.as_deref().map(str::parse).transpose()?.unwrap_or_default();
     // The file name is checked for presence only: it never reaches a key, a header or a command line.
     if body.filename.trim().is_empty() || body.filename.len() > 1024 {
         return Err(AppError::BadRequest("filename must be 1 to 1024 bytes: send the name of the file".into()));
@@ -61,14 +65,17 @@ async fn initialize(state: &AppState, req: Request) -> Result<ApiResponse, AppEr
     let key = id.source_key();
     let upload_id = state.blobs.start_multipart(&key, content_type.as_str()).await?;
     let author = Author { id: caller.id, name: caller.name };
-    let record = VideoRecord::new_upload(
-        id,
-        title,
-        description,
-        author,
-        UploadState { upload_id: upload_id.clone(), content_type, plan },
-        time::OffsetDateTime::now_utc(),
-    );
+    let record = VideoRecord {
+        visibility,
+        ..VideoRecord::new_upload(
+            id,
+            title,
+            description,
+            author,
+            UploadState { upload_id: upload_id.clone(), content_type, plan },
+            time::OffsetDateTime::now_utc(),
+        )
+    };
     if let Err(e) = state.meta.insert(&record).await {
         // Leave no orphan upload behind; the lifecycle rule would reap it, but sooner is cheaper.
         if let Err(abort) = state.blobs.abort_multipart(&key, &upload_id).await {

@@ -1,11 +1,12 @@
 //! The `list` function serves the catalogue's reading routes, which share the record views and the visibility rules:
-//! `GET /api/videos` (ready videos, newest first, paged), `GET /api/videos?mine=true` (the caller's own videos in every
-//! status) and `GET /api/videos/{id}` (one video; one that is not ready only for its owner).
+//! `GET /api/videos` (public, ready videos, newest first, paged), `GET /api/videos?mine=true` (the caller's own videos
+//! in every status and visibility) and `GET /api/videos/{id}` (one video, to whoever may see it:
+//! `VideoRecord::is_visible_to`).
 
 use framelift_shared::auth::Caller;
 use framelift_shared::domain::{ListQuery, PageKey, Video, VideoStatus};
 use framelift_shared::http::{self, ApiResponse, StatusCode};
-use framelift_shared::{AppError, AppState, Found};
+use framelift_shared::{AppError, AppState};
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 
@@ -57,29 +58,41 @@ async fn list(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     Ok(http::json_text(StatusCode::OK, body))
 }
 
-/// One page of `query` as the response body.
+/// How many pages of the store one catalogue page may read past videos that are not listed (unlisted or private)
+/// before it answers with fewer than asked and a cursor to go on from.
+const MAX_STORE_PAGES: usize = 8;
+
+/// One page of `query` as the response body. The public catalogue (`Status(Ready)`) holds only listed videos: the
+/// store's pages are read on past unlisted and private ones until the page is full.
 async fn page(state: &AppState, query: ListQuery, limit: usize, after: Option<PageKey>, scope: String) -> Result<String, AppError> {
-    let page = state.meta.list(&query, limit, after.as_ref()).await?;
-    let mut videos = Vec::with_capacity(page.records.len());
-    for r in &page.records {
+    let public = matches!(query, ListQuery::Status(_));
+    let mut records = Vec::with_capacity(limit);
+    let mut from = after;
+    let mut next = None;
+    for _ in 0..MAX_STORE_PAGES {
+        let page = state.meta.list(&query, limit - records.len(), from.as_ref()).await?;
+        let read = page.records.len();
+        records.extend(page.records.into_iter().filter(|r| !public || r.is_listed()));
+        next = page.next;
+        // Where the next read starts: after the last record read, listed or not.
+        from = next;
+        if records.len() >= limit || next.is_none() || read == 0 {
+            break;
+        }
+    }
+    let mut videos = Vec::with_capacity(records.len());
+    for r in &records {
         videos.push(state.view(r).await?);
     }
-    let next_cursor = page.next.map(|k| state.catalogue.signing_key.encode(&scope, &k));
+    let next_cursor = next.map(|k| state.catalogue.signing_key.encode(&scope, &k));
     serde_json::to_string(&ListResponse { videos, next_cursor }).map_err(AppError::internal)
 }
 
 async fn detail(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let id = http::path_video_id(&req)?;
     let caller = state.caller_if_any(&req).await?;
-    match state.find_view(&id).await? {
-        // A ready video looks the same to everyone.
-        Found::Watchable(video) => http::json(StatusCode::OK, &DetailResponse { video: *video }),
-        // A video that is not ready is its owner's business: to anyone else it does not exist.
-        Found::NotReady(record) if caller.is_some_and(|c| record.is_owned_by(&c.id)) => {
-            http::json(StatusCode::OK, &DetailResponse { video: state.view(&record).await? })
-        }
-        Found::NotReady(_) | Found::Missing => Err(AppError::NotFound(format!("there is no video with id '{id}'"))),
-    }
+    let record = state.visible_record(&id, caller.as_ref()).await?;
+    http::json(StatusCode::OK, &DetailResponse { video: state.view(&record).await? })
 }
 
 #[cfg(test)]

@@ -263,3 +263,62 @@ async fn a_description_s_outline_is_the_video_s_chapters() {
     let (_, body) = get(&w, &format!("/api/videos/{}", v.id), None).await;
     assert!(body["video"].get("chapters").is_none(), "{body}");
 }
+
+/// Sets a stored video's visibility, as the edit route writes it.
+async fn make(w: &World, record: &framelift_shared::domain::VideoRecord, visibility: framelift_shared::domain::Visibility) {
+    let current = w.meta.get(&record.id).await.unwrap().unwrap();
+    let change = framelift_shared::domain::Edit { visibility: Some(visibility), ..Default::default() };
+    w.meta.replace(&current.edited(change)).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_catalogue_pages_past_unlisted_and_private_videos_and_the_owner_still_sees_them() {
+    use framelift_shared::domain::Visibility;
+    let w = World::default();
+    let mut public = Vec::new();
+    // Newest first: 9 hidden videos between the newest public one and the rest, more than a store page of 2 holds.
+    for i in 0..13 {
+        let v = w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00:00 UTC) + time::Duration::hours(i)).await;
+        match i {
+            3..=7 => make(&w, &v, Visibility::Unlisted).await,
+            8..=11 => make(&w, &v, Visibility::Private).await,
+            _ => public.push(v.id.to_string()),
+        }
+    }
+    public.reverse();
+    let mut seen = Vec::new();
+    let mut path = "/api/videos?limit=2".to_owned();
+    loop {
+        let (status, page) = get(&w, &path, None).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page["videos"].as_array().unwrap().iter().all(|v| v["visibility"] == "public"), "{page}");
+        seen.extend(titles_ids(&page));
+        match page["nextCursor"].as_str() {
+            Some(c) => path = format!("/api/videos?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, public, "every public video once, in order, and nothing else");
+    let (_, mine) = get(&w, "/api/videos?mine=true&limit=100", Some(&w.token("Alice"))).await;
+    assert_eq!(titles_ids(&mine).len(), 13, "the owner's list has every visibility");
+    let levels: std::collections::BTreeSet<&str> =
+        mine["videos"].as_array().unwrap().iter().filter_map(|v| v["visibility"].as_str()).collect();
+    assert_eq!(levels, ["private", "public", "unlisted"].into());
+}
+
+#[tokio::test]
+async fn an_unlisted_video_is_seen_by_its_link_and_a_private_one_by_its_owner_alone() {
+    use framelift_shared::domain::Visibility;
+    let w = World::default();
+    let unlisted = w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00:00 UTC)).await;
+    make(&w, &unlisted, Visibility::Unlisted).await;
+    let private = w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 11:00:00 UTC)).await;
+    make(&w, &private, Visibility::Private).await;
+    let (alice, bob) = (w.token("Alice"), w.token("Bob"));
+    for (viewer, token) in [("anonymous", None), ("a stranger", Some(bob.as_str())), ("the owner", Some(alice.as_str()))] {
+        let (status, body) = get(&w, &format!("/api/videos/{}", unlisted.id), token).await;
+        assert_eq!((status, body["video"]["visibility"].as_str()), (200, Some("unlisted")), "{viewer}: {body}");
+        let (status, _) = get(&w, &format!("/api/videos/{}", private.id), token).await;
+        assert_eq!(status, if viewer == "the owner" { 200 } else { 404 }, "{viewer} and a private video");
+    }
+}

@@ -1,7 +1,7 @@
-//! `GET /api/search?q=&limit=`: ready videos whose title, author or description match what someone typed, best
+//! `GET /api/search?q=&limit=`: public, ready videos whose title, author or description match what someone typed, best
 //! first, typo-tolerant, the last word as a prefix (the rules live with [`SearchText`]).
 //!
-//! The index answers with ids; each video's view then comes from the catalogue (`AppState::write_ready_views`), so
+//! The index answers with ids; each video's view then comes from the catalogue (`AppState::write_listed_views`), so
 //! what comes back is always current and only ever ready (an entry the index still holds for a video deleted a moment
 //! ago is skipped).
 
@@ -25,7 +25,7 @@ async fn search(state: &AppState, req: Request) -> Result<ApiResponse, AppError>
     let hits = state.search.search(&text, limit).await?;
     // `{"videos": [Video], "total": n}`, the views written as they are.
     let mut body = String::from(r#"{"videos":"#);
-    let found = state.write_ready_views(&hits.ids, &mut body).await?;
+    let found = state.write_listed_views(&hits.ids, &mut body).await?;
     let total = hits.total.saturating_sub((hits.ids.len() - found) as u64);
     let _ = write!(body, r#","total":{total}}}"#);
     Ok(http::json_text(StatusCode::OK, body))

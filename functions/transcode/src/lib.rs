@@ -15,7 +15,9 @@
 
 use aws_lambda_events::event::s3::S3Event;
 use framelift_media::{AbsolutePath, Options, Tools, TranscodeError};
-use framelift_shared::domain::{Claim, Encoding, ListQuery, MediaInfo, ObjectKey, Transition, VideoId, VideoRecord, VideoStatus};
+use framelift_shared::domain::{
+    Claim, Encoding, ListQuery, MediaInfo, ObjectKey, SearchDocument, Transition, VideoId, VideoRecord, VideoStatus,
+};
 use framelift_shared::ports::{JobQueue, MetadataStore, ObjectStore, SearchIndex, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -395,18 +397,45 @@ pub(crate) async fn finish(state: &TranscodeState, claimed: &VideoRecord, result
         Ok(media) => (Transition::Ready(media), Outcome::Ready),
         Err(reason) => (Transition::Failed(reason.clone()), Outcome::Failed(reason)),
     };
-    let next = claimed.apply(transition)?;
-    match state.meta.replace(&next).await {
-        Ok(()) => Ok(outcome),
-        Err(StoreError::NotFound) => {
-            // Deleted while it was processed: what this attempt published would be an orphan.
-            state.search.remove(&claimed.id).await?;
-            state.objects.delete_prefix(&claimed.id.media_prefix()).await?;
-            Ok(Outcome::Skipped("the video was deleted while it was processed"))
+    let mut current = claimed.clone();
+    // The owner may edit the video (title, description, visibility) while it is processed: the end is applied to the
+    // record as it is now, keeping the edit.
+    for _ in 0..10 {
+        let next = current.apply(transition.clone())?;
+        match state.meta.replace(&next).await {
+            Ok(()) => {
+                settle_search(state, claimed, &next).await?;
+                return Ok(outcome);
+            }
+            Err(StoreError::NotFound) => {
+                // Deleted while it was processed: what this attempt published would be an orphan.
+                state.search.remove(&claimed.id).await?;
+                state.objects.delete_prefix(&claimed.id.media_prefix()).await?;
+                return Ok(Outcome::Skipped("the video was deleted while it was processed"));
+            }
+            Err(StoreError::Conflict) => match state.meta.get(&claimed.id).await? {
+                Some(now) if now.status == VideoStatus::Processing => current = now,
+                Some(_) => return Ok(Outcome::Skipped("the video was finished by another attempt")),
+                None => continue,
+            },
+            Err(e) => return Err(e.into()),
         }
-        Err(StoreError::Conflict) => Ok(Outcome::Skipped("the video changed while it was processed")),
-        Err(e) => Err(e.into()),
     }
+    anyhow::bail!("the record of {} kept changing while it was being finished", claimed.id)
+}
+
+/// The search index after a video is finished: its document as the record now says if it is listed (a document put
+/// before from an older record is replaced), none if it is ready but not listed.
+async fn settle_search(state: &TranscodeState, indexed: &VideoRecord, finished: &VideoRecord) -> anyhow::Result<()> {
+    if finished.is_listed() {
+        if SearchDocument::of(finished) != SearchDocument::of(indexed) || !indexed.is_listed_when_ready() {
+            state.search.put(&SearchDocument::of(finished)).await?;
+        }
+    } else if finished.status == VideoStatus::Ready {
+        // Made unlisted or private while it was processed, perhaps after its document was put.
+        state.search.remove(&finished.id).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -283,8 +283,10 @@ pub(crate) async fn assemble(state: &TranscodeState, record: VideoRecord, source
         .collect();
     store(MASTER.to_owned(), chunks::master_playlist(&measured, audio)).await?;
     let _ = tokio::fs::remove_dir_all(&work).await;
-    // Findable before the record says ready.
-    state.search.put(&SearchDocument::of(&record)).await?;
+    // Findable before the record says ready (if it is to be listed; `finish` settles the index with the final record).
+    if record.is_listed_when_ready() {
+        state.search.put(&SearchDocument::of(&record)).await?;
+    }
     let media = MediaInfo {
         duration_seconds: (encoding.duration() * 1000.0).round() / 1000.0,
         width: encoding.width,

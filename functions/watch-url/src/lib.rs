@@ -8,7 +8,9 @@
 //!
 //! A presigned master playlist alone would not do: the relative URIs inside it would point at unsigned objects. Here
 //! nothing is reachable without a signature, everything a player needs is, and all of it stops working at `expiresAt`
-//! (or as soon as the video is deleted: playlists are served only for a video that can be watched).
+//! (or as soon as the video is deleted: playlists are served only for a video that can be watched). Each link says
+//! whom it was issued to (`grant`, signed with the rest): a link issued to the owner keeps working while the video is
+//! private; one issued to anyone else stops as soon as the video is made private.
 //!
 //! A video still being encoded can be watched from the start once its first chunk and sound are in: its renditions'
 //! playlists are then made from the record at each request, as `EVENT` playlists of the unbroken run of finished
@@ -17,7 +19,7 @@
 
 use framelift_media::chunks::{self, AUDIO};
 use framelift_media::hls::VARIANT;
-use framelift_shared::domain::{VideoId, VideoRecord, VideoStatus};
+use framelift_shared::domain::{VideoId, VideoRecord, VideoStatus, Visibility};
 use framelift_shared::http::{self, ApiResponse, StatusCode};
 use framelift_shared::ports::StoreError;
 use framelift_shared::{AppError, AppState};
@@ -48,32 +50,54 @@ pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
     })
 }
 
+/// Whom a playback link was issued to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    Owner,
+    Viewer,
+}
+
+impl Grant {
+    fn as_str(self) -> &'static str {
+        match self {
+            Grant::Owner => "owner",
+            Grant::Viewer => "viewer",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(Grant::Owner),
+            "viewer" => Some(Grant::Viewer),
+            _ => None,
+        }
+    }
+}
+
 async fn watch(state: &AppState, req: &Request) -> Result<ApiResponse, AppError> {
     let id = http::path_video_id(req)?;
     let caller = state.caller_if_any(req).await?;
-    let not_found = || AppError::NotFound(format!("there is no video with id '{id}'"));
-    let record = state.meta.get(&id).await?.ok_or_else(not_found)?;
+    let record = state.visible_record(&id, caller.as_ref()).await?;
     if !record.is_watchable() {
-        if !caller.is_some_and(|c| record.is_owned_by(&c.id)) {
-            return Err(not_found());
-        }
         return Err(AppError::Conflict(format!(
             "the video is {}: it can be watched once its first minute is encoded",
             record.status.as_str()
         )));
     }
+    let grant = if caller.is_some_and(|c| record.is_owned_by(&c.id)) { Grant::Owner } else { Grant::Viewer };
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(AppError::internal)?;
     let expires_at = now + state.catalogue.media_url_ttl;
-    let query = signed_query(state, &id, MASTER, expires_at.unix_timestamp());
+    let query = signed_query(state, &id, MASTER, expires_at.unix_timestamp(), grant);
     let hls = format!("{}/api/videos/{id}/hls/{MASTER}?{query}", base_url(req));
     let poster_url = state.view(&record).await?.poster_url;
     http::json(StatusCode::OK, &WatchResponse { hls, poster_url, expires_at })
 }
 
-/// `expires=...&sig=...` for `path` of video `id`.
-fn signed_query(state: &AppState, id: &VideoId, path: &str, expires: i64) -> String {
-    let sig = state.catalogue.signing_key.tag(DOMAIN, &format!("{id}/{path}|{expires}"));
-    format!("expires={expires}&sig={sig}")
+/// `expires=...&grant=...&sig=...` for `path` of video `id`.
+fn signed_query(state: &AppState, id: &VideoId, path: &str, expires: i64, grant: Grant) -> String {
+    let grant = grant.as_str();
+    let sig = state.catalogue.signing_key.tag(DOMAIN, &format!("{id}/{path}|{expires}|{grant}"));
+    format!("expires={expires}&grant={grant}&sig={sig}")
 }
 
 /// Where this API is, as the caller reached it.
@@ -93,17 +117,19 @@ async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResp
     }
     let refused = || AppError::Forbidden(format!("this playback link is not valid: ask for a new one (GET /api/videos/{id}/watch)"));
     let expires: i64 = http::query_param(req, "expires").and_then(|e| e.parse().ok()).ok_or_else(refused)?;
+    let grant = http::query_param(req, "grant").as_deref().and_then(Grant::parse).ok_or_else(refused)?;
     let sig = http::query_param(req, "sig").ok_or_else(refused)?;
-    if !state.catalogue.signing_key.verify(DOMAIN, &format!("{id}/{path}|{expires}"), &sig) {
+    if !state.catalogue.signing_key.verify(DOMAIN, &format!("{id}/{path}|{expires}|{}", grant.as_str()), &sig) {
         return Err(refused());
     }
     let now = OffsetDateTime::now_utc().unix_timestamp();
     if expires <= now {
         return Err(AppError::Forbidden(format!("this playback link has expired: ask for a new one (GET /api/videos/{id}/watch)")));
     }
-    // A deleted (or failed) video stops playing at once, whatever links are out.
+    // A deleted (or failed) video stops playing at once, whatever links are out; so does a video made private, for
+    // every link but its owner's.
     let record = match state.meta.get(&id).await? {
-        Some(r) if r.is_watchable() => r,
+        Some(r) if r.is_watchable() && (grant == Grant::Owner || r.visibility != Visibility::Private) => r,
         _ => return Err(not_found()),
     };
     let key = format!("{}{path}", id.media_prefix());
@@ -121,13 +147,13 @@ async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResp
         Ok(m3u8_rs::Playlist::MasterPlaylist(mut master)) => {
             for v in &mut master.variants {
                 let child = join(dir, &v.uri).ok_or_else(not_found)?;
-                v.uri = format!("{}?{}", v.uri, signed_query(state, &id, &child, expires));
+                v.uri = format!("{}?{}", v.uri, signed_query(state, &id, &child, expires, grant));
             }
             // The audio rendition (`EXT-X-MEDIA`) is a playlist of its own, signed the same way.
             for a in &mut master.alternatives {
                 if let Some(uri) = &mut a.uri {
                     let child = join(dir, uri).ok_or_else(not_found)?;
-                    *uri = format!("{uri}?{}", signed_query(state, &id, &child, expires));
+                    *uri = format!("{uri}?{}", signed_query(state, &id, &child, expires, grant));
                 }
             }
             let mut out = Vec::new();

@@ -47,3 +47,34 @@ fn only_the_transcoders_paths_are_served() {
         assert_eq!(join("720p", bad), None, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_video_made_private_stops_every_link_but_its_owner_s() {
+    use framelift_shared::domain::{Edit, Visibility};
+    use framelift_shared::ports::MetadataStore;
+    let w = World::default();
+    let v = w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00:00 UTC)).await;
+    let master = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=2700000,RESOLUTION=1280x720\n720p/index.m3u8\n";
+    w.blobs.put_object(&format!("{}master.m3u8", v.id.media_prefix()), master.as_bytes().to_vec());
+    let link = |body: serde_json::Value| {
+        let hls = body["hls"].as_str().unwrap().to_owned();
+        hls[hls.find("/api/").unwrap()..].to_owned()
+    };
+    let stranger = link(get(&w, &format!("/api/videos/{}/watch", v.id), Some(&w.token("Bob"))).await.1);
+    let owner = link(get(&w, &format!("/api/videos/{}/watch", v.id), Some(&w.token("Alice"))).await.1);
+    assert!(stranger.contains("grant=viewer") && owner.contains("grant=owner"), "{stranger} {owner}");
+    for path in [&stranger, &owner] {
+        let res = handle(&w.state, request("GET", path, None, None)).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(String::from_utf8_lossy(res.body().as_ref()).contains("grant="), "the variants carry the same grant");
+    }
+    // A viewer cannot promote a link to the owner's.
+    let forged = stranger.replace("grant=viewer", "grant=owner");
+    assert_eq!(get(&w, &forged, None).await.0, 403);
+
+    let current = w.meta.get(&v.id).await.unwrap().unwrap();
+    w.meta.replace(&current.edited(Edit { visibility: Some(Visibility::Private), ..Default::default() })).await.unwrap();
+    assert_eq!(get(&w, &stranger, None).await.0, 404, "the stranger's link stops at once");
+    assert_eq!(handle(&w.state, request("GET", &owner, None, None)).await.status(), 200, "the owner's goes on");
+    assert_eq!(get(&w, &format!("/api/videos/{}/watch", v.id), Some(&w.token("Bob"))).await.0, 404);
+}

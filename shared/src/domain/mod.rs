@@ -17,7 +17,8 @@ pub use search::{SEARCH_FIELDS, SearchDocument, SearchHits, SearchText, auto_fuz
 pub use text::{ContentType, ContentTypeError, Description, Title};
 pub use upload::{ETag, PartCheck, StoredPart, UploadPlan};
 pub use video::{
-    Author, Claim, MediaInfo, Rendition, Transition, TransitionError, UploadState, Video, VideoAuthor, VideoRecord, VideoStatus,
+    Author, Claim, Edit, MediaInfo, Rendition, Transition, TransitionError, UploadState, Video, VideoAuthor, VideoRecord, VideoStatus,
+    Visibility,
 };
 
 /// Why a value was refused by its parse constructor. The message is written for the person who sent it.

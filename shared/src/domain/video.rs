@@ -31,6 +31,50 @@ impl VideoStatus {
     }
 }
 
+/// Who may see a video. Public: anyone, and it is listed and found by search. Unlisted: anyone with its link, never
+/// listed or found. Private: its owner alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    #[default]
+    Public,
+    Unlisted,
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Unlisted => "unlisted",
+            Visibility::Private => "private",
+        }
+    }
+}
+
+impl std::str::FromStr for Visibility {
+    type Err = super::ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "public" => Ok(Visibility::Public),
+            "unlisted" => Ok(Visibility::Unlisted),
+            "private" => Ok(Visibility::Private),
+            other => Err(super::ParseError::new(format!(
+                "visibility '{other}' is not one of public (listed and searchable), unlisted (anyone with the link) or private (only you)"
+            ))),
+        }
+    }
+}
+
+/// What an owner changes about a video after uploading it; what is `None` stays as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Edit {
+    pub title: Option<Title>,
+    /// `Some(None)` removes the description.
+    pub description: Option<Option<Description>>,
+    pub visibility: Option<Visibility>,
+}
+
 /// Who made a video.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Author {
@@ -93,6 +137,9 @@ pub struct VideoRecord {
     /// While processing in chunks: the plan and what of it is finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<Encoding>,
+    /// Who may see it (records from before this field are public).
+    #[serde(default)]
+    pub visibility: Visibility,
     /// Bumped by every write; stores replace a record only if the version they hold is the one the writer read.
     pub version: u64,
 }
@@ -158,12 +205,45 @@ impl VideoRecord {
             lease_until: None,
             attempts: 0,
             encoding: None,
+            visibility: Visibility::Public,
             version: 1,
         }
     }
 
     pub fn is_owned_by(&self, user: &UserId) -> bool {
         &self.author.id == user
+    }
+
+    /// Whether `viewer` (anonymous when `None`) may see the video and watch what of it is encoded: its owner always;
+    /// anyone else once it can be watched, unless it is private.
+    pub fn is_visible_to(&self, viewer: Option<&UserId>) -> bool {
+        viewer.is_some_and(|v| self.is_owned_by(v)) || (self.is_watchable() && self.visibility != Visibility::Private)
+    }
+
+    /// Whether the video belongs in the public catalogue and in search: ready and public.
+    pub fn is_listed(&self) -> bool {
+        self.status == VideoStatus::Ready && self.visibility == Visibility::Public
+    }
+
+    /// Whether the video will be listed once it is ready: it is public.
+    pub fn is_listed_when_ready(&self) -> bool {
+        self.visibility == Visibility::Public
+    }
+
+    /// The record with `edit` applied and its version bumped.
+    pub fn edited(&self, edit: Edit) -> VideoRecord {
+        let mut next = self.clone();
+        if let Some(title) = edit.title {
+            next.title = title;
+        }
+        if let Some(description) = edit.description {
+            next.description = description;
+        }
+        if let Some(visibility) = edit.visibility {
+            next.visibility = visibility;
+        }
+        next.version += 1;
+        next
     }
 
     /// The record after `t`, with its version bumped, or why the machine refuses it.
@@ -268,6 +348,7 @@ impl VideoRecord {
             poster_url: None,
             progress: self.progress(),
             playable_seconds: self.playable_seconds().map(|s| (s * 1000.0).round() / 1000.0),
+            visibility: self.visibility,
             chapters: Some(super::chapters(self.description.as_ref().map_or("", |d| d.as_str()), media.map(|m| m.duration_seconds)))
                 .filter(|c| !c.is_empty()),
         }
@@ -312,6 +393,9 @@ pub struct Video {
     /// is finished from the start (absent until the first seconds are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub playable_seconds: Option<f64>,
+    /// Who may see it.
+    #[serde(default)]
+    pub visibility: Visibility,
     /// The chapters the description marks (lines that begin "0:00 Intro"), when they make a whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chapters: Option<Vec<super::Chapter>>,
