@@ -125,6 +125,20 @@ impl BlobStore for S3Blobs {
 
 #[async_trait]
 impl ObjectStore for S3Blobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str, cache_control: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(bytes))
+            .content_type(content_type)
+            .cache_control(cache_control)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     async fn download(&self, key: &str, dest: &std::path::Path) -> Result<u64, StoreError> {
         use tokio::io::AsyncWriteExt;
         let out = self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(classify)?;

@@ -204,7 +204,7 @@ impl DevStack {
         let origin = req.headers().get(header::ORIGIN).cloned();
         let is_s3 = path == format!("/{BUCKET}") || path.starts_with(&format!("/{BUCKET}/"));
         let mut res = if Cors::is_preflight(&method, req.headers()) {
-            let methods = if is_s3 { "GET, PUT, HEAD" } else { "GET, POST, PATCH, DELETE" };
+            let methods = if is_s3 { "GET, PUT, HEAD" } else { "GET, POST, PUT, PATCH, DELETE" };
             self.cors.preflight::<Full<Bytes>>(req.headers(), methods).map(box_body)
         } else if is_s3 {
             self.storage(req).await

@@ -228,6 +228,11 @@ impl ObjectStore for MemoryBlobs {
         Ok(Readable::File(path))
     }
 
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str, _cache_control: &str) -> Result<(), StoreError> {
+        self.objects.lock().unwrap().insert(key.to_owned(), (bytes, content_type.to_owned()));
+        Ok(())
+    }
+
     async fn upload(&self, key: &str, src: &Path, content_type: &str, _cache_control: &str) -> Result<(), StoreError> {
         let bytes = std::fs::read(src).map_err(StoreError::unavailable)?;
         self.objects.lock().unwrap().insert(key.to_owned(), (bytes, content_type.to_owned()));

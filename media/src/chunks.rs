@@ -23,6 +23,10 @@ use std::path::PathBuf;
 /// alone. Ten seconds is more than any encoder delay.
 pub const TIMELINE_OFFSET: f64 = 10.0;
 
+/// The MPEG-TS time (90 kHz ticks) of the source's first instant in every rendition: [`TIMELINE_OFFSET`] plus the
+/// 1.4 s the MPEG-TS muxer adds before the first frame. Captions map their zero to it (`X-TIMESTAMP-MAP`).
+pub const MPEGTS_OF_SOURCE_START: u64 = ((TIMELINE_OFFSET + 1.4) * 90_000.0) as u64;
+
 /// The audio rendition's folder, beside the rungs'.
 pub const AUDIO: &str = "audio";
 

@@ -80,6 +80,8 @@ pub trait ObjectStore: Send + Sync {
     async fn download(&self, key: &str, dest: &Path) -> Result<u64, StoreError>;
     /// Uploads the file `src` to `key` with the headers storage will serve it with.
     async fn upload(&self, key: &str, src: &Path, content_type: &str, cache_control: &str) -> Result<(), StoreError>;
+    /// Stores a small object (captions) from memory, with the headers storage will serve it with.
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str, cache_control: &str) -> Result<(), StoreError>;
     /// The bytes of a small object (a playlist). `NotFound` if there is none.
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError>;
     /// Deletes every object whose key starts with `prefix` (none is not an error); returns how many.

@@ -55,6 +55,8 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/api/videos/{id}/hls/{path+}", function: Function::WatchUrl },
     Route { method: "DELETE", path: "/api/videos/{id}", function: Function::Delete },
     Route { method: "PATCH", path: "/api/videos/{id}", function: Function::Edit },
+    Route { method: "PUT", path: "/api/videos/{id}/captions/{language}", function: Function::Edit },
+    Route { method: "DELETE", path: "/api/videos/{id}/captions/{language}", function: Function::Edit },
     Route { method: "GET", path: "/api/search", function: Function::Search },
 ];
 

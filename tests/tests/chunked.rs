@@ -137,6 +137,7 @@ async fn chunks_encoded_alone_play_as_one_seamless_stream() {
         assert!(!std::fs::read_to_string(&playlist).unwrap().contains("DISCONTINUITY"));
         let times = pts(&playlist, "v");
         assert_eq!(times.len(), (SECONDS * FPS) as usize, "{}: every frame of the source once", rung.name);
+        assert_eq!(times[0], chunks::MPEGTS_OF_SOURCE_START as i64, "{}: the source's start, where captions put their zero", rung.name);
         let steps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
         let seams: Vec<(usize, i64)> = steps.iter().copied().enumerate().filter(|(_, d)| (d - frame).abs() > 1).collect();
         assert!(seams.is_empty(), "{}: gaps or overlaps at {seams:?}", rung.name);

@@ -27,7 +27,8 @@ fn dir() -> PathBuf {
 /// The sample request of a route: its file name, the request, and the status its handler answers in the test world
 /// (a ready video with id [`ID`] owned by Alice, who is the caller; no upload in progress).
 fn sample(route: &Route) -> (String, RawRequest, u16) {
-    let path = route.path.replace("{id}", ID).replace("{path+}", "master.m3u8");
+    let path = route.path.replace("{id}", ID).replace("{path+}", "master.m3u8").replace("{language}", "en");
+    let captions = "1\n00:00:00,500 --> 00:00:02,000\nAdaptive bitrate streaming, day 9.\n";
     let (query, body, status): (&str, Option<Value>, u16) = match (route.method, route.path) {
         ("POST", "/api/uploads") => {
             ("", Some(json!({"filename": "day9.mp4", "contentType": "video/mp4", "size": 61581333, "title": "Day 9"})), 201)
@@ -41,24 +42,34 @@ fn sample(route: &Route) -> (String, RawRequest, u16) {
         ("GET", "/api/videos/{id}/watch") => ("", None, 200),
         ("GET", "/api/videos/{id}/hls/{path+}") => ("expires=1767225600&grant=viewer&sig=unsigned-sample", None, 403),
         ("DELETE", "/api/videos/{id}") => ("", None, 204),
+        ("PUT", "/api/videos/{id}/captions/{language}") => ("label=English", Some(Value::String(captions.to_owned())), 200),
+        ("DELETE", "/api/videos/{id}/captions/{language}") => ("", None, 404),
         ("PATCH", "/api/videos/{id}") => ("", Some(json!({"title": "Day 9: adaptive streaming", "visibility": "unlisted"})), 200),
         ("GET", "/api/search") => ("q=day%209&limit=10", None, 200),
         other => panic!("no sample for {other:?}: add one"),
     };
     let mut headers = vec![("host".to_owned(), "abc123.execute-api.eu-west-1.amazonaws.com".to_owned())];
-    if route.path.starts_with("/api/uploads") || route.method == "DELETE" || route.method == "PATCH" {
+    if route.path.starts_with("/api/uploads") || ["DELETE", "PATCH", "PUT"].contains(&route.method) {
         headers.push(("authorization".to_owned(), TOKEN.to_owned()));
     }
-    if body.is_some() {
-        headers.push(("content-type".to_owned(), "application/json".to_owned()));
-    }
+    // Captions go as the file's text; every other body is JSON.
+    let body = body.map(|b| match b {
+        Value::String(text) => {
+            headers.push(("content-type".to_owned(), "application/x-subrip".to_owned()));
+            text.into_bytes()
+        }
+        json => {
+            headers.push(("content-type".to_owned(), "application/json".to_owned()));
+            json.to_string().into_bytes()
+        }
+    });
     let name = format!("{}.{}.json", route.function.name(), slug(route));
     let raw = RawRequest {
         method: route.method.to_owned(),
         path,
         query: query.to_owned(),
         headers,
-        body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+        body: body.unwrap_or_default(),
         source_ip: "203.0.113.7".to_owned(),
     };
     (name, raw, status)

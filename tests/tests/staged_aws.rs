@@ -250,6 +250,31 @@ async fn viewers_fetch_media_through_cloudfront_with_urls_signed_by_the_deploy_s
     let duration = video["durationSeconds"].as_f64().unwrap();
     assert!((seconds - duration).abs() < 1.0, "{seconds} s decoded through the edge of {duration} s: {time}");
 
+    // Captions, stored by the edit function with its own role, reach viewers through the edge too; an edit makes the
+    // video unlisted.
+    let put = reqwest::Client::new()
+        .put(format!("{}/api/videos/{id}/captions/en?label=English", world.api))
+        .bearer_auth(&token)
+        .header("content-type", "text/vtt")
+        .body("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nBikes at dusk\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    let (status, edited) =
+        api.call("PATCH", &format!("/api/videos/{id}"), Some(serde_json::json!({"visibility": "unlisted"})), Some(&token)).await;
+    assert_eq!((status, edited["video"]["visibility"].as_str()), (200, Some("unlisted")), "{edited}");
+    let (_, watch) = api.call("GET", &format!("/api/videos/{id}/watch"), None, None).await;
+    let hls = watch["hls"].as_str().unwrap();
+    let master = reqwest::get(hls).await.unwrap().text().await.unwrap();
+    let subs = master.lines().find(|l| l.contains("TYPE=SUBTITLES")).and_then(|l| l.split("URI=\"").nth(1)).expect("captions offered");
+    let subs = subs.split('"').next().unwrap();
+    let playlist = reqwest::get(format!("{}{subs}", hls.split("master.m3u8").next().unwrap())).await.unwrap().text().await.unwrap();
+    let vtt_url = playlist.lines().find(|l| l.starts_with("https://")).expect("the captions file's URL");
+    assert!(vtt_url.starts_with(&format!("{prefix}captions/en.vtt?")), "{vtt_url}");
+    let vtt = cdn.get(vtt_url).await.unwrap_or_else(|e| panic!("{vtt_url}: {e:?}"));
+    assert!(String::from_utf8_lossy(&vtt).contains("00:00:01.000 --> 00:00:03.000\nBikes at dusk"));
+
     // The policy: this video's folder until the link's expiry (an hour, the default).
     let query: BTreeMap<String, String> = url::Url::parse(segments[0]).unwrap().query_pairs().into_owned().collect();
     let policy = base64::Engine::decode(
@@ -276,7 +301,7 @@ async fn viewers_fetch_media_through_cloudfront_with_urls_signed_by_the_deploy_s
     let calls = world.calls.all();
     let readers: BTreeSet<&str> =
         calls.iter().filter(|c| c.auth.action == "secretsmanager:GetSecretValue").map(|c| c.function.as_str()).collect();
-    assert!(readers.contains("WatchUrlFunction") && readers.contains("ListFunction"), "{readers:?}");
+    assert!(["WatchUrlFunction", "ListFunction", "EditFunction"].iter().all(|f| readers.contains(f)), "{readers:?}");
     assert!(calls.iter().all(|c| !(c.auth.action == "s3:GetObject" && c.auth.resource.ends_with(".ts"))), "segments read from S3 directly");
     println!(
         "staged CloudFront: {} segments ({} KiB) and the poster through the edge under one policy; the key read by {readers:?}",

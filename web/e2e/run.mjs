@@ -200,6 +200,48 @@ try {
   await shot('my-videos-private')
   await stranger.context().close()
 
+  // Captions: an SRT file for English on the edit page; the player's Captions menu turns them on, and the cue meant
+  // for 3:01 shows at 3:01 (the WebVTT's timestamp map lines up with the renditions); Off turns them off.
+  const srt = join(shots, 'lesson.en.srt')
+  writeFileSync(srt, '1\r\n00:00:01,000 --> 00:00:05,000\r\nWelcome to the lesson\r\n\r\n2\r\n00:03:00,500 --> 00:03:06,000\r\nQuestions, please\r\n')
+  await page.goto(lessonLink.replace('#/watch/', '#/edit/'))
+  await page.getByLabel('Language (a tag such as en, fr, pt-BR)').fill('en')
+  await page.getByLabel('Name in the player (optional)').fill('English')
+  await page.getByLabel('Captions file (WebVTT or SRT)').setInputFiles(srt)
+  await page.getByRole('button', { name: 'Add captions' }).click()
+  await page.getByText('English (en)').waitFor()
+  await shot('captions-added')
+  await page.goto(lessonLink)
+  await page.getByLabel('Captions').waitFor()
+  const captionOptions = await page.getByLabel('Captions').locator('option').allTextContents()
+  check(captionOptions.join('|') === 'Off|English', `the captions menu: ${captionOptions}`)
+  await page.getByLabel('Captions').selectOption({ label: 'English' })
+  await page.evaluate(() => {
+    const v = document.querySelector('video')
+    v.muted = true
+    v.currentTime = 181
+    return v.play()
+  })
+  const cue = () =>
+    page.evaluate(() =>
+      Array.from(document.querySelector('video').textTracks)
+        .filter((t) => t.mode === 'showing')
+        .flatMap((t) => Array.from(t.activeCues ?? []).map((c) => c.text))
+        .join('|'),
+    )
+  await page.waitForFunction(
+    () => Array.from(document.querySelector('video').textTracks).some((t) => t.mode === 'showing' && Array.from(t.activeCues ?? []).some((c) => c.text === 'Questions, please')),
+    null,
+    { timeout: 20_000 },
+  )
+  const at = await currentTime()
+  check(at >= 180.5 && at < 186, `the 3:00.5 cue showed at ${at} s`)
+  await page.evaluate(() => document.querySelector('video').pause())
+  await shot('captions-on')
+  await page.getByLabel('Captions').selectOption({ label: 'Off' })
+  await page.waitForFunction(() => Array.from(document.querySelector('video').textTracks).every((t) => t.mode !== 'showing'), null, { timeout: 5_000 })
+  check((await cue()) === '', 'captions still showing after Off')
+
   // Search with a typo in the author's name.
   await page.getByRole('searchbox', { name: 'Search' }).fill('keetri harbuor')
   await page.getByRole('searchbox', { name: 'Search' }).press('Enter')

@@ -18,6 +18,8 @@ export interface Video {
   progress?: number
   /** How many seconds from the start can be watched now (all of a ready video). */
   playableSeconds?: number
+  /** The languages it has captions in. */
+  captions?: { language: string; label: string }[]
   /** Who may see it: public (listed and searchable), unlisted (anyone with the link) or private (the owner alone). */
   visibility: Visibility
   /** Read from the description's timestamp lines, when they make a whole. */
@@ -64,10 +66,12 @@ export class Api {
     const headers: Record<string, string> = {}
     const token = await this.token()
     if (token) headers.authorization = `Bearer ${token}`
-    if (body !== undefined) headers['content-type'] = 'application/json'
+    // A file goes as it is (captions); anything else as JSON.
+    const file = body instanceof Blob
+    if (body !== undefined) headers['content-type'] = file ? body.type || 'text/plain' : 'application/json'
     let res: Response
     try {
-      res = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal })
+      res = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : file ? body : JSON.stringify(body), signal })
     } catch (e) {
       if (signal?.aborted) throw e
       throw new ApiError(0, 'network', 'The server could not be reached: check your connection and try again')
@@ -102,6 +106,13 @@ export class Api {
   }
   edit(id: string, change: VideoEdit) {
     return this.call<{ video: Video }>('PATCH', `/api/videos/${encodeURIComponent(id)}`, change)
+  }
+  putCaptions(id: string, language: string, label: string, file: Blob) {
+    const q = label ? `?${new URLSearchParams({ label })}` : ''
+    return this.call<{ video: Video }>('PUT', `/api/videos/${encodeURIComponent(id)}/captions/${encodeURIComponent(language)}${q}`, file)
+  }
+  removeCaptions(id: string, language: string) {
+    return this.call<{ video: Video }>('DELETE', `/api/videos/${encodeURIComponent(id)}/captions/${encodeURIComponent(language)}`)
   }
   remove(id: string) {
     return this.call<void>('DELETE', `/api/videos/${encodeURIComponent(id)}`)

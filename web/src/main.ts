@@ -449,7 +449,7 @@ async function edit(api: Api, id: string) {
     h('div', { className: 'row' }, save, h('a', { href: `#/watch/${id}`, textContent: 'Cancel' })),
     status,
   )
-  main.replaceChildren(form)
+  main.replaceChildren(form, captionsCard(api, video))
   form.addEventListener('submit', async (e) => {
     e.preventDefault()
     save.disabled = true
@@ -466,6 +466,65 @@ async function edit(api: Api, id: string) {
       status.textContent = errorText(err)
     }
   })
+}
+
+/** The edit page's captions: those the video has, each removable, and a form to add a language (WebVTT or SRT). */
+function captionsCard(api: Api, video: Video) {
+  const list = h('ul', { className: 'mine' })
+  const language = h('input', { id: 'cap-language', required: true, maxLength: 35, placeholder: 'en', size: 8 })
+  const label = h('input', { id: 'cap-label', maxLength: 50, placeholder: 'English' })
+  const file = h('input', { id: 'cap-file', type: 'file', accept: '.vtt,.srt,text/vtt', required: true })
+  const add = h('button', { type: 'submit', textContent: 'Add captions' })
+  const status = h('p', { className: 'status', 'aria-live': 'polite' })
+  const render = (v: Video) => {
+    list.replaceChildren(
+      ...(v.captions ?? []).map((c) => {
+        const remove = h('button', { type: 'button', textContent: 'Remove', 'aria-label': `Remove ${c.label} captions` })
+        remove.onclick = async () => {
+          try {
+            render((await api.removeCaptions(v.id, c.language)).video)
+            status.textContent = `${c.label} captions removed.`
+          } catch (err) {
+            status.textContent = errorText(err)
+          }
+        }
+        return h('li', {}, h('span', { textContent: `${c.label} (${c.language})` }), remove)
+      }),
+    )
+    if (!v.captions?.length) list.replaceChildren(h('li', { textContent: 'No captions yet.' }))
+  }
+  render(video)
+  const form = h(
+    'form',
+    { className: 'card' },
+    h('h2', { textContent: 'Captions' }),
+    list,
+    h('label', { for: 'cap-language', textContent: 'Language (a tag such as en, fr, pt-BR)' }),
+    language,
+    h('label', { for: 'cap-label', textContent: 'Name in the player (optional)' }),
+    label,
+    h('label', { for: 'cap-file', textContent: 'Captions file (WebVTT or SRT)' }),
+    file,
+    h('div', { className: 'row' }, add),
+    status,
+  )
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const f = file.files?.[0]
+    if (!f) return
+    add.disabled = true
+    try {
+      const { video: saved } = await api.putCaptions(video.id, language.value.trim(), label.value.trim(), f)
+      render(saved)
+      status.textContent = `Captions added: ${f.name}.`
+      form.reset()
+    } catch (err) {
+      status.textContent = errorText(err)
+    } finally {
+      add.disabled = false
+    }
+  })
+  return form
 }
 
 async function search(api: Api, q: string) {

@@ -1,5 +1,6 @@
 // The player: hls.js where Media Source Extensions exist, the browser's own HLS elsewhere (Safari), a quality menu
-// (Auto and each rung), the poster while loading, keyboard control, and a message instead of a blank box on failure.
+// (Auto and each rung), a captions menu (Off and each language the playlist offers), the poster while loading, keyboard
+// control, and a message instead of a blank box on failure.
 
 // hls.js is loaded on first use, so pages without a player do not download it.
 type HlsModule = typeof import('hls.js')
@@ -30,7 +31,21 @@ export async function mountPlayer(host: HTMLElement, src: { hls?: string; file?:
   quality.append(auto)
   const controls = el('div', { className: 'player-controls', hidden: true })
   const label = el('label', { htmlFor: quality.id, textContent: 'Quality' })
-  controls.append(label, quality)
+  const captions = el('select', { id: `captions-${Math.random().toString(36).slice(2)}` })
+  captions.append(el('option', { value: '-1', textContent: 'Off' }))
+  const captionsLabel = el('label', { htmlFor: captions.id, textContent: 'Captions' })
+  const captionsGroup = el('span', { className: 'player-captions', hidden: true })
+  captionsGroup.append(captionsLabel, captions)
+  const qualityGroup = el('span', { hidden: true })
+  qualityGroup.append(label, quality)
+  controls.append(captionsGroup, qualityGroup)
+  const showControls = () => (controls.hidden = qualityGroup.hidden && captionsGroup.hidden)
+  const offerCaptions = (tracks: { name: string; lang?: string }[]) => {
+    captions.replaceChildren(el('option', { value: '-1', textContent: 'Off' }))
+    tracks.forEach((t, i) => captions.append(el('option', { value: String(i), textContent: t.name || t.lang || `Track ${i + 1}` })))
+    captionsGroup.hidden = tracks.length === 0
+    showControls()
+  }
   frame.append(video, error)
   host.append(frame, controls)
 
@@ -48,7 +63,13 @@ export async function mountPlayer(host: HTMLElement, src: { hls?: string; file?:
     hls = new Hls({ capLevelToPlayerSize: true })
     hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
       data.levels.forEach((level, i) => quality.append(el('option', { value: String(i), textContent: `${Math.min(level.width, level.height)}p` })))
-      controls.hidden = data.levels.length < 2
+      qualityGroup.hidden = data.levels.length < 2
+      showControls()
+    })
+    hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_e, data) => offerCaptions(data.subtitleTracks))
+    hls.subtitleDisplay = true
+    captions.addEventListener('change', () => {
+      if (hls) hls.subtitleTrack = Number(captions.value)
     })
     hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
       const level = hls?.levels[data.level]
@@ -73,6 +94,12 @@ export async function mountPlayer(host: HTMLElement, src: { hls?: string; file?:
     hls.attachMedia(video)
   } else if (src.hls && video.canPlayType('application/vnd.apple.mpegurl')) {
     video.src = src.hls
+    // Safari lists the playlist's subtitles renditions as text tracks.
+    const textTracks = () => Array.from(video.textTracks).filter((t) => t.kind === 'subtitles' || t.kind === 'captions')
+    video.textTracks.addEventListener('addtrack', () => offerCaptions(textTracks().map((t) => ({ name: t.label, lang: t.language }))))
+    captions.addEventListener('change', () =>
+      textTracks().forEach((t, i) => (t.mode = String(i) === captions.value ? 'showing' : 'disabled')),
+    )
   } else if (src.file) {
     video.src = src.file
   } else {

@@ -1,16 +1,20 @@
-//! `PATCH /api/videos/{id}`: the owner changes a video's title, description or visibility, in any status. The record
-//! is written first (conditionally, following a transcode that moves it meanwhile), then the search index follows: a
-//! listed video's document is replaced, one that is no longer listed is removed. Catalogue pages are made from the
-//! records, so they follow the record.
+//! What an owner changes about a video after uploading it, in any status:
+//!
+//! - `PATCH /api/videos/{id}`: title, description or visibility. The record is written first (conditionally, following
+//!   a transcode that moves it meanwhile), then the search index follows: a listed video's document is replaced, one
+//!   that is no longer listed is removed. Catalogue pages are made from the records, so they follow the record.
+//! - `PUT /api/videos/{id}/captions/{language}`: a WebVTT or SRT file, checked as text ([`WebVtt`]) and stored as
+//!   WebVTT beside the renditions; the record lists the language, and the watch route's master playlist offers it as
+//!   a subtitles rendition. `DELETE` of the same path removes it.
 //!
 //! Its own function: it is the one route that rewrites a finished record and a search document, and the template gives
 //! only it (with the transcoder) that pair of permissions.
 
-use framelift_shared::domain::{Description, Edit, SearchDocument, Title, Video, VideoStatus};
+use framelift_shared::domain::{CaptionTrack, Description, Edit, Language, SearchDocument, Title, Video, VideoRecord, VideoStatus, WebVtt};
 use framelift_shared::http::{self, ApiResponse, StatusCode};
 use framelift_shared::ports::StoreError;
 use framelift_shared::{AppError, AppState};
-use lambda_http::Request;
+use lambda_http::{Request, RequestExt};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The fields that may change; each one absent stays as it is. `"description": null` (or `""`) removes it.
@@ -36,12 +40,85 @@ struct EditResponse {
 }
 
 pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
-    http::respond(edit(state, req).await)
+    let language = req.path_parameters_ref().and_then(|p| p.first("language").map(str::to_owned));
+    http::respond(match (req.method().as_str(), language) {
+        ("PUT", Some(language)) => put_captions(state, req, &language).await,
+        ("DELETE", Some(language)) => delete_captions(state, req, &language).await,
+        _ => edit(state, req).await,
+    })
+}
+
+/// The video if `caller` owns it: a 404 if they may not see it, a 403 if they may but it is not theirs.
+async fn owned(state: &AppState, req: &Request) -> Result<VideoRecord, AppError> {
+    let caller = state.authenticate(req).await?;
+    let id = http::path_video_id(req)?;
+    // Someone else's video is the same 404 as a missing one unless they may see it; then it is theirs to watch, not
+    // to change.
+    let record = state.visible_record(&id, Some(&caller)).await?;
+    if !record.is_owned_by(&caller.id) {
+        return Err(AppError::Forbidden(format!("video '{id}' belongs to someone else: only its owner may change it")));
+    }
+    Ok(record)
+}
+
+/// Writes `change(record)` conditionally, re-reading and applying it again if a transcode wrote meanwhile.
+async fn write(
+    state: &AppState,
+    mut record: VideoRecord,
+    change: impl Fn(&VideoRecord) -> Result<VideoRecord, AppError>,
+) -> Result<VideoRecord, AppError> {
+    loop {
+        let next = change(&record)?;
+        match state.meta.replace(&next).await {
+            Ok(()) => return Ok(next),
+            Err(StoreError::Conflict) => {
+                let id = record.id;
+                record = state.meta.get(&id).await?.ok_or_else(|| AppError::NotFound(format!("there is no video with id '{id}'")))?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+async fn put_captions(state: &AppState, req: Request, language: &str) -> Result<ApiResponse, AppError> {
+    let record = owned(state, &req).await?;
+    let language: Language = language.parse()?;
+    let body: &[u8] = req.body().as_ref();
+    if body.len() > framelift_shared::domain::MAX_CAPTIONS_BYTES {
+        return Err(AppError::TooLarge(format!(
+            "the captions file is larger than {} KiB: split or trim it",
+            framelift_shared::domain::MAX_CAPTIONS_BYTES / 1024
+        )));
+    }
+    let vtt = WebVtt::parse(body, framelift_media::chunks::MPEGTS_OF_SOURCE_START)?;
+    let label = match http::query_param(&req, "label") {
+        Some(l) if !l.trim().is_empty() && l.trim().chars().count() <= 50 && !l.chars().any(char::is_control) => l.trim().to_owned(),
+        Some(_) => return Err(AppError::BadRequest("label must be 1 to 50 characters of text: the name the player's menu shows".into())),
+        None => language.to_string(),
+    };
+    // The file first: the record names only captions that are stored.
+    let key = record.id.captions_key(&language);
+    state.objects.put(&key, vtt.as_str().as_bytes().to_vec(), "text/vtt; charset=utf-8", "public, max-age=60").await?;
+    let track = CaptionTrack { language, label };
+    let saved = write(state, record, |r| Ok(r.with_captions(track.clone()))).await?;
+    tracing::info!(video = %saved.id, language = %track.language, cues = vtt.cues(), "captions stored");
+    http::json(StatusCode::OK, &EditResponse { video: state.view(&saved).await? })
+}
+
+async fn delete_captions(state: &AppState, req: Request, language: &str) -> Result<ApiResponse, AppError> {
+    let record = owned(state, &req).await?;
+    let language: Language = language.parse()?;
+    let id = record.id;
+    let missing = || AppError::NotFound(format!("video '{id}' has no captions in '{language}'"));
+    record.without_captions(&language).ok_or_else(missing)?;
+    // The record first: a file it no longer names is never served, and a repeat removes it.
+    let saved = write(state, record, |r| r.without_captions(&language).ok_or_else(missing)).await?;
+    state.objects.delete_prefix(&id.captions_key(&language)).await?;
+    http::json(StatusCode::OK, &EditResponse { video: state.view(&saved).await? })
 }
 
 async fn edit(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
-    let caller = state.authenticate(&req).await?;
-    let id = http::path_video_id(&req)?;
+    let record = owned(state, &req).await?;
     let body: EditRequest = http::body_json(&req)?;
     let change = Edit {
         title: body.title.as_deref().map(str::parse::<Title>).transpose()?,
@@ -51,29 +128,13 @@ async fn edit(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     if change == Edit::default() {
         return Err(AppError::BadRequest("nothing to change: send title, description or visibility".into()));
     }
-    // Someone else's video is the same 404 as a missing one unless they may see it; then it is theirs to watch, not
-    // to change.
-    let mut record = state.visible_record(&id, Some(&caller)).await?;
-    if !record.is_owned_by(&caller.id) {
-        return Err(AppError::Forbidden(format!("video '{id}' belongs to someone else: only its owner may change it")));
-    }
-    let edited = loop {
-        let next = record.edited(change.clone());
-        match state.meta.replace(&next).await {
-            Ok(()) => break next,
-            // A transcode wrote meanwhile: apply the same change to what it wrote.
-            Err(StoreError::Conflict) => {
-                record = state.meta.get(&id).await?.ok_or_else(|| AppError::NotFound(format!("there is no video with id '{id}'")))?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let edited = write(state, record, |r| Ok(r.edited(change.clone()))).await?;
     if edited.is_listed() {
         state.search.put(&SearchDocument::of(&edited)).await?;
     } else if edited.status == VideoStatus::Ready {
-        state.search.remove(&id).await?;
+        state.search.remove(&edited.id).await?;
     }
-    tracing::info!(video = %id, visibility = edited.visibility.as_str(), "video edited");
+    tracing::info!(video = %edited.id, visibility = edited.visibility.as_str(), "video edited");
     http::json(StatusCode::OK, &EditResponse { video: state.view(&edited).await? })
 }
 

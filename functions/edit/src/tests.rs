@@ -100,3 +100,61 @@ async fn a_bad_change_says_what_to_fix_and_changes_nothing() {
     }
     assert_eq!(w.meta.get(&v.id).await.unwrap().unwrap(), v, "nothing was written");
 }
+
+async fn send_captions(w: &World, id: &str, language: &str, text: &[u8], token: Option<&str>) -> (u16, Value) {
+    let mut req = request("PUT", &format!("/api/videos/{id}/captions/{language}?label=English"), None, token);
+    *req.body_mut() = lambda_http::Body::Binary(text.to_vec());
+    parts(handle(&w.state, req).await)
+}
+
+#[tokio::test]
+async fn srt_captions_are_stored_as_webvtt_and_listed_then_removed() {
+    let w = World::default();
+    let v = w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00 UTC)).await;
+    let id = v.id.to_string();
+    let alice = w.token("Alice");
+    let srt = b"1\r\n00:00:01,000 --> 00:00:02,500\r\nHello\r\n";
+    let (status, body) = send_captions(&w, &id, "EN", srt, Some(&alice)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["video"]["captions"], json!([{"language": "en", "label": "English"}]));
+    let stored = String::from_utf8(w.blobs.object(&format!("{}captions/en.vtt", v.id.media_prefix())).unwrap()).unwrap();
+    assert!(
+        stored.starts_with("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:1026000,LOCAL:00:00:00.000\n")
+            && stored.contains("00:00:01.000 --> 00:00:02.500\nHello"),
+        "{stored}"
+    );
+    // A second language, then the first replaced: one entry per language.
+    send_captions(&w, &id, "pt-br", b"WEBVTT\n\n00:01.000 --> 00:02.000\nOla\n", Some(&alice)).await;
+    let (_, body) = send_captions(&w, &id, "en", srt, Some(&alice)).await;
+    let languages: Vec<&str> = body["video"]["captions"].as_array().unwrap().iter().map(|c| c["language"].as_str().unwrap()).collect();
+    assert_eq!(languages, ["en", "pt-BR"]);
+    let (status, body) = parts(handle(&w.state, request("DELETE", &format!("/api/videos/{id}/captions/en"), None, Some(&alice))).await);
+    assert_eq!((status, body["video"]["captions"].as_array().map(Vec::len)), (200, Some(1)), "{body}");
+    assert!(w.blobs.object(&format!("{}captions/en.vtt", v.id.media_prefix())).is_none());
+    let (status, body) = parts(handle(&w.state, request("DELETE", &format!("/api/videos/{id}/captions/en"), None, Some(&alice))).await);
+    assert_eq!(status, 404, "{body}");
+}
+
+#[tokio::test]
+async fn bad_captions_say_what_to_fix_and_store_nothing() {
+    let w = World::default();
+    let v = w.video("Alice", VideoStatus::Ready, datetime!(2026-11-01 10:00 UTC)).await;
+    let id = v.id.to_string();
+    let alice = w.token("Alice");
+    let cases: [(&str, &[u8], u16, &str); 5] = [
+        ("en", b"\x00\x00\x00\x18ftypmp42", 400, "control characters"),
+        ("en", b"1\n00:00:05,000 --> 00:00:01,000\nbackwards\n", 400, "line 2: the cue ends before it starts"),
+        ("english", b"1\n00:00:01,000 --> 00:00:02,000\nhi\n", 400, "'english' is not a language tag"),
+        ("en", &[b'a'; 600 * 1024], 413, "larger than 512 KiB"),
+        ("en", b"", 400, "no cues"),
+    ];
+    for (language, text, want, says) in cases {
+        let (status, body) = send_captions(&w, &id, language, text, Some(&alice)).await;
+        assert_eq!(status, want, "{says}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(says), "{body}");
+    }
+    assert_eq!(send_captions(&w, &id, "en", b"1\n00:00:01,000 --> 00:00:02,000\nhi\n", Some(&w.token("Bob"))).await.0, 403);
+    assert_eq!(send_captions(&w, &id, "en", b"1\n00:00:01,000 --> 00:00:02,000\nhi\n", None).await.0, 401);
+    assert!(w.blobs.keys().iter().all(|k| !k.contains("captions")), "{:?}", w.blobs.keys());
+    assert!(w.meta.get(&v.id).await.unwrap().unwrap().captions.is_empty());
+}

@@ -263,6 +263,9 @@ impl ObjectStore for Down {
     async fn upload(&self, _: &str, _: &std::path::Path, _: &str, _: &str) -> Result<(), StoreError> {
         Err(refused())
     }
+    async fn put(&self, _: &str, _: Vec<u8>, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(refused())
+    }
     async fn read(&self, _: &str) -> Result<Vec<u8>, StoreError> {
         Err(refused())
     }

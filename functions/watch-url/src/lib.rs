@@ -133,6 +133,10 @@ async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResp
         _ => return Err(not_found()),
     };
     let key = format!("{}{path}", id.media_prefix());
+    if let Some(language) = path.strip_prefix(CAPTIONS).and_then(|p| p.strip_suffix(".m3u8")) {
+        let text = captions_playlist(state, &record, language, expires).await?.ok_or_else(not_found)?;
+        return playlist_response(text, expires - now, false);
+    }
     let unfinished = unfinished_playlist(&record, path);
     let bytes = match &unfinished {
         Some(text) => text.clone().into_bytes(),
@@ -156,6 +160,24 @@ async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResp
                     *uri = format!("{uri}?{}", signed_query(state, &id, &child, expires, grant));
                 }
             }
+            // Captions, one subtitles rendition per language, offered to every variant.
+            for track in &record.captions {
+                let child = format!("{CAPTIONS}{}.m3u8", track.language);
+                master.alternatives.push(m3u8_rs::AlternativeMedia {
+                    media_type: m3u8_rs::AlternativeMediaType::Subtitles,
+                    uri: Some(format!("{child}?{}", signed_query(state, &id, &child, expires, grant))),
+                    group_id: SUBTITLES_GROUP.to_owned(),
+                    language: Some(track.language.to_string()),
+                    name: track.label.clone(),
+                    autoselect: true,
+                    ..Default::default()
+                });
+            }
+            if !record.captions.is_empty() {
+                for v in &mut master.variants {
+                    v.subtitles = Some(SUBTITLES_GROUP.to_owned());
+                }
+            }
             let mut out = Vec::new();
             master.write_to(&mut out).map_err(AppError::internal)?;
             out
@@ -176,15 +198,42 @@ async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResp
         }
         Err(e) => return Err(AppError::internal(std::io::Error::other(format!("stored playlist {key} does not parse: {e:?}")))),
     };
+    playlist_response(String::from_utf8(text).map_err(AppError::internal)?, expires - now, unfinished.is_some())
+}
+
+/// A playlist as served: private (the body carries signatures) and briefly cached (they expire, and an unfinished
+/// playlist grows).
+fn playlist_response(text: String, left: i64, unfinished: bool) -> Result<ApiResponse, AppError> {
     let mut res = Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "application/vnd.apple.mpegurl")
-        // Private: the body carries signatures. Short: they expire, and an unfinished playlist grows.
-        .header("cache-control", format!("private, max-age={}", (expires - now).min(if unfinished.is_some() { 1 } else { 60 })))
-        .body(Body::Text(String::from_utf8(text).map_err(AppError::internal)?))
+        .header("cache-control", format!("private, max-age={}", left.min(if unfinished { 1 } else { 60 })))
+        .body(Body::Text(text))
         .map_err(AppError::internal)?;
     res.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     Ok(res)
+}
+
+/// The folder of the captions playlists and files.
+const CAPTIONS: &str = "captions/";
+/// The `GROUP-ID` of the subtitles renditions.
+const SUBTITLES_GROUP: &str = "subs";
+
+/// The subtitles playlist of the captions in `language`: the whole WebVTT file as one segment as long as the video,
+/// signed like the video's segments. `None` if the video has no such captions.
+async fn captions_playlist(state: &AppState, record: &VideoRecord, language: &str, expires: i64) -> Result<Option<String>, AppError> {
+    let Some(track) = record.captions.iter().find(|t| t.language.as_str() == language) else { return Ok(None) };
+    let length = match (&record.media, &record.encoding) {
+        (Some(m), _) => m.duration_seconds,
+        (None, Some(e)) => e.duration(),
+        (None, None) => return Ok(None),
+    };
+    let until = OffsetDateTime::from_unix_timestamp(expires).map_err(AppError::internal)?;
+    let url = state.media.urls(&record.id, &[record.id.captions_key(&track.language)], until).await?.remove(0);
+    Ok(Some(format!(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:{length:.3},\n{url}\n#EXT-X-ENDLIST\n",
+        length.ceil() as u64
+    )))
 }
 
 /// A rendition's playlist while the video is still being encoded, made from its record: `None` for a ready video, the

@@ -26,6 +26,11 @@ impl VideoId {
     pub fn media_prefix(&self) -> String {
         format!("{}{}/", ObjectKey::MEDIA_PREFIX, self)
     }
+
+    /// Where the captions in `language` are stored (under the media prefix: signed and deleted with the rest).
+    pub fn captions_key(&self, language: &super::Language) -> String {
+        format!("{}captions/{language}.vtt", self.media_prefix())
+    }
 }
 
 impl FromStr for VideoId {

@@ -1,5 +1,6 @@
 //! The domain: values that parse, the video record and the rules of its life.
 
+mod captions;
 mod chapters;
 mod encoding;
 mod ids;
@@ -9,6 +10,7 @@ mod text;
 mod upload;
 mod video;
 
+pub use captions::{CaptionTrack, Language, MAX_CAPTIONS_BYTES, WebVtt};
 pub use chapters::{Chapter, chapters};
 pub use encoding::{EncodedChunk, Encoding, Recorded, Weight};
 pub use ids::{ObjectKey, PartNumber, UploadId, UserId, VideoId};

@@ -140,6 +140,9 @@ pub struct VideoRecord {
     /// Who may see it (records from before this field are public).
     #[serde(default)]
     pub visibility: Visibility,
+    /// Captions by language, in the order of their tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub captions: Vec<super::CaptionTrack>,
     /// Bumped by every write; stores replace a record only if the version they hold is the one the writer read.
     pub version: u64,
 }
@@ -206,6 +209,7 @@ impl VideoRecord {
             attempts: 0,
             encoding: None,
             visibility: Visibility::Public,
+            captions: Vec::new(),
             version: 1,
         }
     }
@@ -228,6 +232,26 @@ impl VideoRecord {
     /// Whether the video will be listed once it is ready: it is public.
     pub fn is_listed_when_ready(&self) -> bool {
         self.visibility == Visibility::Public
+    }
+
+    /// The record with `track` among its captions (replacing the same language's) and its version bumped.
+    pub fn with_captions(&self, track: super::CaptionTrack) -> VideoRecord {
+        let mut next = self.clone();
+        next.captions.retain(|t| t.language != track.language);
+        next.captions.push(track);
+        next.captions.sort_by(|a, b| a.language.cmp(&b.language));
+        next.version += 1;
+        next
+    }
+
+    /// The record without the captions in `language` (`None` if it has none) and its version bumped.
+    pub fn without_captions(&self, language: &super::Language) -> Option<VideoRecord> {
+        let mut next = self.clone();
+        next.captions.retain(|t| &t.language != language);
+        (next.captions.len() < self.captions.len()).then(|| {
+            next.version += 1;
+            next
+        })
     }
 
     /// The record with `edit` applied and its version bumped.
@@ -349,6 +373,7 @@ impl VideoRecord {
             progress: self.progress(),
             playable_seconds: self.playable_seconds().map(|s| (s * 1000.0).round() / 1000.0),
             visibility: self.visibility,
+            captions: Some(self.captions.clone()).filter(|c| !c.is_empty()),
             chapters: Some(super::chapters(self.description.as_ref().map_or("", |d| d.as_str()), media.map(|m| m.duration_seconds)))
                 .filter(|c| !c.is_empty()),
         }
@@ -396,6 +421,9 @@ pub struct Video {
     /// Who may see it.
     #[serde(default)]
     pub visibility: Visibility,
+    /// The languages it has captions in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captions: Option<Vec<super::CaptionTrack>>,
     /// The chapters the description marks (lines that begin "0:00 Intro"), when they make a whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chapters: Option<Vec<super::Chapter>>,
