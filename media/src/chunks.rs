@@ -13,6 +13,7 @@ use crate::ladder::Rung;
 use crate::paths::AbsolutePath;
 use crate::probe::{SourceInfo, clock};
 use crate::sandbox::{self, Limits};
+use crate::storyboard;
 use crate::transcode::{TranscodeError, our_fault};
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -95,7 +96,15 @@ pub async fn encode_chunk(
     if let Some(length) = chunk.length {
         args.extend(["-t".into(), format!("{length:.6}").into()]);
     }
-    args.extend(["-i".into(), input.arg(), "-filter_complex".into(), hls::filter_graph(rungs).into()]);
+    // The picture splits in two: the ladder, and the storyboard's frames (one per segment, tiled into one sprite).
+    let length = chunk.length.unwrap_or(source.duration - chunk.start).max(0.0);
+    let frames = (length / f64::from(hls::SEGMENT_SECONDS)).ceil().max(1.0) as u32;
+    let graph = format!(
+        "[0:v]split=2[ladder][frames];[frames]{}[storyboard];{}",
+        storyboard::filter(frames, source.width, source.height),
+        hls::filter_graph_from("[ladder]", rungs)
+    );
+    args.extend(["-i".into(), input.arg(), "-filter_complex".into(), graph.into()]);
     for (i, r) in rungs.iter().enumerate() {
         let dir = out.join(&r.name);
         std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
@@ -104,6 +113,9 @@ pub async fn encode_chunk(
         args.extend(offset(chunk.start));
         args.extend(hls::hls_output_args(&dir, chunk.first_segment, hls::Listing::AsTheyClose));
     }
+    std::fs::create_dir_all(out.join(storyboard::FOLDER)).map_err(anyhow::Error::from)?;
+    args.extend(["-map".into(), "[storyboard]".into(), "-frames:v".into(), "1".into(), "-q:v".into(), "5".into()]);
+    args.extend(["-f".into(), "image2".into(), "-update".into(), "1".into(), out.join(storyboard::sprite(chunk.index)).as_os_str().into()]);
     run(ffmpeg, &args, out, limits, chunk.start).await?;
     rungs.iter().map(|r| segments(&out.join(&r.name))).collect()
 }

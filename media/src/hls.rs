@@ -143,10 +143,15 @@ pub(crate) fn hls_output_args(dir: &Path, first_segment: u32, listing: Listing) 
 /// Decode once; scale in a cascade (each rung from the next larger one, which costs far less than scaling every rung
 /// from the source), with a sharp filter (lanczos) that keeps detail a plain bicubic loses.
 pub(crate) fn filter_graph(rungs: &[Rung]) -> String {
+    filter_graph_from("[0:v]", rungs)
+}
+
+/// [`filter_graph`] from the pad `input` rather than the first video stream.
+pub(crate) fn filter_graph_from(input: &str, rungs: &[Rung]) -> String {
     let mut order: Vec<usize> = (0..rungs.len()).collect();
     order.sort_by_key(|i| std::cmp::Reverse(rungs[*i].width * rungs[*i].height));
     let mut graph = String::new();
-    let mut input = "[0:v]".to_owned();
+    let mut input = input.to_owned();
     for (k, &i) in order.iter().enumerate() {
         let r = &rungs[i];
         let fps = if r.fps_capped { format!(",fps={}", r.fps) } else { String::new() };

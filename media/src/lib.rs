@@ -20,6 +20,7 @@ pub mod ladder;
 pub mod paths;
 pub mod probe;
 pub mod sandbox;
+pub mod storyboard;
 pub mod tools;
 pub mod transcode;
 

@@ -231,6 +231,7 @@ impl World {
                     height: 1080,
                     renditions: vec![Rendition { width: 1280, height: 720, bandwidth: 2_700_000 }],
                     poster_key: Some(format!("{}poster.jpg", record.id.media_prefix())),
+                    storyboard: false,
                 }))
                 .unwrap(),
             VideoStatus::Failed => processing.apply(Transition::Failed("not a video file".into())).unwrap(),

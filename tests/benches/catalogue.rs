@@ -46,6 +46,7 @@ fn video(i: usize) -> VideoRecord {
         height: 1080,
         renditions: vec![Rendition { width: 1280, height: 720, bandwidth: 2_700_000 }],
         poster_key: Some(format!("{}poster.jpg", id.media_prefix())),
+        storyboard: false,
     };
     let mut ready = r.apply(Transition::BeginProcessing).unwrap().apply(Transition::Ready(media)).unwrap();
     ready.version = 1;

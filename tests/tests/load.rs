@@ -38,6 +38,7 @@ fn ready(i: usize) -> VideoRecord {
         height: 720,
         renditions: vec![Rendition { width: 1280, height: 720, bandwidth: 2_700_000 }],
         poster_key: Some(format!("{}poster.jpg", id.media_prefix())),
+        storyboard: false,
     };
     let mut r = r.apply(Transition::BeginProcessing).unwrap().apply(Transition::Ready(media)).unwrap();
     r.version = 1;

@@ -164,6 +164,25 @@ try {
   await page.mouse.move(0, 0)
   await page.mouse.move(moved.x + moved.width * 0.375, moved.y + moved.height / 2, { steps: 4 })
   await page.locator('.timeline-tip').waitFor()
+  // The storyboard's frame of that moment shows above the label: 2:15 is segment 22, the third of the third minute's
+  // sprite (frames of 160 x 90, five to a row).
+  await page.waitForFunction(() => {
+    const p = document.querySelector('.timeline-preview')
+    return p && !p.hidden && p.style.backgroundImage.includes('storyboard/sprite_0002.jpg')
+  }, null, { timeout: 10_000 })
+  const frame = await page.evaluate(() => {
+    const p = document.querySelector('.timeline-preview')
+    return { w: p.offsetWidth, h: p.offsetHeight, at: p.style.backgroundPosition }
+  })
+  check(frame.w === 160 && frame.h === 90 && frame.at === '-320px 0px', `the frame for 2:15: ${JSON.stringify(frame)}`)
+  const sprite = await page.evaluate(async () => {
+    const url = document.querySelector('.timeline-preview').style.backgroundImage.slice(5, -2)
+    const img = new Image()
+    img.src = url
+    await img.decode()
+    return [img.naturalWidth, img.naturalHeight]
+  })
+  check(sprite.join('x') === '800x180', `a sprite of 5 x 2 frames of 160 x 90: ${sprite}`)
   await page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-chapter-under-the-pointer.png`) })
 
   // Privacy and editing: the lesson is renamed and made unlisted; it leaves the home page but plays for anyone with

@@ -99,7 +99,7 @@ export class Api {
     return this.call<{ video: Video }>('GET', `/api/videos/${encodeURIComponent(id)}`)
   }
   watch(id: string) {
-    return this.call<{ hls: string; posterUrl?: string; expiresAt: string }>('GET', `/api/videos/${encodeURIComponent(id)}/watch`)
+    return this.call<{ hls: string; storyboard?: string; posterUrl?: string; expiresAt: string }>('GET', `/api/videos/${encodeURIComponent(id)}/watch`)
   }
   search(q: string, limit = 24) {
     return this.call<{ videos: Video[]; total: number }>('GET', `/api/search?${new URLSearchParams({ q, limit: String(limit) })}`)

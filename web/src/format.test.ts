@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Video } from './api'
-import { bytes, chapterAt, duration, encodingState, notPlayable, partSize, playable, stillEncoding } from './format'
+import { bytes, chapterAt, duration, frameAt, parseStoryboard, encodingState, notPlayable, partSize, playable, stillEncoding } from './format'
 
 describe('duration', () => {
   it('reads like a player clock', () => {
@@ -80,5 +80,21 @@ describe('chapterAt', () => {
     expect(chapterAt(chapters, 59.9)).toBe(0)
     expect(chapterAt(chapters, 60)).toBe(1)
     expect(chapterAt(chapters, 10_000)).toBe(2)
+  })
+})
+
+describe('parseStoryboard', () => {
+  const vtt = 'WEBVTT\n\n00:00:00.000 --> 00:00:06.000\nhttps://cdn/s_0000.jpg?sig=1#xywh=0,0,160,90\n\n00:00:06.000 --> 00:00:12.000\nhttps://cdn/s_0000.jpg?sig=1#xywh=160,0,160,90\n\n01:00:00.000 --> 01:00:06.000\nhttps://cdn/s_0060.jpg#xywh=0,90,160,90\n'
+  it('reads each cue as a frame of a sprite', () => {
+    const frames = parseStoryboard(vtt)
+    expect(frames).toHaveLength(3)
+    expect(frames[1]).toEqual({ start: 6, end: 12, url: 'https://cdn/s_0000.jpg?sig=1', x: 160, y: 0, w: 160, h: 90 })
+    expect(frames[2].start).toBe(3600)
+  })
+  it('finds the frame for a time', () => {
+    const frames = parseStoryboard(vtt)
+    expect(frameAt(frames, 7.5)?.x).toBe(160)
+    expect(frameAt(frames, 3603)?.y).toBe(90)
+    expect(frameAt(frames, 30)).toBeUndefined()
   })
 })

@@ -91,3 +91,36 @@ export function encodingState(v: Video): string {
 export function stillEncoding(v: Video): string {
   return `Still being processed (${encodingState(v)}): what is encoded plays now, and the rest follows as it is encoded.`
 }
+
+/** One frame of a storyboard: the stretch of the video it stands for and where it is in its sprite. */
+export interface StoryboardFrame {
+  start: number
+  end: number
+  url: string
+  x: number
+  y: number
+  w: number
+  h: number
+}
+
+const vttTime = (t: string) => t.split(':').reduce((acc, part) => acc * 60 + Number(part), 0)
+
+/** The frames of a storyboard's WebVTT index (cues of `sprite.jpg#xywh=x,y,w,h`); cues of any other shape are skipped. */
+export function parseStoryboard(text: string): StoryboardFrame[] {
+  const frames: StoryboardFrame[] = []
+  for (const block of text.replace(/\r/g, '').split(/\n\n+/)) {
+    const lines = block.trim().split('\n')
+    const timing = lines.findIndex((l) => l.includes('-->'))
+    const target = lines[timing + 1]
+    const m = target?.match(/^(.*)#xywh=(\d+),(\d+),(\d+),(\d+)$/)
+    if (timing < 0 || !m) continue
+    const [from, to] = lines[timing].split('-->').map((t) => vttTime(t.trim().split(/\s/)[0]))
+    frames.push({ start: from, end: to, url: m[1], x: Number(m[2]), y: Number(m[3]), w: Number(m[4]), h: Number(m[5]) })
+  }
+  return frames
+}
+
+/** The frame that stands for `seconds`, if any. */
+export function frameAt(frames: StoryboardFrame[], seconds: number): StoryboardFrame | undefined {
+  return frames.find((f) => seconds >= f.start && seconds < f.end) ?? (seconds >= (frames.at(-1)?.end ?? Infinity) ? frames.at(-1) : undefined)
+}

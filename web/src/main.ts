@@ -4,7 +4,7 @@ import './style.css'
 import { Api, ApiError, type RuntimeConfig, type Video, type Visibility } from './api'
 import { bytes, duration, encodingState, notPlayable, playable, stillEncoding } from './format'
 import { mountPlayer, type Player } from './player'
-import { mountChapters } from './timeline'
+import { mountTimeline } from './timeline'
 import { Sessions } from './session'
 import { Upload, pendingFor } from './upload'
 
@@ -234,14 +234,15 @@ async function watch(api: Api, id: string, me: string | null) {
     const w = await api.watch(id)
     const player: Player = await mountPlayer(stage, { hls: w.hls, poster: w.posterUrl })
     cleanup.push(() => player.destroy())
-    // Chapters once the length is known (a video being encoded may not know it yet).
-    let chaptered = false
+    // The seek-bar strip (chapters, storyboard previews) once the length is known (a video being encoded may not
+    // know it yet).
+    let mounted = false
     const chapters = (v: Video) => {
-      if (chaptered || !v.chapters || !v.durationSeconds) return
-      chaptered = true
+      if (mounted || !v.durationSeconds) return
+      mounted = true
       const list = h('nav', { className: 'chapter-list', 'aria-label': 'Chapters' })
-      info.before(list)
-      mountChapters(stage.querySelector('.player') ?? stage, list, player.video, v.chapters, v.durationSeconds)
+      if (v.chapters) info.before(list)
+      mountTimeline(stage.querySelector('.player') ?? stage, list, player.video, v.chapters ?? [], v.durationSeconds, w.storyboard)
     }
     chapters(video)
     // Playing while the rest is encoded: say how far it has got until it is ready (the player follows the playlist).

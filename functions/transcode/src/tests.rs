@@ -97,8 +97,18 @@ async fn an_upload_is_planned_encoded_in_parts_and_becomes_ready_with_its_ladder
     assert!(media.renditions.iter().all(|r| r.bandwidth > 0));
     let prefix = id.media_prefix();
     assert_eq!(media.poster_key.as_deref(), Some(format!("{prefix}poster.jpg").as_str()));
+    assert!(media.storyboard, "the storyboard is stored");
     let keys = f.blobs.keys();
-    for key in ["master.m3u8", "720p/index.m3u8", "audio/index.m3u8", "720p/seg_0000.ts", "audio/seg_0000.ts", "poster.jpg"] {
+    for key in [
+        "master.m3u8",
+        "720p/index.m3u8",
+        "audio/index.m3u8",
+        "720p/seg_0000.ts",
+        "audio/seg_0000.ts",
+        "poster.jpg",
+        "storyboard/sprite_0000.jpg",
+        "storyboard.vtt",
+    ] {
         assert!(keys.contains(&format!("{prefix}{key}")), "{key} in {keys:?}");
     }
     assert_eq!(f.blobs.content_type(&format!("{prefix}720p/seg_0000.ts")).as_deref(), Some("video/mp2t"));

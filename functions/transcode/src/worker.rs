@@ -12,7 +12,7 @@ use crate::jobs::{EncodeJob, Part};
 use crate::publish::{Publisher, cache_control, store_playlist};
 use crate::{Budget, MAX_ATTEMPTS, Outcome, TranscodeState, gave_up};
 use framelift_media::chunks::{self, AUDIO, AudioRendition};
-use framelift_media::hls::{MASTER, Measured, POSTER_TYPE, VARIANT};
+use framelift_media::hls::{MASTER, Measured, PLAYLIST_TYPE, POSTER_TYPE, VARIANT};
 use framelift_media::sandbox::Limits;
 use framelift_media::{AbsolutePath, Input, Rung, SourceInfo, SourceUrl, TranscodeError};
 use framelift_shared::domain::{
@@ -142,12 +142,14 @@ async fn encode(
                 return Err(Failure::Ours(anyhow::anyhow!("fault injection: the worker crashed after storing its segments")));
             }
             let poster = chunk.index == 0 && store_poster(state, &input, job, rungs.last(), work).await?;
+            let storyboard = store_storyboard(state, &id, chunk.index, work).await?;
             let done = EncodedChunk {
                 index: chunk.index,
                 first_segment: chunk.first_segment,
                 segments: made.first().map(|s| s.iter().map(|s| s.duration).collect()).unwrap_or_default(),
                 weights: publisher.weights(),
                 poster,
+                storyboard,
             };
             if done.segments.is_empty() {
                 return Err(Failure::Ours(anyhow::anyhow!("chunk {} of {id} made no segments", chunk.index)));
@@ -178,6 +180,19 @@ async fn encode(
             Ok(record(state, &id, |e| e.advance_audio(&all, true)).await?)
         }
     }
+}
+
+/// Stores the chunk's storyboard sprite beside the renditions; a chunk whose ffmpeg made none (a picture too short to
+/// hold a frame) has none, and its stretch of the seek bar shows no preview.
+async fn store_storyboard(state: &TranscodeState, id: &VideoId, chunk: u32, work: &AbsolutePath) -> Result<bool, StoreError> {
+    let name = framelift_media::storyboard::sprite(chunk);
+    let file = work.join(&name);
+    if !file.is_file() {
+        return Ok(false);
+    }
+    state.objects.upload(&format!("{}{name}", id.media_prefix()), &file, POSTER_TYPE, cache_control(POSTER_TYPE)).await?;
+    let _ = tokio::fs::remove_file(&file).await;
+    Ok(true)
 }
 
 /// Stores the poster beside the renditions; a poster that cannot be taken is not a failure (the page shows none).
@@ -282,6 +297,14 @@ pub(crate) async fn assemble(state: &TranscodeState, record: VideoRecord, source
         .map(|(r, (average, peak))| (r.clone(), Some(Measured { peak_bps: *peak, average_bps: *average, segments: vec![] })))
         .collect();
     store(MASTER.to_owned(), chunks::master_playlist(&measured, audio)).await?;
+    // The storyboard's index, if every chunk made its sprite (the seek bar previews the whole video or none of it).
+    let run = encoding.storyboard_run();
+    let storyboard = run.len() == encoding.done.len() && !run.is_empty();
+    if storyboard {
+        let index = framelift_media::storyboard::index(&run, encoding.width, encoding.height);
+        let key = format!("{prefix}{}", framelift_media::storyboard::INDEX);
+        state.objects.put(&key, index.into_bytes(), "text/vtt; charset=utf-8", cache_control(PLAYLIST_TYPE)).await?;
+    }
     let _ = tokio::fs::remove_dir_all(&work).await;
     // Findable before the record says ready (if it is to be listed; `finish` settles the index with the final record).
     if record.is_listed_when_ready() {
@@ -301,6 +324,7 @@ pub(crate) async fn assemble(state: &TranscodeState, record: VideoRecord, source
             })
             .collect(),
         poster_key: encoding.has_poster().then(|| format!("{prefix}{}", framelift_media::transcode::POSTER)),
+        storyboard,
     };
     crate::finish(state, &record, Ok(media)).await
 }

@@ -36,6 +36,9 @@ pub const MASTER: &str = "master.m3u8";
 #[serde(rename_all = "camelCase")]
 struct WatchResponse {
     hls: String,
+    /// The seek bar's previews: a WebVTT index of storyboard frames, signed like `hls`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storyboard: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     poster_url: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
@@ -89,8 +92,12 @@ async fn watch(state: &AppState, req: &Request) -> Result<ApiResponse, AppError>
     let expires_at = now + state.catalogue.media_url_ttl;
     let query = signed_query(state, &id, MASTER, expires_at.unix_timestamp(), grant);
     let hls = format!("{}/api/videos/{id}/hls/{MASTER}?{query}", base_url(req));
+    let storyboard = has_storyboard(&record).then(|| {
+        let query = signed_query(state, &id, STORYBOARD, expires_at.unix_timestamp(), grant);
+        format!("{}/api/videos/{id}/hls/{STORYBOARD}?{query}", base_url(req))
+    });
     let poster_url = state.view(&record).await?.poster_url;
-    http::json(StatusCode::OK, &WatchResponse { hls, poster_url, expires_at })
+    http::json(StatusCode::OK, &WatchResponse { hls, storyboard, poster_url, expires_at })
 }
 
 /// `expires=...&grant=...&sig=...` for `path` of video `id`.
@@ -112,7 +119,7 @@ fn base_url(req: &Request) -> String {
 async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResponse, AppError> {
     let id = http::path_video_id(req)?;
     let not_found = || AppError::NotFound(format!("there is no playlist {path} for video '{id}'"));
-    if !is_safe_playlist_path(path) {
+    if !is_safe_playlist_path(path) && path != STORYBOARD {
         return Err(not_found());
     }
     let refused = || AppError::Forbidden(format!("this playback link is not valid: ask for a new one (GET /api/videos/{id}/watch)"));
@@ -133,6 +140,10 @@ async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResp
         _ => return Err(not_found()),
     };
     let key = format!("{}{path}", id.media_prefix());
+    if path == STORYBOARD {
+        let text = storyboard_index(state, &record, expires).await?.ok_or_else(not_found)?;
+        return vtt_response(text, expires - now, record.status != VideoStatus::Ready);
+    }
     if let Some(language) = path.strip_prefix(CAPTIONS).and_then(|p| p.strip_suffix(".m3u8")) {
         let text = captions_playlist(state, &record, language, expires).await?.ok_or_else(not_found)?;
         return playlist_response(text, expires - now, false);
@@ -211,6 +222,51 @@ fn playlist_response(text: String, left: i64, unfinished: bool) -> Result<ApiRes
         .body(Body::Text(text))
         .map_err(AppError::internal)?;
     res.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    Ok(res)
+}
+
+/// The storyboard's index, beside the playlists.
+const STORYBOARD: &str = "storyboard.vtt";
+
+fn has_storyboard(record: &VideoRecord) -> bool {
+    record.media.as_ref().is_some_and(|m| m.storyboard) || record.encoding.as_ref().is_some_and(|e| !e.storyboard_run().is_empty())
+}
+
+/// The WebVTT index of the storyboard, each sprite's path signed like the segments: while processing, made from the
+/// record for the unbroken run of chunks whose sprites are stored; once ready, the stored index. `None` if there is none.
+async fn storyboard_index(state: &AppState, record: &VideoRecord, expires: i64) -> Result<Option<String>, AppError> {
+    use framelift_media::storyboard;
+    let prefix = record.id.media_prefix();
+    let text = match (&record.media, &record.encoding) {
+        (Some(m), _) if m.storyboard => match state.objects.read(&format!("{prefix}{}", storyboard::INDEX)).await {
+            Ok(bytes) => String::from_utf8(bytes).map_err(AppError::internal)?,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        },
+        (None, Some(e)) if !e.storyboard_run().is_empty() => storyboard::index(&e.storyboard_run(), e.width, e.height),
+        _ => return Ok(None),
+    };
+    // Each cue's target is `path#xywh=...`: the paths, signed in one call.
+    let mut paths: Vec<&str> = text.lines().filter_map(|l| l.split_once("#xywh=").map(|(p, _)| p)).collect();
+    paths.dedup();
+    let keys: Vec<String> = paths.iter().map(|p| format!("{prefix}{p}")).collect();
+    let until = OffsetDateTime::from_unix_timestamp(expires).map_err(AppError::internal)?;
+    let urls = state.media.urls(&record.id, &keys, until).await?;
+    let signed: std::collections::HashMap<&str, &String> = paths.iter().copied().zip(&urls).collect();
+    let mut out = String::with_capacity(text.len() * 2);
+    for line in text.lines() {
+        match line.split_once("#xywh=") {
+            Some((path, rect)) => out.push_str(&format!("{}#xywh={rect}", signed.get(path).map_or(path, |u| u.as_str()))),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    Ok(Some(out))
+}
+
+fn vtt_response(text: String, left: i64, unfinished: bool) -> Result<ApiResponse, AppError> {
+    let mut res = playlist_response(text, left, unfinished)?;
+    res.headers_mut().insert("content-type", HeaderValue::from_static("text/vtt; charset=utf-8"));
     Ok(res)
 }
 

@@ -41,6 +41,9 @@ pub struct EncodedChunk {
     /// Whether its worker stored the poster (the first chunk's does).
     #[serde(default)]
     pub poster: bool,
+    /// Whether its worker stored its storyboard sprite (a frame per segment, for seek-bar previews).
+    #[serde(default)]
+    pub storyboard: bool,
 }
 
 /// What one rendition's segments of a chunk weighed.
@@ -138,6 +141,19 @@ impl Encoding {
         self.done.first().is_some_and(|c| c.index == 0 && c.poster)
     }
 
+    /// The chunks whose storyboard sprites are stored, in order from the first with none missing: each its index and its
+    /// segments' durations.
+    pub fn storyboard_run(&self) -> Vec<(u32, &[f64])> {
+        let mut chunks: Vec<&EncodedChunk> = self.done.iter().collect();
+        chunks.sort_by_key(|c| c.index);
+        chunks
+            .into_iter()
+            .enumerate()
+            .take_while(|(i, c)| c.index as usize == *i && c.storyboard)
+            .map(|(_, c)| (c.index, c.segments.as_slice()))
+            .collect()
+    }
+
     /// The video's length as encoded: every chunk's segments.
     pub fn duration(&self) -> f64 {
         self.done.iter().flat_map(|c| &c.segments).sum()
@@ -168,6 +184,7 @@ mod tests {
             segments: vec![6.0, 6.0],
             weights: vec![Weight { bytes: 1000, peak_bps: 2000 }, Weight { bytes: 3000, peak_bps: 5000 + u64::from(index) }],
             poster: index == 0,
+            storyboard: true,
         }
     }
 
@@ -216,7 +233,14 @@ mod tests {
         let mut e = Encoding { chunks: 720, renditions: ["180p", "480p", "720p", "1080p"].map(String::from).to_vec(), ..plan(720, true) };
         for index in 0..720 {
             let weights = vec![Weight { bytes: 37_512_345, peak_bps: 5_123_456 }; 4];
-            let chunk = EncodedChunk { index, first_segment: index * 10, segments: vec![6.006_667; 10], weights, poster: index == 0 };
+            let chunk = EncodedChunk {
+                index,
+                first_segment: index * 10,
+                segments: vec![6.006_667; 10],
+                weights,
+                poster: index == 0,
+                storyboard: true,
+            };
             e = written(e.finish_chunk(chunk)).0;
         }
         e.audio_segments = (0..7200).map(|i| 6.016 - f64::from(i % 3) * 0.011).collect();

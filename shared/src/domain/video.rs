@@ -109,6 +109,9 @@ pub struct MediaInfo {
     pub renditions: Vec<Rendition>,
     /// Key of the poster image in the bucket.
     pub poster_key: Option<String>,
+    /// Whether the storyboard (seek-bar previews: `storyboard.vtt` and its sprites) was stored.
+    #[serde(default)]
+    pub storyboard: bool,
 }
 
 /// The stored record of a video: the public fields plus what the platform needs to run it.
@@ -480,6 +483,7 @@ mod tests {
             segments: vec![6.0; 10],
             weights: vec![],
             poster: false,
+            storyboard: false,
         };
         let crate::domain::Recorded::Write { next, .. } = plan.finish_chunk(chunk(0)) else { panic!("a first chunk is written") };
         let half = planned.encoding(*next, now, std::time::Duration::from_secs(3600));
@@ -489,7 +493,7 @@ mod tests {
         let later = now + time::Duration::hours(2);
         let Claim::Claimed(again) = half.claim(later, std::time::Duration::from_secs(60)) else { panic!("lapsed") };
         assert_eq!((again.attempts, again.to_video().playable_seconds), (half.attempts, Some(60.0)), "queued again, not a new attempt");
-        let media = MediaInfo { duration_seconds: 120.0, width: 2, height: 2, renditions: vec![], poster_key: None };
+        let media = MediaInfo { duration_seconds: 120.0, width: 2, height: 2, renditions: vec![], poster_key: None, storyboard: false };
         let ready = half.apply(Transition::Ready(media)).unwrap();
         assert_eq!((ready.encoding.as_ref(), ready.to_video().progress, ready.to_video().playable_seconds), (None, None, Some(120.0)));
         assert!(serde_json::to_value(ready.to_video()).unwrap().get("progress").is_none(), "absent, never null");
@@ -517,7 +521,14 @@ mod tests {
         assert_eq!(failed.failure_reason.as_deref(), Some("not a video file"));
         assert!(
             failed
-                .apply(Transition::Ready(MediaInfo { duration_seconds: 1.0, width: 2, height: 2, renditions: vec![], poster_key: None }))
+                .apply(Transition::Ready(MediaInfo {
+                    duration_seconds: 1.0,
+                    width: 2,
+                    height: 2,
+                    renditions: vec![],
+                    poster_key: None,
+                    storyboard: false
+                }))
                 .is_err()
         );
         assert!(rec.apply(Transition::Failed("x".into())).is_err(), "an upload cannot fail before it is processed");
@@ -534,7 +545,14 @@ mod tests {
         let Claim::Claimed(second) = first.claim(now + lease, lease) else { panic!("a lapsed lease is taken over") };
         assert_eq!((second.attempts, second.version), (2, 3));
         let ready = second
-            .apply(Transition::Ready(MediaInfo { duration_seconds: 1.0, width: 2, height: 2, renditions: vec![], poster_key: None }))
+            .apply(Transition::Ready(MediaInfo {
+                duration_seconds: 1.0,
+                width: 2,
+                height: 2,
+                renditions: vec![],
+                poster_key: None,
+                storyboard: false,
+            }))
             .unwrap();
         assert_eq!(ready.lease_until, None);
         assert_eq!(ready.claim(now, lease), Claim::Done);
