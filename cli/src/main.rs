@@ -38,6 +38,9 @@ enum Command {
         title: String,
         #[arg(long)]
         description: Option<String>,
+        /// Who may see it: public (the default), unlisted (anyone with the link) or private (only you).
+        #[arg(long)]
+        visibility: Option<String>,
         /// The file's type when its name does not tell (e.g. video/mp4).
         #[arg(long)]
         content_type: Option<String>,
@@ -66,6 +69,17 @@ enum Command {
     Watch { id: String },
     /// Delete one of your videos.
     Delete { id: String },
+    /// Change a video's title, description or visibility (public, unlisted or private); what is not given stays.
+    Edit {
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        /// The new description; an empty one removes it.
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        visibility: Option<String>,
+    },
     /// Sign in: on the local stack, a dev token for NAME; on a deployment, a Google ID token from --token-file (`-`:
     /// paste it on standard input) or FRAMELIFT_TOKEN. Saved (owner-only) in the config folder.
     Login {
@@ -121,11 +135,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Transcode { input, outdir, max_height } => transcode(input, outdir, max_height).await,
-        Command::Upload { file, title, description, content_type, parallel, resume: _, wait } => {
+        Command::Upload { file, title, description, visibility, content_type, parallel, resume: _, wait } => {
             let req = upload::Request {
                 file: &file,
                 title: &title,
                 description: description.as_deref(),
+                visibility: visibility.as_deref(),
                 content_type: content_type.as_deref(),
                 parallel,
             };
@@ -161,6 +176,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Watch { id } => {
             let v = client.get(&format!("/api/videos/{}/watch", path_segment(&id))).await?;
             print(&v, &|v| v["hls"].as_str().unwrap_or_default().to_owned());
+            Ok(())
+        }
+        Command::Edit { id, title, description, visibility } => {
+            let mut change = serde_json::Map::new();
+            if let Some(t) = title {
+                change.insert("title".into(), t.into());
+            }
+            if let Some(d) = description {
+                change.insert("description".into(), if d.is_empty() { Value::Null } else { d.into() });
+            }
+            if let Some(v) = visibility {
+                change.insert("visibility".into(), v.into());
+            }
+            anyhow::ensure!(!change.is_empty(), "nothing to change: give --title, --description or --visibility");
+            let path = format!("/api/videos/{}", path_segment(&id));
+            let edited: Value = client.call(reqwest::Method::PATCH, &path, Some(Value::Object(change))).await?;
+            print(&edited, &|v| details(&v["video"]));
             Ok(())
         }
         Command::Delete { id } => {
@@ -245,6 +277,18 @@ fn details(v: &Value) -> String {
     }
     if let Some(c) = v["createdAt"].as_str() {
         field("created", c.to_owned());
+    }
+    if let Some(who) = v["visibility"].as_str() {
+        field("visibility", who.to_owned());
+    }
+    let captions: Vec<String> = v["captions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some(format!("{} ({})", c["label"].as_str()?, c["language"].as_str()?)))
+        .collect();
+    if !captions.is_empty() {
+        field("captions", captions.join(", "));
     }
     if let Some(s) = v["durationSeconds"].as_f64() {
         let s = s.round() as u64;

@@ -23,6 +23,7 @@ pub struct Request<'a> {
     pub file: &'a Path,
     pub title: &'a str,
     pub description: Option<&'a str>,
+    pub visibility: Option<&'a str>,
     pub content_type: Option<&'a str>,
     pub parallel: usize,
 }
@@ -144,6 +145,9 @@ async fn start(client: &Client, req: &Request<'_>, meta: &std::fs::Metadata, sta
     let mut body = json!({"filename": filename, "contentType": content_type, "size": meta.len(), "title": req.title});
     if let Some(d) = req.description {
         body["description"] = json!(d);
+    }
+    if let Some(v) = req.visibility {
+        body["visibility"] = json!(v);
     }
     let init: Value = client.call(reqwest::Method::POST, "/api/uploads", Some(body)).await?;
     let pending = Pending {

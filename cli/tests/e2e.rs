@@ -132,6 +132,14 @@ async fn upload_interrupt_resume_search_watch_delete() {
     let hls = cli.ok(&["watch", &id]);
     assert!(hls.trim().starts_with(&format!("{}/api/videos/{id}/hls/master.m3u8?", server.url)), "{hls}");
 
+    // Edit: renamed and unlisted, it leaves the catalogue and search but is still the owner's and watchable.
+    let edited = cli.ok(&["edit", &id, "--title", "Harbour at dusk", "--visibility", "unlisted"]);
+    assert!(edited.contains("Harbour at dusk") && edited.contains("visibility   unlisted"), "{edited}");
+    assert!(!cli.ok(&["list"]).contains(&id), "an unlisted video is not in the catalogue");
+    assert!(cli.ok(&["list", "--mine"]).contains(&id));
+    let bad = cli.run(&["edit", &id, "--visibility", "secret"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("visibility 'secret' is not one of"));
+
     // Delete, then every error is one line with the API's message and a non-zero exit.
     cli.ok(&["delete", &id]);
     let gone = cli.run(&["show", &id]);
