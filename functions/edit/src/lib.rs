@@ -67,17 +67,18 @@ async fn write(
     mut record: VideoRecord,
     change: impl Fn(&VideoRecord) -> Result<VideoRecord, AppError>,
 ) -> Result<VideoRecord, AppError> {
-    loop {
+    let id = record.id;
+    let gone = || AppError::NotFound(format!("there is no video with id '{id}'"));
+    for _ in 0..10 {
         let next = change(&record)?;
         match state.meta.replace(&next).await {
             Ok(()) => return Ok(next),
-            Err(StoreError::Conflict) => {
-                let id = record.id;
-                record = state.meta.get(&id).await?.ok_or_else(|| AppError::NotFound(format!("there is no video with id '{id}'")))?;
-            }
+            Err(StoreError::Conflict) => record = state.meta.get(&id).await?.ok_or_else(gone)?,
+            Err(StoreError::NotFound) => return Err(gone()),
             Err(e) => return Err(e.into()),
         }
     }
+    Err(AppError::Conflict("the video kept changing while it was being edited: try again".into()))
 }
 
 async fn put_captions(state: &AppState, req: Request, language: &str) -> Result<ApiResponse, AppError> {
@@ -100,7 +101,15 @@ async fn put_captions(state: &AppState, req: Request, language: &str) -> Result<
     let key = record.id.captions_key(&language);
     state.objects.put(&key, vtt.as_str().as_bytes().to_vec(), "text/vtt; charset=utf-8", "public, max-age=60").await?;
     let track = CaptionTrack { language, label };
-    let saved = write(state, record, |r| Ok(r.with_captions(track.clone()))).await?;
+    let saved = match write(state, record, |r| Ok(r.with_captions(track.clone()))).await {
+        Ok(saved) => saved,
+        Err(e @ AppError::NotFound(_)) => {
+            // The video was deleted meanwhile: the file would be an orphan.
+            state.objects.delete_prefix(&key).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     tracing::info!(video = %saved.id, language = %track.language, cues = vtt.cues(), "captions stored");
     http::json(StatusCode::OK, &EditResponse { video: state.view(&saved).await? })
 }
