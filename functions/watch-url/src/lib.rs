@@ -243,7 +243,10 @@ async fn storyboard_index(state: &AppState, record: &VideoRecord, expires: i64) 
             Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
         },
-        (None, Some(e)) if !e.storyboard_run().is_empty() => storyboard::index(&e.storyboard_run(), e.width, e.height),
+        (None, Some(e)) => match e.storyboard_run() {
+            run if run.is_empty() => return Ok(None),
+            run => storyboard::index(&run, e.width, e.height),
+        },
         _ => return Ok(None),
     };
     // Each cue's target is `path#xywh=...`: the paths, signed in one call.

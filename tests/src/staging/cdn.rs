@@ -88,7 +88,7 @@ impl StagedCdn {
         let statement = &policy["Statement"][0];
         let resource = statement["Resource"].as_str().ok_or_else(|| Refused("the policy names no resource".into()))?;
         let unsigned = format!("https://{}{}", self.domain, parsed.path());
-        if !wildcard_match(resource, &unsigned) {
+        if !super::iam::wildcard(resource, &unsigned) {
             return Err(Refused(format!("the policy's resource {resource} does not cover {unsigned}")));
         }
         let expires = statement["Condition"]["DateLessThan"]["AWS:EpochTime"]
@@ -139,32 +139,9 @@ fn from_url_safe(text: &str) -> Result<Vec<u8>, Refused> {
     base64::engine::general_purpose::STANDARD.decode(standard).map_err(|e| Refused(format!("not CloudFront's base64: {e}")))
 }
 
-/// A policy resource's match: `*` stands for any run of characters, `?` for one.
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
 #[cfg(test)]
 mod tests {
-    use super::wildcard_match;
+    use super::super::iam::wildcard as wildcard_match;
 
     #[test]
     fn a_policy_resource_matches_as_cloudfront_reads_its_wildcards() {

@@ -93,8 +93,8 @@ fn conditions_hold(conditions: &serde_json::Map<String, Value>, context: &[(Stri
     })
 }
 
-/// IAM's `*` (any run) and `?` (any one character) match.
-fn wildcard(pattern: &str, text: &str) -> bool {
+/// IAM's `*` (any run) and `?` (any one character) match; CloudFront's policy resources match the same way.
+pub(super) fn wildcard(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
