@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a Python tools venv with pinned packages, once (again when its requirements change).
 # Usage: scripts/python-tools.sh [test|aws]  (prints the venv's python on success)
-#   test: moto, for the S3 and DynamoDB wire protocols (.tools/venv)
+#   test: moto, for the S3 and DynamoDB wire protocols; schemathesis, for the OpenAPI document (.tools/venv)
 #   aws:  cfn-lint, check-jsonschema, cargo-lambda, zig (.tools/venv-aws)
 #   sam:  aws-sam-cli (.tools/venv-sam)
 set -euo pipefail

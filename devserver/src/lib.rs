@@ -15,6 +15,7 @@ pub mod cors;
 pub mod encode_queue;
 pub mod local_s3;
 pub mod notifications;
+pub mod openapi;
 pub mod process;
 mod server;
 pub mod sqlite_store;

@@ -208,6 +208,8 @@ impl DevStack {
             self.cors.preflight::<Full<Bytes>>(req.headers(), methods).map(box_body)
         } else if is_s3 {
             self.storage(req).await
+        } else if path == crate::openapi::PATH && method == Method::GET {
+            json_response(StatusCode::OK, crate::openapi::document())
         } else if path.starts_with("/api/") {
             self.api(req, peer).await
         } else if path == "/dev/token" && method == Method::POST {

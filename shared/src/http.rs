@@ -54,7 +54,15 @@ pub fn body_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(AppError::TooLarge(format!("the request body is larger than {} KiB: send less", MAX_BODY_BYTES / 1024)));
     }
-    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };
+    let bytes = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => b"{}".as_slice(),
+        // serde would read a struct from an array too (`[null, null]`): every body of the API is an object.
+        Some(b'{') => bytes,
+        Some(_) if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
+            return Err(AppError::BadRequest("the body must be a JSON object, {\"name\": value, ...}".into()));
+        }
+        Some(_) => bytes,
+    };
     serde_json::from_slice(bytes).map_err(|e| {
         let what = match e.classify() {
             serde_json::error::Category::Data => "a field is missing or invalid",
@@ -125,6 +133,10 @@ mod tests {
         assert!(e.to_string().starts_with("the body is not valid JSON"), "{e}");
         let e = body_json::<Sample>(&req("{}")).unwrap_err();
         assert!(e.to_string().contains("missing field `title`"), "{e}");
+        for not_an_object in [r#"["Day 9"]"#, "[null, null]", "7", r#""Day 9""#] {
+            let e = body_json::<Sample>(&req(not_an_object)).unwrap_err();
+            assert!(e.to_string().starts_with("the body must be a JSON object"), "{not_an_object}: {e}");
+        }
         assert!(!e.to_string().contains("line 1"), "{e}");
         assert!(body_json::<Sample>(&req(&format!("{{\"title\": \"{}\"}}", "x".repeat(MAX_BODY_BYTES)))).unwrap_err().status() == 413);
     }

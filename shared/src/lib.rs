@@ -8,6 +8,7 @@
 //! - [`config`]: typed configuration read once from the environment.
 //! - [`routes`]: the one route table the dev server mounts and the template is checked against.
 //! - [`state`]: [`AppState`], the dependencies every handler receives.
+//! - `openapi` (feature `openapi`): the API's types as OpenAPI schemas, for the document the dev server serves.
 //!
 //! The AWS adapters and a function's cold-start wiring are in `framelift-aws`; what only the local stack and the tests
 //! run (API Gateway emulation, S3 event notifications, in-memory fakes) is in `framelift-local`.
@@ -19,6 +20,8 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod media_urls;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod ports;
 pub mod routes;
 pub mod s3_events;

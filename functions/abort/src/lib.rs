@@ -6,6 +6,8 @@
 
 use framelift_shared::access::{owned_record, require_uploading};
 use framelift_shared::http::{self, ApiResponse};
+#[cfg(feature = "openapi")]
+use framelift_shared::openapi;
 use framelift_shared::ports::StoreError;
 use framelift_shared::{AppError, AppState};
 use lambda_http::Request;
@@ -14,6 +16,18 @@ pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
     http::respond(abort(state, req).await)
 }
 
+/// Abort an upload
+///
+/// Storage drops every part and the record goes; a later complete, parts or part-urls is a 404.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/api/uploads/{id}", operation_id = "abortUpload", tag = "uploads",
+    params(("id" = framelift_shared::domain::VideoId, Path, description = "The video's id, from the initialize response.")),
+    responses(
+        (status = 204, description = "The upload is gone."),
+        openapi::OwnerErrors,
+    ),
+    security(("bearer" = [])),
+))]
 async fn abort(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let caller = state.authenticate(&req).await?;
     let id = http::path_video_id(&req)?;

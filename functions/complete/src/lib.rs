@@ -7,19 +7,24 @@
 use framelift_shared::access::owned_record;
 use framelift_shared::domain::{ETag, PartCheck, PartNumber, Transition, Video, VideoRecord, VideoStatus};
 use framelift_shared::http::{self, ApiResponse, StatusCode};
+#[cfg(feature = "openapi")]
+use framelift_shared::openapi;
 use framelift_shared::ports::StoreError;
 use framelift_shared::{AppError, AppState};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct CompleteRequest {
+    /// The parts and their ETags as the client kept them; absent, the parts storage holds.
     #[serde(default)]
     parts: Option<Vec<ClientPart>>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ClientPart {
     part_number: PartNumber,
@@ -27,6 +32,7 @@ struct ClientPart {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct CompleteResponse {
     video: Video,
 }
@@ -35,6 +41,21 @@ pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
     http::respond(complete(state, req).await)
 }
 
+/// Complete an upload
+///
+/// Checks that the parts make exactly the declared file, assembles it, and moves the video to `processing`.
+/// Idempotent: a repeat after success answers the same.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/uploads/{id}/complete", operation_id = "completeUpload", tag = "uploads",
+    params(("id" = framelift_shared::domain::VideoId, Path, description = "The video's id, from the initialize response.")),
+    request_body = CompleteRequest,
+    responses(
+        (status = 200, description = "The video, now `processing`.", body = CompleteResponse),
+        openapi::BodyErrors,
+        openapi::OwnerErrors,
+    ),
+    security(("bearer" = [])),
+))]
 async fn complete(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let caller = state.authenticate(&req).await?;
     let id = http::path_video_id(&req)?;

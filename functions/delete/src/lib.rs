@@ -7,6 +7,8 @@
 
 use framelift_shared::domain::VideoStatus;
 use framelift_shared::http::{self, ApiResponse};
+#[cfg(feature = "openapi")]
+use framelift_shared::openapi;
 use framelift_shared::ports::StoreError;
 use framelift_shared::{AppError, AppState};
 use lambda_http::Request;
@@ -15,6 +17,18 @@ pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
     http::respond(delete(state, req).await)
 }
 
+/// Delete a video
+///
+/// The owner removes a video: its source, every rendition, its captions, its search entry and its record.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/api/videos/{id}", operation_id = "deleteVideo", tag = "videos",
+    params(("id" = framelift_shared::domain::VideoId, Path, description = "The video's id.")),
+    responses(
+        (status = 204, description = "The video is gone."),
+        openapi::OwnerErrors,
+    ),
+    security(("bearer" = [])),
+))]
 async fn delete(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let caller = state.authenticate(&req).await?;
     let id = http::path_video_id(&req)?;

@@ -12,6 +12,8 @@
 
 use framelift_shared::domain::{CaptionTrack, Description, Edit, Language, SearchDocument, Title, Video, VideoRecord, VideoStatus, WebVtt};
 use framelift_shared::http::{self, ApiResponse, StatusCode};
+#[cfg(feature = "openapi")]
+use framelift_shared::openapi;
 use framelift_shared::ports::StoreError;
 use framelift_shared::{AppError, AppState};
 use lambda_http::{Request, RequestExt};
@@ -19,22 +21,29 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// The fields that may change; each one absent stays as it is. `"description": null` (or `""`) removes it.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(min_properties = 1))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct EditRequest {
-    #[serde(default)]
-    title: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Title>, nullable = false))]
+    title: Option<String>,
+    /// `null` or `""` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Description>))]
     description: Option<Option<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<framelift_shared::domain::Visibility>, nullable = false))]
     visibility: Option<String>,
 }
 
-/// A field that is present, even as `null` (`Some(None)`), as against one that is absent (`None`, the default).
+/// A field that is present, as against one that is absent (`None`, the default). For `Option<Option<_>>`, `null` is
+/// `Some(None)`; for `Option<String>`, `null` is refused.
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct EditResponse {
     video: Video,
 }
@@ -81,6 +90,30 @@ async fn write(
     Err(AppError::Conflict("the video kept changing while it was being edited: try again".into()))
 }
 
+/// Upload captions
+///
+/// A WebVTT or SRT file (SRT is converted) for one language; a new one replaces the old. Checked as text: at most
+/// 512 KiB, UTF-8, every cue's timing line well formed; a 400 names the line.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    put, path = "/api/videos/{id}/captions/{language}", operation_id = "putCaptions", tag = "captions",
+    params(
+        ("id" = framelift_shared::domain::VideoId, Path, description = "The video's id."),
+        ("language" = Language, Path, description = "A language tag: en, fr, pt-BR, zh-Hans."),
+        ("label" = Option<String>, Query, max_length = 50, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+            description = "What players' menus show, 1 to 50 characters; the language tag if absent."),
+    ),
+    request_body(description = "The file's text: WebVTT, or SRT.", content(
+        (String = "text/vtt"),
+        (String = "application/x-subrip"),
+        (String = "text/plain"),
+    )),
+    responses(
+        (status = 200, description = "The video, listing its captions.", body = EditResponse),
+        openapi::BodyErrors,
+        openapi::OwnerErrors,
+    ),
+    security(("bearer" = [])),
+))]
 async fn put_captions(state: &AppState, req: Request, language: &str) -> Result<ApiResponse, AppError> {
     let record = owned(state, &req).await?;
     let language: Language = language.parse()?;
@@ -114,6 +147,17 @@ async fn put_captions(state: &AppState, req: Request, language: &str) -> Result<
     http::json(StatusCode::OK, &EditResponse { video: state.view(&saved).await? })
 }
 
+/// Delete captions
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/api/videos/{id}/captions/{language}", operation_id = "deleteCaptions", tag = "captions",
+    params(("id" = framelift_shared::domain::VideoId, Path, description = "The video's id."), ("language" = Language, Path, description = "A language tag: en, fr, pt-BR, zh-Hans.")),
+    responses(
+        (status = 200, description = "The video, without those captions.", body = EditResponse),
+        (status = 400, response = openapi::BadRequest),
+        openapi::OwnerErrors,
+    ),
+    security(("bearer" = [])),
+))]
 async fn delete_captions(state: &AppState, req: Request, language: &str) -> Result<ApiResponse, AppError> {
     let record = owned(state, &req).await?;
     let language: Language = language.parse()?;
@@ -126,6 +170,20 @@ async fn delete_captions(state: &AppState, req: Request, language: &str) -> Resu
     http::json(StatusCode::OK, &EditResponse { video: state.view(&saved).await? })
 }
 
+/// Edit a video
+///
+/// Title, description or visibility, in any status; the catalogue, search and cached pages follow at once.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    patch, path = "/api/videos/{id}", operation_id = "editVideo", tag = "videos",
+    params(("id" = framelift_shared::domain::VideoId, Path, description = "The video's id.")),
+    request_body = EditRequest,
+    responses(
+        (status = 200, description = "The video as it now is.", body = EditResponse),
+        openapi::BodyErrors,
+        openapi::OwnerErrors,
+    ),
+    security(("bearer" = [])),
+))]
 async fn edit(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let record = owned(state, &req).await?;
     let body: EditRequest = http::body_json(&req)?;

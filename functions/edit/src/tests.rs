@@ -92,6 +92,10 @@ async fn a_bad_change_says_what_to_fix_and_changes_nothing() {
         (json!({"title": "x".repeat(201)}), "title is longer than 200 characters"),
         (json!({"colour": "red"}), "unknown field `colour`"),
         (json!({"title": 7}), "a field is missing or invalid"),
+        // Only a description is removed by null; a title or visibility cannot be.
+        (json!({"title": null, "visibility": "unlisted"}), "invalid type: null, expected a string"),
+        (json!({"visibility": null}), "invalid type: null, expected a string"),
+        (json!([null, null]), "the body must be a JSON object"),
     ] {
         let (status, answer) = patch(&w, &id, body.clone(), Some(&alice)).await;
         assert_eq!(status, 400, "{body}: {answer}");

@@ -46,7 +46,7 @@ async fn every_refusal_says_what_to_fix() {
         (json!({"filename": "a", "contentType": "nonsense", "size": 10, "title": "t"}), 400, "not a media type"),
         (body(1_000_001), 413, "size 1000001 bytes (976.6 KiB) is above the limit of 1000000 bytes (976.6 KiB)"),
         (body(0), 400, "file is empty"),
-        (json!({"filename": "a", "contentType": "video/mp4", "size": -5, "title": "t"}), 400, "invalid value"),
+        (json!({"filename": "a", "contentType": "video/mp4", "size": -5, "title": "t"}), 400, "size -5 is not a file size"),
         (json!({"filename": "a", "contentType": "video/mp4", "size": "5", "title": "t"}), 400, "invalid type"),
         (json!({"filename": "a", "contentType": "video/mp4", "size": 5}), 400, "missing field `title`"),
         (json!({"filename": "a", "contentType": "video/mp4", "size": 5, "title": "   "}), 400, "title is empty"),
@@ -57,7 +57,7 @@ async fn every_refusal_says_what_to_fix() {
             400,
             "description is longer",
         ),
-        (json!([1, 2]), 400, "invalid type"),
+        (json!([1, 2]), 400, "the body must be a JSON object"),
     ];
     for (body, want, says) in cases {
         let (status, res) = call(&w, body.clone(), Some(&t)).await;

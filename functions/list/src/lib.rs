@@ -6,6 +6,8 @@
 use framelift_shared::auth::Caller;
 use framelift_shared::domain::{ListQuery, PageKey, Video, VideoStatus};
 use framelift_shared::http::{self, ApiResponse, StatusCode};
+#[cfg(feature = "openapi")]
+use framelift_shared::openapi;
 use framelift_shared::{AppError, AppState};
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
@@ -14,14 +16,19 @@ pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct ListResponse {
+    /// Newest first.
     videos: Vec<Video>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Where the next page starts (opaque, signed); absent on the last page.
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     next_cursor: Option<String>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct DetailResponse {
     video: Video,
 }
@@ -31,6 +38,23 @@ pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
     http::respond(if one { detail(state, req).await } else { list(state, req).await })
 }
 
+/// List videos
+///
+/// Public, ready videos, newest first; with `mine=true` and a token, the caller's own in every status and visibility.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/videos", operation_id = "listVideos", tag = "videos",
+    params(
+        ("limit" = Option<u8>, Query, minimum = 1, maximum = 100, description = "Videos per page, 1 to 100 (20 by default)."),
+        ("cursor" = Option<String>, Query, min_length = 1, description = "The `nextCursor` of the page before."),
+        ("mine" = Option<bool>, Query, description = "`true`: the caller's own videos (needs a token)."),
+    ),
+    responses(
+        (status = 200, description = "One page of videos.", body = ListResponse),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+    ),
+    security((), ("bearer" = [])),
+))]
 async fn list(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let limit = http::limit_param(&req, DEFAULT_LIMIT, MAX_LIMIT)?;
     let mine = match http::query_param(&req, "mine").as_deref() {
@@ -88,6 +112,19 @@ async fn page(state: &AppState, query: ListQuery, limit: usize, after: Option<Pa
     serde_json::to_string(&ListResponse { videos, next_cursor }).map_err(AppError::internal)
 }
 
+/// Get a video
+///
+/// One video, to whoever may see it (see `visibility`); one that cannot be watched yet is its owner's alone.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/videos/{id}", operation_id = "getVideo", tag = "videos",
+    params(("id" = framelift_shared::domain::VideoId, Path, description = "The video's id.")),
+    responses(
+        (status = 200, description = "The video.", body = DetailResponse),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+    ),
+    security((), ("bearer" = [])),
+))]
 async fn detail(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let id = http::path_video_id(&req)?;
     let caller = state.caller_if_any(&req).await?;

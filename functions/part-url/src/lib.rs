@@ -6,6 +6,8 @@
 use framelift_shared::access::{owned_record, require_uploading};
 use framelift_shared::domain::{PartNumber, StoredPart};
 use framelift_shared::http::{self, ApiResponse, StatusCode};
+#[cfg(feature = "openapi")]
+use framelift_shared::openapi;
 use framelift_shared::ports::StoreError;
 use framelift_shared::{AppError, AppState};
 use lambda_http::Request;
@@ -16,20 +18,26 @@ use std::collections::BTreeMap;
 pub const MAX_PARTS_PER_CALL: usize = 100;
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct PartUrlsRequest {
+    /// 1 to 100 of the upload's part numbers.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     part_numbers: Vec<PartNumber>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct PartUrlsResponse {
+    /// A presigned PUT URL per part number asked for; each signs its part's exact `Content-Length`.
     urls: BTreeMap<String, String>,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: time::OffsetDateTime,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct PartsResponse {
     parts: Vec<StoredPart>,
 }
@@ -43,6 +51,20 @@ pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
     http::respond(result)
 }
 
+/// Sign part URLs
+///
+/// Presigned PUT URLs for the parts the client is about to send, each for its part's exact length.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/api/uploads/{id}/part-urls", operation_id = "signPartUrls", tag = "uploads",
+    params(("id" = framelift_shared::domain::VideoId, Path, description = "The video's id, from the initialize response.")),
+    request_body = PartUrlsRequest,
+    responses(
+        (status = 200, description = "The URLs, and when the first of them expires.", body = PartUrlsResponse),
+        openapi::BodyErrors,
+        openapi::OwnerErrors,
+    ),
+    security(("bearer" = [])),
+))]
 async fn sign_parts(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let caller = state.authenticate(&req).await?;
     let id = http::path_video_id(&req)?;
@@ -72,6 +94,18 @@ async fn sign_parts(state: &AppState, req: Request) -> Result<ApiResponse, AppEr
     http::json(StatusCode::OK, &PartUrlsResponse { urls, expires_at })
 }
 
+/// List stored parts
+///
+/// The parts storage already holds, so that a client can resume an upload.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/uploads/{id}/parts", operation_id = "listParts", tag = "uploads",
+    params(("id" = framelift_shared::domain::VideoId, Path, description = "The video's id, from the initialize response.")),
+    responses(
+        (status = 200, description = "What storage holds of the upload.", body = PartsResponse),
+        openapi::OwnerErrors,
+    ),
+    security(("bearer" = [])),
+))]
 async fn list_parts(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let caller = state.authenticate(&req).await?;
     let id = http::path_video_id(&req)?;

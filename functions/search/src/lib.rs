@@ -7,9 +7,22 @@
 
 use framelift_shared::domain::SearchText;
 use framelift_shared::http::{self, ApiResponse, StatusCode};
+#[cfg(feature = "openapi")]
+use framelift_shared::openapi;
 use framelift_shared::{AppError, AppState};
 use lambda_http::Request;
 use std::fmt::Write;
+
+/// What search answers: written straight from the stored views, so this type only describes it.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SearchResponse {
+    /// The best matches, best first.
+    videos: Vec<framelift_shared::domain::Video>,
+    /// How many videos match in all.
+    total: u64,
+}
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
@@ -18,6 +31,23 @@ pub async fn handle(state: &AppState, req: Request) -> ApiResponse {
     http::respond(search(state, req).await)
 }
 
+/// Search videos
+///
+/// Public, ready videos whose title, author or description match, best first, typo-tolerant, the last word as a
+/// prefix.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/search", operation_id = "searchVideos", tag = "videos",
+    params(
+        ("q" = String, Query, min_length = 1, max_length = 200, pattern = r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]", description = "The words to search for: 1 to 200 characters, at least one letter or digit."),
+        ("limit" = Option<u8>, Query, minimum = 1, maximum = 100, description = "At most this many videos, 1 to 100 (20 by default)."),
+    ),
+    responses(
+        (status = 200, description = "The matches.", body = SearchResponse),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+    ),
+    security((), ("bearer" = [])),
+))]
 async fn search(state: &AppState, req: Request) -> Result<ApiResponse, AppError> {
     let q = http::query_param(&req, "q").ok_or_else(|| AppError::BadRequest("q is required: the words to search for".into()))?;
     let text = SearchText::parse(&q).map_err(|e| AppError::BadRequest(e.to_string()))?;

@@ -21,6 +21,8 @@ use framelift_media::chunks::{self, AUDIO};
 use framelift_media::hls::VARIANT;
 use framelift_shared::domain::{VideoId, VideoRecord, VideoStatus, Visibility};
 use framelift_shared::http::{self, ApiResponse, StatusCode};
+#[cfg(feature = "openapi")]
+use framelift_shared::openapi;
 use framelift_shared::ports::StoreError;
 use framelift_shared::{AppError, AppState};
 use lambda_http::http::HeaderValue;
@@ -33,13 +35,17 @@ const DOMAIN: &str = "playlist";
 pub const MASTER: &str = "master.m3u8";
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct WatchResponse {
+    /// The signed master playlist: plays in hls.js, Safari and ffmpeg with nothing but this URL.
     hls: String,
     /// The seek bar's previews: a WebVTT index of storyboard frames, signed like `hls`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     storyboard: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     poster_url: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
@@ -77,6 +83,21 @@ impl Grant {
     }
 }
 
+/// Get playback links
+///
+/// Signed, expiring links to the video's master playlist, storyboard and poster; a video still processing can be
+/// watched once its start is encoded.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/videos/{id}/watch", operation_id = "watchVideo", tag = "playback",
+    params(("id" = VideoId, Path, description = "The video's id.")),
+    responses(
+        (status = 200, description = "The links, and when they expire.", body = WatchResponse),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict),
+    ),
+    security((), ("bearer" = [])),
+))]
 async fn watch(state: &AppState, req: &Request) -> Result<ApiResponse, AppError> {
     let id = http::path_video_id(req)?;
     let caller = state.caller_if_any(req).await?;
@@ -116,6 +137,30 @@ fn base_url(req: &Request) -> String {
     }
 }
 
+/// Get a playlist
+///
+/// A playlist (or the storyboard's index) that a signed link from `watch` leads to. The route is `{path+}` (the rest
+/// of the path, slashes and all) on API Gateway; OpenAPI has no such parameter, so tools see one segment.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/api/videos/{id}/hls/{path}", operation_id = "getPlaylist", tag = "playback",
+    params(
+        ("id" = VideoId, Path, description = "The video's id."),
+        ("path" = String, Path, description = "`master.m3u8`, a rendition's or the sound's playlist, a captions playlist, or `storyboard.vtt`."),
+        ("expires" = Option<i64>, Query, description = "When the link expires (Unix seconds), as signed."),
+        ("grant" = Option<String>, Query, description = "Whom the link was issued to (`owner` or `viewer`), as signed."),
+        ("sig" = Option<String>, Query, description = "The link's signature."),
+    ),
+    responses(
+        (status = 200, description = "The playlist, its URIs signed with the same expiry.", content(
+            (String = "application/vnd.apple.mpegurl"),
+            (String = "text/vtt"),
+        )),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+    ),
+    // No token: the link's own signature is the authority.
+    security(()),
+))]
 async fn playlist(state: &AppState, req: &Request, path: &str) -> Result<ApiResponse, AppError> {
     let id = http::path_video_id(req)?;
     let not_found = || AppError::NotFound(format!("there is no playlist {path} for video '{id}'"));

@@ -76,6 +76,7 @@ impl fmt::Display for Language {
 }
 
 /// One language's captions on a video, as the video object lists them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaptionTrack {
     pub language: Language,

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Where a chapter starts, and its title.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Chapter {

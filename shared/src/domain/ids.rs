@@ -144,7 +144,7 @@ impl fmt::Display for UserId {
 /// A multipart part number: 1..=10,000, the limit of S3. Whether it is within one upload's `partCount` is the
 /// upload plan's question ([`super::UploadPlan::check_part`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "u16")]
+#[serde(try_from = "super::WholeNumber", into = "u16")]
 pub struct PartNumber(u16);
 
 impl PartNumber {
@@ -163,6 +163,14 @@ impl TryFrom<i64> for PartNumber {
         } else {
             Err(ParseError::new(format!("part number {n} is out of range: part numbers run from 1 to {}", Self::MAX)))
         }
+    }
+}
+
+impl TryFrom<super::WholeNumber> for PartNumber {
+    type Error = ParseError;
+    fn try_from(n: super::WholeNumber) -> Result<Self, ParseError> {
+        let out_of_range = || ParseError::new(format!("part number {} is out of range: part numbers run from 1 to {}", n.0, Self::MAX));
+        i64::try_from(n.0).map_err(|_| out_of_range())?.try_into()
     }
 }
 
