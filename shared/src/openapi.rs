@@ -5,12 +5,12 @@
 
 use crate::AppError;
 use crate::domain::{Description, ETag, Language, PartNumber, Title, VideoId};
+use std::collections::BTreeMap;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Ref, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr};
-use std::collections::BTreeMap;
 use utoipa::{IntoResponses, Modify, PartialSchema, ToResponse, ToSchema};
 
 /// The name of the bearer scheme in `security` requirements.

@@ -168,7 +168,8 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
     let served: Value = reqwest::get(format!("{}/api/openapi.json", server.url)).await.unwrap().json().await.unwrap();
     assert_eq!(&served, document());
 
-    // Data for it to find: a ready video with chapters and captions, one processing, and an open upload.
+    // Data for it to find: a ready video with chapters and captions, an unlisted one (still processing as the run
+    // starts), and an open upload.
     let alice = api.token("Alice").await;
     let tools = framelift_media::Tools::locate().unwrap();
     framelift_tests::clips::TestPattern::new(320, 180, 10, 12.0).write(&tools.ffmpeg, &dir.join("clip.mp4"));

@@ -172,7 +172,7 @@ async fn a_long_video_fans_out_through_the_queue_and_plays_from_the_start_before
     assert_eq!(video["playableSeconds"], video["durationSeconds"]);
 
     // Four jobs, each taken from the queue and deleted once done; nothing dead-lettered; the queue's calls allowed.
-    let jobs = world.jobs.lock().unwrap().clone();
+    let jobs = world.wait_for_jobs(4, Duration::from_secs(10)).await;
     assert_eq!(jobs.len(), 4, "{jobs:?}");
     assert!(jobs.iter().all(|j| j.function == "EncodeFunction" && j.deleted && j.receive_count == 1), "{jobs:?}");
     assert_eq!(world.sqs.depth(&world.encode_dead_letters).await, 0);

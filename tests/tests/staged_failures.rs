@@ -72,7 +72,7 @@ async fn an_encode_stopped_at_its_timeout_comes_back_from_the_queue_and_the_next
     let v = api.wait_settled(&id, &token, Duration::from_secs(90)).await;
     assert_eq!(v["status"], "ready", "{v}");
     assert_eq!(encode.counts.timeouts.load(std::sync::atomic::Ordering::Relaxed), 1, "the first delivery ran out of time");
-    let jobs = world.jobs.lock().unwrap().clone();
+    let jobs = world.wait_for_jobs(2, Duration::from_secs(10)).await;
     let seen: Vec<(u32, bool)> = jobs.iter().map(|j| (j.receive_count, j.deleted)).collect();
     assert_eq!(seen, [(1, false), (2, true)], "kept in the queue after the timeout, deleted once done");
     assert_eq!(count(&encode.log(), "part encoded"), 1);

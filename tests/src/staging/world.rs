@@ -412,6 +412,20 @@ impl StagedWorld {
         }
     }
 
+    /// Waits until the queues' pollers have handed out `n` messages and dealt with each (the worker's answer comes
+    /// back, and its message is deleted, a moment after the video it made ready is seen ready).
+    pub async fn wait_for_jobs(&self, n: usize, within: Duration) -> Vec<JobDelivery> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let done = self.jobs.lock().unwrap().clone();
+            if done.len() >= n {
+                return done;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{} of {n} job deliveries after {within:?}: {done:?}", done.len());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The keys in the media bucket under `prefix`.
     pub async fn objects(&self, prefix: &str) -> Vec<String> {
         let s3 = framelift_aws::s3_client(&crate::moto_sdk(), Some(&self.moto));
