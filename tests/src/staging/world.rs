@@ -401,29 +401,13 @@ impl StagedWorld {
 
     /// Waits until `n` asynchronous events have been dealt with (succeeded or sent to the failure queue).
     pub async fn wait_for_deliveries(&self, n: usize, within: Duration) -> Vec<(String, Value, Delivery)> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let done = self.deliveries.lock().unwrap().clone();
-            if done.len() >= n {
-                return done;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{} of {n} events delivered after {within:?}: {done:?}", done.len());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_for(&self.deliveries, n, within, "events delivered").await
     }
 
     /// Waits until the queues' pollers have handed out `n` messages and dealt with each (the worker's answer comes
     /// back, and its message is deleted, a moment after the video it made ready is seen ready).
     pub async fn wait_for_jobs(&self, n: usize, within: Duration) -> Vec<JobDelivery> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let done = self.jobs.lock().unwrap().clone();
-            if done.len() >= n {
-                return done;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{} of {n} job deliveries after {within:?}: {done:?}", done.len());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_for(&self.jobs, n, within, "job deliveries").await
     }
 
     /// The keys in the media bucket under `prefix`.
@@ -454,6 +438,19 @@ impl StagedWorld {
     /// Calls no function was allowed to make.
     pub fn refused_calls(&self) -> Vec<String> {
         self.calls.all().into_iter().filter(|c| !c.allowed).map(|c| format!("{}: {}", c.function, c.auth)).collect()
+    }
+}
+
+/// What `log` holds once it holds `n` entries; fails the test if that takes longer than `within`.
+async fn wait_for<T: Clone + std::fmt::Debug>(log: &Mutex<Vec<T>>, n: usize, within: Duration, what: &str) -> Vec<T> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let done = log.lock().unwrap().clone();
+        if done.len() >= n {
+            return done;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{} of {n} {what} after {within:?}: {done:?}", done.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
