@@ -42,11 +42,27 @@ schema!(
         .pattern(Some("^[0-7][0-9A-HJKMNP-TV-Z]{25}$"))
         .examples(["01JDX3W9K7Q4T2B8N6M5R0ZC1A"])
 );
+/// Text on one line that is not blank: what `Title` and a captions label accept.
+fn one_line() -> Option<String> {
+    Some(format!(r"^[^{CONTROL}]*[^\s{CONTROL}][^{CONTROL}]*$"))
+}
+
 schema!(
     Title,
     text("1 to 200 characters once trimmed, no control characters (such as line breaks).")
-        .pattern(Some(format!(r"^[^{CONTROL}]*[^\s{CONTROL}][^{CONTROL}]*$")))
+        .pattern(one_line())
         .max_length(Some(Title::MAX_CHARS))
+);
+
+/// The `label` of a captions upload: the edit function checks it as it reads the query (1 to 50 characters once
+/// trimmed, no control characters); this names the rule for the document.
+pub struct CaptionLabel;
+
+schema!(
+    CaptionLabel,
+    text("What players' menus show, 1 to 50 characters once trimmed, no control characters; the language tag if absent.")
+        .pattern(one_line())
+        .max_length(Some(50))
 );
 schema!(
     Description,

@@ -72,6 +72,28 @@ fn every_operation_says_who_may_call_it_and_how_it_fails() {
     }
 }
 
+/// Every `$ref` in `value`.
+fn references(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            found.extend(map.get("$ref").and_then(Value::as_str).map(str::to_owned));
+            map.values().for_each(|v| references(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_leads_somewhere() {
+    let mut found = Vec::new();
+    references(document(), &mut found);
+    assert!(found.len() > 50, "{found:?}");
+    for reference in found {
+        assert!(document().pointer(&reference[1..]).is_some(), "{reference} is not in the document");
+    }
+}
+
 #[test]
 fn docs_openapi_json_is_the_document_the_dev_server_serves() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");

@@ -99,8 +99,7 @@ async fn write(
     params(
         ("id" = framelift_shared::domain::VideoId, Path, description = "The video's id."),
         ("language" = Language, Path, description = "A language tag: en, fr, pt-BR, zh-Hans."),
-        ("label" = Option<String>, Query, max_length = 50, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
-            description = "What players' menus show, 1 to 50 characters; the language tag if absent."),
+        ("label" = inline(Option<openapi::CaptionLabel>), Query, description = "What players' menus show; the language tag if absent."),
     ),
     request_body(description = "The file's text: WebVTT, or SRT.", content(
         (String = "text/vtt"),
